@@ -1,0 +1,3 @@
+app_name = "aptic_catalog"
+
+urlpatterns = []

@@ -1,0 +1,169 @@
+"""Use cases of organisations, memberships and invitations."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from passnum.audit.services import record, snapshot
+from passnum.errors import DomainError
+from passnum.organisations.enums import Role
+from passnum.organisations.middleware import SESSION_KEY
+from passnum.organisations.models import Invitation, Membership, Organisation
+from passnum.organisations.validators import normalise_siret, validate_siret
+
+
+class OrganisationError(DomainError):
+    code = "organisation_refused"
+
+
+def check_siret(siret, *, exclude_pk=None):
+    siret = normalise_siret(siret)
+    try:
+        validate_siret(siret)
+    except ValidationError as exc:
+        raise OrganisationError(exc.messages[0], code=exc.code, field="siret") from exc
+    taken = Organisation.objects.filter(siret=siret).exclude(pk=exclude_pk).exists()
+    if taken:
+        raise OrganisationError(
+            "Une organisation avec ce SIRET est déjà inscrite. Si c'est la vôtre, demandez une "
+            "invitation à son administrateur.",
+            code="siret_taken",
+            field="siret",
+        )
+    return siret
+
+
+def check_is_admin(membership):
+    if membership is None or membership.role != Role.ADMIN:
+        raise OrganisationError(
+            "Seul un administrateur de l'organisation peut faire cela.", code="admin_required", status=403
+        )
+
+
+@transaction.atomic
+def create_organisation(*, kind, name, siret, created_by=None, admin=None, **fields):
+    """Creates an organisation; ``admin`` (a user) becomes its first administrator."""
+    siret = check_siret(siret)
+    try:
+        with transaction.atomic():
+            organisation = Organisation.objects.create(kind=kind, name=name, siret=siret, **fields)
+    except IntegrityError as exc:  # two requests with the same SIRET at once
+        raise OrganisationError("Une organisation avec ce SIRET est déjà inscrite.", code="siret_taken") from exc
+    if admin is not None:
+        Membership.objects.create(user=admin, organisation=organisation, role=Role.ADMIN)
+    record("organisation.created", actor=created_by or admin, organisation=organisation, target=organisation,
+           after=snapshot(organisation))
+    return organisation
+
+
+def switch_organisation(request, organisation_id):
+    """The user chooses the organisation they act for; only one of their own."""
+    membership = next((m for m in request.memberships if m.organisation_id == organisation_id), None)
+    if membership is None:
+        return None
+    request.session[SESSION_KEY] = membership.organisation_id
+    return membership
+
+
+@transaction.atomic
+def invite(*, organisation, email, role, invited_by, request=None):
+    email = email.strip().lower()
+    if Membership.objects.active().filter(organisation=organisation, user__email__iexact=email).exists():
+        raise OrganisationError(
+            "Cette personne fait déjà partie de l'organisation.", code="already_member", field="email"
+        )
+    # A new invitation replaces a pending one for the same address.
+    Invitation.objects.pending().filter(organisation=organisation, email__iexact=email).update(
+        cancelled_at=timezone.now()
+    )
+    invitation = Invitation.objects.create(organisation=organisation, email=email, role=role, invited_by=invited_by)
+    record("invitation.sent", actor=invited_by, organisation=organisation, target=invitation,
+           after={"email": email, "role": role}, request=request)
+    link = settings.SITE_URL.rstrip("/") + reverse("organisations:invitation", args=[invitation.token])
+    transaction.on_commit(
+        lambda: send_mail(
+            f"Invitation à rejoindre {organisation.name} sur Passnum",
+            f"Bonjour,\n\n{invited_by} vous invite à rejoindre « {organisation.name} » sur Passnum "
+            f"en tant que {invitation.get_role_display().lower()}.\n\n"
+            f"Pour accepter, ouvrez ce lien (valable jusqu'au {invitation.expires_at:%d/%m/%Y}) :\n{link}\n\n"
+            "Si vous ne connaissez pas cette organisation, ignorez ce message.",
+            None,
+            [email],
+        )
+    )
+    return invitation
+
+
+def check_invitation_usable(invitation):
+    if invitation is None:
+        raise OrganisationError(
+            "Cette invitation n'existe pas. Vérifiez le lien reçu par e-mail ou demandez une nouvelle invitation.",
+            code="invitation_unknown",
+            status=404,
+        )
+    if invitation.accepted_at is not None:
+        raise OrganisationError("Cette invitation a déjà été acceptée.", code="invitation_used")
+    if invitation.cancelled_at is not None:
+        raise OrganisationError("Cette invitation a été annulée. Demandez-en une nouvelle.", code="invitation_cancelled")
+    if invitation.expires_at <= timezone.now():
+        raise OrganisationError("Cette invitation a expiré. Demandez-en une nouvelle.", code="invitation_expired")
+
+
+@transaction.atomic
+def accept_invitation(*, token, user, request=None):
+    invitation = Invitation.objects.select_for_update().select_related("organisation").filter(token=token).first()
+    check_invitation_usable(invitation)
+    if invitation.email.lower() != user.email.lower():
+        raise OrganisationError(
+            f"Cette invitation a été envoyée à {invitation.email}. Connectez-vous avec cette adresse pour l'accepter.",
+            code="invitation_other_email",
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, organisation=invitation.organisation, defaults={"role": invitation.role}
+    )
+    if not created:
+        membership.role = invitation.role
+        membership.is_active = True
+        membership.save(update_fields=["role", "is_active"])
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    record("invitation.accepted", actor=user, organisation=invitation.organisation, target=membership,
+           after={"role": membership.role}, request=request)
+    if request is not None:
+        request.session[SESSION_KEY] = invitation.organisation_id
+    return membership
+
+
+@transaction.atomic
+def cancel_invitation(*, invitation, by, request=None):
+    if invitation.is_pending:
+        invitation.cancelled_at = timezone.now()
+        invitation.save(update_fields=["cancelled_at"])
+        record("invitation.cancelled", actor=by, organisation=invitation.organisation, target=invitation,
+               request=request)
+
+
+@transaction.atomic
+def remove_member(*, membership, by, request=None):
+    """Ends a membership. The last administrator cannot leave the organisation headless."""
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == Role.ADMIN:
+        other_admins = (
+            Membership.objects.select_for_update()
+            .filter(organisation_id=membership.organisation_id, role=Role.ADMIN, is_active=True)
+            .exclude(pk=membership.pk)
+        )
+        if not other_admins.exists():
+            raise OrganisationError(
+                "C'est le dernier administrateur : nommez d'abord un autre administrateur.",
+                code="last_admin",
+            )
+    before = snapshot(membership)
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    record("membership.removed", actor=by, organisation=membership.organisation, target=membership,
+           before=before, after=snapshot(membership), request=request)

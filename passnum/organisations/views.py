@@ -1,0 +1,136 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from passnum.errors import DomainError
+from passnum.organisations import selectors, services
+from passnum.organisations.decorators import organisation_required
+from passnum.organisations.forms import InvitationForm
+from passnum.organisations.models import Invitation, Membership
+from passnum.organisations.tenancy import get_for_organisation_or_404
+
+
+@organisation_required
+def organisation_detail(request):
+    return render(
+        request,
+        "organisations/detail.html",
+        {
+            "members": selectors.members_of(request.organisation),
+            "invitations": selectors.pending_invitations_of(request.organisation),
+        },
+    )
+
+
+@login_required
+def choose_organisation(request):
+    return render(request, "organisations/choose.html")
+
+
+@login_required
+@require_POST
+def switch_organisation(request, pk):
+    membership = services.switch_organisation(request, pk)
+    if membership is None:
+        raise Http404("Vous ne faites pas partie de cette organisation.")
+    messages.success(request, f"Vous agissez maintenant pour « {membership.organisation} ».")
+    return redirect("dashboard")
+
+
+@organisation_required
+def invite_member(request):
+    try:
+        services.check_is_admin(request.membership)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("organisations:detail")
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invite(
+                organisation=request.organisation,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,
+                request=request,
+            )
+        except DomainError as error:
+            form.add_error(error.field, error.message)
+        else:
+            messages.success(request, f"Invitation envoyée à {invitation.email}.")
+            return redirect("organisations:detail")
+    return render(request, "organisations/invite.html", {"form": form})
+
+
+@organisation_required
+def cancel_invitation(request, pk):
+    invitation = get_for_organisation_or_404(Invitation.objects.all(), request.organisation, pk=pk)
+    if request.method == "POST":
+        try:
+            services.check_is_admin(request.membership)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            services.cancel_invitation(invitation=invitation, by=request.user, request=request)
+            messages.success(request, f"L'invitation de {invitation.email} est annulée.")
+        return redirect("organisations:detail")
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": "Annuler l'invitation",
+            "question": f"Annuler l'invitation envoyée à {invitation.email} ?",
+            "confirm_label": "Oui, annuler l'invitation",
+            "back_url": reverse("organisations:detail"),
+        },
+    )
+
+
+@organisation_required
+def remove_member(request, pk):
+    membership = get_for_organisation_or_404(Membership.objects.select_related("user"), request.organisation, pk=pk)
+    if request.method == "POST":
+        try:
+            if membership.user_id != request.user.pk:
+                services.check_is_admin(request.membership)
+            services.remove_member(membership=membership, by=request.user, request=request)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{membership.user} ne fait plus partie de l'organisation.")
+        return redirect("organisations:detail")
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": "Retirer un membre",
+            "question": f"Retirer {membership.user} ({membership.user.email}) de « {request.organisation} » ? "
+            "Cette personne n'aura plus accès aux données de l'organisation.",
+            "confirm_label": "Oui, retirer ce membre",
+            "back_url": reverse("organisations:detail"),
+        },
+    )
+
+
+def invitation(request, token):
+    """The link received by e-mail: shows the invitation and lets the invited person accept it."""
+    found = selectors.invitation_by_token(token)
+    try:
+        services.check_invitation_usable(found)
+    except DomainError as error:
+        return render(request, "organisations/invitation_invalid.html", {"error": error}, status=error.status)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            membership = services.accept_invitation(token=token, user=request.user, request=request)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Bienvenue dans « {membership.organisation} ».")
+            return redirect("dashboard")
+    return render(request, "organisations/invitation.html", {"invitation": found})

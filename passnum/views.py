@@ -1,0 +1,55 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+@login_required
+def dashboard(request):
+    """The entry of each user's space, by the kind of organisation they act for."""
+    return render(request, "dashboard.html")
+
+
+def admin_login(request):
+    """The operator console has no login form of its own: allauth's, with its second factor."""
+    next_url = request.GET.get("next", reverse("admin:index"))
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("admin:index")
+    return redirect(f"{reverse('account_login')}?next={next_url}")
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "403_csrf.html", status=403)
+
+
+@never_cache
+def healthz(request):
+    """Database and broker status, for the load balancer and the operator's monitoring."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001 - any failure means "down" for a health check
+        checks["database"] = "error"
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        checks["broker"] = "in-process"
+    else:
+        try:
+            from passnum.celery import app
+
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            checks["broker"] = "ok"
+        except Exception:  # noqa: BLE001
+            checks["broker"] = "error"
+    healthy = all(value in {"ok", "in-process"} for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
