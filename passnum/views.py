@@ -40,7 +40,7 @@ def healthz(request):
         checks["database"] = "ok"
     except Exception:  # noqa: BLE001 - any failure means "down" for a health check
         checks["database"] = "error"
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if not settings.CELERY_BROKER_URL:
         checks["broker"] = "in-process"
     else:
         try:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from passnum.audit.models import AuditLog
 from passnum.admin_helpers import ReadOnlyAdmin
+from passnum.audit.models import AuditLog
 
 
 @admin.register(AuditLog)

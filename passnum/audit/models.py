@@ -11,8 +11,13 @@ class AuditLog(models.Model):
 
     created_at = models.DateTimeField("date", auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-        verbose_name="auteur", db_constraint=False,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="auteur",
+        db_constraint=False,
     )
     # Kept as text so the record survives the deletion of the account.
     actor_email = models.CharField("e-mail de l'auteur", max_length=254, blank=True)

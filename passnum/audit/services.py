@@ -6,8 +6,10 @@ from passnum.audit.models import AuditLog
 def snapshot(instance, fields=None):
     """A JSON-safe picture of a model instance for the before/after columns."""
     data = model_to_dict(instance, fields=fields)
-    return {key: (value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
-            for key, value in data.items()}
+    return {
+        key: (value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
+        for key, value in data.items()
+    }
 
 
 def client_ip(request):

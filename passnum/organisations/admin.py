@@ -12,8 +12,14 @@ class AuditedAdminMixin:
     def save_model(self, request, obj, form, change):
         before = snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
-        record(f"admin.{obj._meta.model_name}.{'changed' if change else 'added'}", request=request,
-               organisation=getattr(obj, "organisation", None), target=obj, before=before, after=snapshot(obj))
+        record(
+            f"admin.{obj._meta.model_name}.{'changed' if change else 'added'}",
+            request=request,
+            organisation=getattr(obj, "organisation", None),
+            target=obj,
+            before=before,
+            after=snapshot(obj),
+        )
 
     def delete_model(self, request, obj):
         record(f"admin.{obj._meta.model_name}.deleted", request=request, target=obj, before=snapshot(obj))
@@ -46,7 +52,15 @@ class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "organisation", "role", "created_at", "expires_at", "accepted_at", "cancelled_at"]
+    list_display = [
+        "email",
+        "organisation",
+        "role",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "cancelled_at",
+    ]
     list_filter = ["role"]
     search_fields = ["email", "organisation__name"]
     readonly_fields = ["token", "accepted_at", "accepted_by", "invited_by"]

@@ -32,7 +32,9 @@ class Organisation(models.Model):
     created_at = models.DateTimeField("créée le", auto_now_add=True)
 
     tenant_field = "pk"
-    objects = models.Manager.from_queryset(type("OrganisationQuerySet", (TenantQuerySet, models.QuerySet), {}))()
+    objects = models.Manager.from_queryset(
+        type("OrganisationQuerySet", (TenantQuerySet, models.QuerySet), {})
+    )()
 
     class Meta:
         verbose_name = "organisation"
@@ -57,7 +59,10 @@ class Membership(models.Model):
     """A user's place in an organisation, with the role they hold there."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name="utilisateur"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name="utilisateur",
     )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="memberships", verbose_name="organisation"
@@ -74,7 +79,9 @@ class Membership(models.Model):
         verbose_name_plural = "appartenances"
         ordering = ["organisation__name", "user__email"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique_user_organisation"),
+            models.UniqueConstraint(
+                fields=["user", "organisation"], name="membership_unique_user_organisation"
+            ),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
         ]
 
@@ -109,7 +116,11 @@ class Invitation(models.Model):
     role = models.CharField("rôle", max_length=20, choices=Role.choices, default=Role.MEMBER)
     token = models.CharField(max_length=64, unique=True, default=_invitation_token, editable=False)
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name="invité par"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name="invité par",
     )
     created_at = models.DateTimeField("envoyée le", auto_now_add=True)
     expires_at = models.DateTimeField("expire le", default=_invitation_expiry)

@@ -3,7 +3,12 @@ from passnum.organisations.models import Invitation, Membership
 
 def active_memberships(user):
     """The memberships a user may act through, with their organisations (one query)."""
-    return list(Membership.objects.active().filter(user=user).select_related("organisation").order_by("created_at", "pk"))
+    return list(
+        Membership.objects.active()
+        .filter(user=user)
+        .select_related("organisation")
+        .order_by("created_at", "pk")
+    )
 
 
 def members_of(organisation):

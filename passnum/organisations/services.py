@@ -51,11 +51,18 @@ def create_organisation(*, kind, name, siret, created_by=None, admin=None, **fie
         with transaction.atomic():
             organisation = Organisation.objects.create(kind=kind, name=name, siret=siret, **fields)
     except IntegrityError as exc:  # two requests with the same SIRET at once
-        raise OrganisationError("Une organisation avec ce SIRET est déjà inscrite.", code="siret_taken") from exc
+        raise OrganisationError(
+            "Une organisation avec ce SIRET est déjà inscrite.", code="siret_taken"
+        ) from exc
     if admin is not None:
         Membership.objects.create(user=admin, organisation=organisation, role=Role.ADMIN)
-    record("organisation.created", actor=created_by or admin, organisation=organisation, target=organisation,
-           after=snapshot(organisation))
+    record(
+        "organisation.created",
+        actor=created_by or admin,
+        organisation=organisation,
+        target=organisation,
+        after=snapshot(organisation),
+    )
     return organisation
 
 
@@ -79,9 +86,17 @@ def invite(*, organisation, email, role, invited_by, request=None):
     Invitation.objects.pending().filter(organisation=organisation, email__iexact=email).update(
         cancelled_at=timezone.now()
     )
-    invitation = Invitation.objects.create(organisation=organisation, email=email, role=role, invited_by=invited_by)
-    record("invitation.sent", actor=invited_by, organisation=organisation, target=invitation,
-           after={"email": email, "role": role}, request=request)
+    invitation = Invitation.objects.create(
+        organisation=organisation, email=email, role=role, invited_by=invited_by
+    )
+    record(
+        "invitation.sent",
+        actor=invited_by,
+        organisation=organisation,
+        target=invitation,
+        after={"email": email, "role": role},
+        request=request,
+    )
     link = settings.SITE_URL.rstrip("/") + reverse("organisations:invitation", args=[invitation.token])
     transaction.on_commit(
         lambda: send_mail(
@@ -107,14 +122,20 @@ def check_invitation_usable(invitation):
     if invitation.accepted_at is not None:
         raise OrganisationError("Cette invitation a déjà été acceptée.", code="invitation_used")
     if invitation.cancelled_at is not None:
-        raise OrganisationError("Cette invitation a été annulée. Demandez-en une nouvelle.", code="invitation_cancelled")
+        raise OrganisationError(
+            "Cette invitation a été annulée. Demandez-en une nouvelle.", code="invitation_cancelled"
+        )
     if invitation.expires_at <= timezone.now():
-        raise OrganisationError("Cette invitation a expiré. Demandez-en une nouvelle.", code="invitation_expired")
+        raise OrganisationError(
+            "Cette invitation a expiré. Demandez-en une nouvelle.", code="invitation_expired"
+        )
 
 
 @transaction.atomic
 def accept_invitation(*, token, user, request=None):
-    invitation = Invitation.objects.select_for_update().select_related("organisation").filter(token=token).first()
+    invitation = (
+        Invitation.objects.select_for_update().select_related("organisation").filter(token=token).first()
+    )
     check_invitation_usable(invitation)
     if invitation.email.lower() != user.email.lower():
         raise OrganisationError(
@@ -131,8 +152,14 @@ def accept_invitation(*, token, user, request=None):
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    record("invitation.accepted", actor=user, organisation=invitation.organisation, target=membership,
-           after={"role": membership.role}, request=request)
+    record(
+        "invitation.accepted",
+        actor=user,
+        organisation=invitation.organisation,
+        target=membership,
+        after={"role": membership.role},
+        request=request,
+    )
     if request is not None:
         request.session[SESSION_KEY] = invitation.organisation_id
     return membership
@@ -143,8 +170,13 @@ def cancel_invitation(*, invitation, by, request=None):
     if invitation.is_pending:
         invitation.cancelled_at = timezone.now()
         invitation.save(update_fields=["cancelled_at"])
-        record("invitation.cancelled", actor=by, organisation=invitation.organisation, target=invitation,
-               request=request)
+        record(
+            "invitation.cancelled",
+            actor=by,
+            organisation=invitation.organisation,
+            target=invitation,
+            request=request,
+        )
 
 
 @transaction.atomic
@@ -165,5 +197,12 @@ def remove_member(*, membership, by, request=None):
     before = snapshot(membership)
     membership.is_active = False
     membership.save(update_fields=["is_active"])
-    record("membership.removed", actor=by, organisation=membership.organisation, target=membership,
-           before=before, after=snapshot(membership), request=request)
+    record(
+        "membership.removed",
+        actor=by,
+        organisation=membership.organisation,
+        target=membership,
+        before=before,
+        after=snapshot(membership),
+        request=request,
+    )

@@ -9,12 +9,23 @@ app_name = "organisations"
 urlpatterns = [
     path("organisation/", views.organisation_detail, name="detail"),
     path("organisation/choisir/", views.choose_organisation, name="choose"),
-    tenant_path("organisation/choisir/<int:pk>/", views.switch_organisation, name="switch", model=Organisation),
+    tenant_path(
+        "organisation/choisir/<int:pk>/", views.switch_organisation, name="switch", model=Organisation
+    ),
     path("organisation/inviter/", views.invite_member, name="invite"),
-    tenant_path("organisation/invitations/<int:pk>/annuler/", views.cancel_invitation, name="cancel_invitation",
-                model=Invitation),
-    tenant_path("organisation/membres/<int:pk>/retirer/", views.remove_member, name="remove_member",
-                model=Membership),
-    public_path("invitation/<str:token>/", views.invitation, name="invitation",
-                reason="lien secret envoyé par e-mail à la personne invitée"),
+    tenant_path(
+        "organisation/invitations/<int:pk>/annuler/",
+        views.cancel_invitation,
+        name="cancel_invitation",
+        model=Invitation,
+    ),
+    tenant_path(
+        "organisation/membres/<int:pk>/retirer/", views.remove_member, name="remove_member", model=Membership
+    ),
+    public_path(
+        "invitation/<str:token>/",
+        views.invitation,
+        name="invitation",
+        reason="lien secret envoyé par e-mail à la personne invitée",
+    ),
 ]

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from stdnum import luhn
 from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 from stdnum.fr import siret as stdnum_siret
 
@@ -20,3 +21,10 @@ def validate_siret(value):
             "Ce SIRET n'est pas valide : vérifiez les chiffres (la clé de contrôle ne correspond pas).",
             code="siret_checksum",
         ) from exc
+
+
+def siret_from_prefix(digits12):
+    """Completes 12 digits (8 of SIREN, 4 of NIC) into a valid SIRET: demo data and tests."""
+    siren = digits12[:8] + luhn.calc_check_digit(digits12[:8])
+    body = siren + digits12[8:12]
+    return body + luhn.calc_check_digit(body)

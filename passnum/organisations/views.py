@@ -4,7 +4,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from passnum.errors import DomainError
 from passnum.organisations import selectors, services
@@ -32,8 +31,11 @@ def choose_organisation(request):
 
 
 @login_required
-@require_POST
 def switch_organisation(request, pk):
+    if request.method != "POST":
+        if not any(m.organisation_id == pk for m in request.memberships):
+            raise Http404("Vous ne faites pas partie de cette organisation.")
+        return redirect("organisations:choose")
     membership = services.switch_organisation(request, pk)
     if membership is None:
         raise Http404("Vous ne faites pas partie de cette organisation.")
@@ -92,7 +94,9 @@ def cancel_invitation(request, pk):
 
 @organisation_required
 def remove_member(request, pk):
-    membership = get_for_organisation_or_404(Membership.objects.select_related("user"), request.organisation, pk=pk)
+    membership = get_for_organisation_or_404(
+        Membership.objects.select_related("user"), request.organisation, pk=pk
+    )
     if request.method == "POST":
         try:
             if membership.user_id != request.user.pk:

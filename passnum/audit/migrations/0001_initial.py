@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,30 +16,70 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditLog',
+            name="AuditLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='date')),
-                ('actor_email', models.CharField(blank=True, max_length=254, verbose_name="e-mail de l'auteur")),
-                ('organisation_id', models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name='organisation concernée')),
-                ('organisation_name', models.CharField(blank=True, max_length=200, verbose_name="nom de l'organisation")),
-                ('action', models.CharField(db_index=True, max_length=100, verbose_name='action')),
-                ('target_type', models.CharField(blank=True, max_length=100, verbose_name="type d'objet")),
-                ('target_id', models.CharField(blank=True, max_length=64, verbose_name='identifiant')),
-                ('target_repr', models.CharField(blank=True, max_length=255, verbose_name='objet')),
-                ('before', models.JSONField(blank=True, null=True, verbose_name='avant')),
-                ('after', models.JSONField(blank=True, null=True, verbose_name='après')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='adresse IP')),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='auteur')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="date")),
+                (
+                    "actor_email",
+                    models.CharField(blank=True, max_length=254, verbose_name="e-mail de l'auteur"),
+                ),
+                (
+                    "organisation_id",
+                    models.BigIntegerField(
+                        blank=True, db_index=True, null=True, verbose_name="organisation concernée"
+                    ),
+                ),
+                (
+                    "organisation_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="nom de l'organisation"),
+                ),
+                ("action", models.CharField(db_index=True, max_length=100, verbose_name="action")),
+                ("target_type", models.CharField(blank=True, max_length=100, verbose_name="type d'objet")),
+                ("target_id", models.CharField(blank=True, max_length=64, verbose_name="identifiant")),
+                ("target_repr", models.CharField(blank=True, max_length=255, verbose_name="objet")),
+                ("before", models.JSONField(blank=True, null=True, verbose_name="avant")),
+                ("after", models.JSONField(blank=True, null=True, verbose_name="après")),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(blank=True, null=True, verbose_name="adresse IP"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="auteur",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "entrée du journal d'audit",
-                'verbose_name_plural': "journal d'audit",
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name": "entrée du journal d'audit",
+                "verbose_name_plural": "journal d'audit",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='auditlog',
-            trigger=pgtrigger.compiler.Trigger(name='audit_log_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='518ec9f6401410e3944af4e1fea5d9933b60e076', operation='UPDATE OR DELETE', pgid='pgtrigger_audit_log_append_only_645f5', table='audit_auditlog', when='BEFORE')),
+            model_name="auditlog",
+            trigger=pgtrigger.compiler.Trigger(
+                name="audit_log_append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="518ec9f6401410e3944af4e1fea5d9933b60e076",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_audit_log_append_only_645f5",
+                    table="audit_auditlog",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -1,0 +1,39 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from passnum.accounts.models import User
+from passnum.organisations.enums import OrganisationKind, Role
+from passnum.organisations.models import Membership, Organisation
+
+pytestmark = pytest.mark.django_db
+
+
+def run_demo(*args):
+    out = StringIO()
+    call_command("demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_demo_creates_every_kind_and_role_and_is_idempotent():
+    output = json.loads(run_demo("--json"))
+    kinds = {account["kind"] for account in output["accounts"]}
+    roles = {account["role"] for account in output["accounts"]}
+    assert kinds == set(OrganisationKind.values)
+    assert roles == set(Role.values)
+    counts = (User.objects.count(), Organisation.objects.count(), Membership.objects.count())
+    again = json.loads(run_demo("--json"))
+    assert (User.objects.count(), Organisation.objects.count(), Membership.objects.count()) == counts
+    assert [a["email"] for a in again["accounts"]] == [a["email"] for a in output["accounts"]]
+
+
+def test_demo_passwords_are_not_known_on_a_real_database():
+    # The test database is PostgreSQL: no fixed demo password there.
+    output = json.loads(run_demo("--json"))
+    assert all(account["password"] != "passnum-demo-2026" for account in output["accounts"])
+    operator = next(a for a in output["accounts"] if a["kind"] == "operator")
+    assert operator["totp_secret"]
+    user = User.objects.get(email=operator["email"])
+    assert user.check_password(operator["password"])
