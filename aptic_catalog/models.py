@@ -21,9 +21,7 @@ class Level(models.Model):
         verbose_name_plural = "niveaux"
         ordering = ["number"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(number__gte=1, number__lte=3), name="aptic_level_number_1_to_3"
-            ),
+            models.CheckConstraint(condition=models.Q(number__gte=1, number__lte=3), name="aptic_level_number_1_to_3"),
         ]
 
     def __str__(self):
@@ -35,9 +33,7 @@ class Subcategory(models.Model):
 
     code = models.CharField("code", max_length=10, unique=True, help_text="Par exemple 2.1.")
     title = models.CharField("intitulé", max_length=200)
-    level = models.ForeignKey(
-        Level, on_delete=models.PROTECT, related_name="subcategories", verbose_name="niveau"
-    )
+    level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="subcategories", verbose_name="niveau")
 
     class Meta:
         verbose_name = "sous-catégorie"

@@ -26,17 +26,13 @@ class ServiceResource(resources.ModelResource):
     # Levels, sub-category and theme titles are written by ``before_import`` from the same
     # columns, so they are only exported here.
     level = fields.Field(attribute="subcategory__level__number", column_name="level", readonly=True)
-    level_title = fields.Field(
-        attribute="subcategory__level__title", column_name="level_title", readonly=True
-    )
+    level_title = fields.Field(attribute="subcategory__level__title", column_name="level_title", readonly=True)
     subcategory = fields.Field(
         attribute="subcategory",
         column_name="subcategory",
         widget=widgets.ForeignKeyWidget(Subcategory, "code"),
     )
-    subcategory_title = fields.Field(
-        attribute="subcategory__title", column_name="subcategory_title", readonly=True
-    )
+    subcategory_title = fields.Field(attribute="subcategory__title", column_name="subcategory_title", readonly=True)
     theme_code = fields.Field(
         attribute="theme", column_name="theme_code", widget=widgets.ForeignKeyWidget(Theme, "code")
     )

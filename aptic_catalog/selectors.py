@@ -14,9 +14,7 @@ def current_version():
 
 def active_services():
     """Services offered today, in code order, with their sub-category, level and theme."""
-    return (
-        Service.objects.filter(is_active=True).select_related("subcategory__level", "theme").order_by("code")
-    )
+    return Service.objects.filter(is_active=True).select_related("subcategory__level", "theme").order_by("code")
 
 
 def _folded(text):

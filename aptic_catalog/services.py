@@ -130,9 +130,7 @@ def check_rows(numbered_rows):
         if subcategory is None:
             row_errors.append(f"la sous-catégorie « {row['subcategory']} » doit s'écrire comme 2.1.")
         elif level is not None and int(subcategory.group(1)) != level:
-            row_errors.append(
-                f"la sous-catégorie {row['subcategory']} ne commence pas par son niveau ({level})."
-            )
+            row_errors.append(f"la sous-catégorie {row['subcategory']} ne commence pas par son niveau ({level}).")
         if not row["subcategory_title"]:
             row_errors.append("l'intitulé de la sous-catégorie est vide.")
 

@@ -1,6 +1,16 @@
-"""API conventions: every refusal is ``{"error": {"code", "message", ...}}``."""
+"""API conventions shared by every app.
 
-from rest_framework import status
+- Errors are ``{"error": {"code", "message", ...}}`` with a French message (``exception_handler``).
+- A request acts for one organisation: the token's, or the session's (``api_organisation``);
+  ``TenantScopedMixin`` filters a view's queryset through it, so another organisation's
+  object answers 404 — the same mechanism as the HTML views (docs/architecture.md).
+- ``ERROR_RESPONSES`` documents the error codes in the OpenAPI schema.
+"""
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -18,14 +28,14 @@ DRF_CODES = {
 }
 
 FRENCH_MESSAGES = {
-    "not_authenticated": "Authentification requise.",
+    "not_authenticated": "Authentification requise : connectez-vous ou envoyez un jeton valable.",
     "permission_denied": "Vous n'avez pas le droit de faire cela.",
     "not_found": "Cet élément n'existe pas.",
     "method_not_allowed": "Méthode non autorisée.",
     "not_acceptable": "Format de réponse non disponible.",
     "unsupported_media_type": "Format de requête non pris en charge : envoyez du JSON.",
     "rate_limited": "Trop de tentatives : réessayez dans quelques instants.",
-    "invalid": "Données invalides.",
+    "invalid": "Données invalides : corrigez les champs signalés.",
 }
 
 
@@ -41,3 +51,59 @@ def exception_handler(exc, context):
         body["fields"] = response.data
     response.data = {"error": body}
     return response
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Code machine stable de la raison du refus.")
+    message = serializers.CharField(help_text="Explication en français.")
+    fields = serializers.DictField(required=False, help_text="Erreurs par champ (code « invalid »).")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+def error_response(description):
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+ERROR_RESPONSES = {
+    400: error_response("Données invalides (`invalid`) ou refus métier (code dans `error.code`)."),
+    401: error_response("`not_authenticated` : ni session ni jeton valable."),
+    403: error_response("`permission_denied` : rôle ou type d'organisation insuffisant."),
+    404: error_response("`not_found` : inexistant ou appartenant à une autre organisation."),
+    429: error_response("`rate_limited` : trop de requêtes ; voir l'en-tête Retry-After."),
+}
+PUBLIC_ERROR_RESPONSES = {code: ERROR_RESPONSES[code] for code in (400, 404, 429)}
+
+
+def api_organisation(request):
+    """The organisation an API request acts for: its token's, else the session's."""
+    token = getattr(request, "auth", None)
+    if token is not None and hasattr(token, "organisation"):
+        return token.organisation
+    return getattr(request._request, "organisation", None)
+
+
+class TenantScopedMixin:
+    """For DRF views: the queryset goes through ``for_organisation`` (404 for others' objects)."""
+
+    def get_queryset(self):
+        return super().get_queryset().for_organisation(api_organisation(self.request))
+
+
+class Pagination(PageNumberPagination):
+    """Page numbers must be positive integers: anything else is refused, not read as page 1."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            raise ValidationError({self.page_query_param: ["Numéro de page invalide : un entier à partir de 1."]})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters

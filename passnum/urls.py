@@ -20,9 +20,13 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("passnum.organisations.urls")),
     path("", include("aptic_catalog.urls")),
+    path("api/v1/", include(("passnum.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "passnum.views.page_not_found"
+handler500 = "passnum.views.server_error"

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
+from passnum.api import FRENCH_MESSAGES
+
 
 def home(request):
     return render(request, "home.html")
@@ -53,3 +55,21 @@ def healthz(request):
             checks["broker"] = "error"
     healthy = all(value in {"ok", "in-process"} for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+def _is_api(request):
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    """404 in the API's error format under /api/, the French page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"error": {"code": "not_found", "message": FRENCH_MESSAGES["not_found"]}}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if _is_api(request):
+        message = "Erreur interne : réessayez dans quelques instants."
+        return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
+    return render(request, "500.html", status=500)

@@ -7,7 +7,8 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from passnum.accounts.models import User
 from passnum.organisations.enums import OrganisationKind, Role
-from passnum.organisations.models import Invitation, Membership, Organisation
+from passnum.organisations.models import ApiToken, Invitation, Membership, Organisation
+from passnum.organisations.tokens import hash_key
 from passnum.organisations.validators import siret_from_prefix
 
 DEFAULT_PASSWORD = "un-mot-de-passe-solide"
@@ -77,3 +78,14 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"invite{n}@exemple.fr")
     role = Role.MEMBER
     invited_by = factory.SubFactory(UserFactory)
+
+
+class ApiTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ApiToken
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    user = factory.SubFactory(UserFactory)
+    name = "Téléphone de l'accueil"
+    key_hash = factory.Sequence(lambda n: hash_key(f"pn_test_{n}"))
+    prefix = "pn_test"

@@ -21,9 +21,7 @@ def iter_url_patterns(patterns=None, namespace=""):
     for entry in patterns:
         if isinstance(entry, URLResolver):
             inner = (
-                f"{namespace}:{entry.namespace}"
-                if namespace and entry.namespace
-                else (entry.namespace or namespace)
+                f"{namespace}:{entry.namespace}" if namespace and entry.namespace else (entry.namespace or namespace)
             )
             yield from iter_url_patterns(entry.url_patterns, inner)
         elif isinstance(entry, URLPattern):
@@ -32,9 +30,8 @@ def iter_url_patterns(patterns=None, namespace=""):
 
 
 def is_third_party(pattern):
-    callback = pattern.callback
-    module = getattr(callback, "__module__", "") or ""
-    view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    module = getattr(pattern.callback, "__module__", "") or ""
+    view_class = view_class_of(pattern)
     if view_class is not None:
         module = view_class.__module__
     return module.startswith(THIRD_PARTY_MODULES)
@@ -46,6 +43,33 @@ def url_parameters(pattern):
         return list(converters)
     regex = getattr(pattern.pattern, "regex", None)
     return list(regex.groupindex) if regex is not None else []
+
+
+def view_class_of(pattern):
+    callback = pattern.callback
+    return getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+
+
+def route_tenancy(pattern):
+    """What a route with parameters declares: ``("tenant", model, lookups)``, ``("public", reason)``
+    or ``None``. HTML routes declare it with ``tenant_path``/``public_path``; API views scoped by
+    ``TenantScopedMixin`` declare it by their queryset, public API views by ``tenant_public``."""
+    if hasattr(pattern, "tenant_model"):
+        return "tenant", pattern.tenant_model, pattern.tenant_lookups
+    if hasattr(pattern, "tenant_public"):
+        return "public", pattern.tenant_public
+    view_class = view_class_of(pattern)
+    if view_class is None:
+        return None
+    from passnum.api import TenantScopedMixin
+
+    if issubclass(view_class, TenantScopedMixin):
+        lookup_field = getattr(view_class, "lookup_field", "pk")
+        url_kwarg = getattr(view_class, "lookup_url_kwarg", None) or lookup_field
+        return "tenant", view_class.queryset.model, {url_kwarg: lookup_field}
+    if getattr(view_class, "tenant_public", None):
+        return "public", view_class.tenant_public
+    return None
 
 
 def _import_factory_modules():

@@ -19,9 +19,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("code", models.PositiveSmallIntegerField(unique=True, verbose_name="code")),
                 ("title", models.CharField(max_length=200, verbose_name="intitulé")),
@@ -37,9 +35,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("number", models.PositiveSmallIntegerField(unique=True, verbose_name="numéro")),
                 ("title", models.CharField(max_length=200, verbose_name="intitulé")),
@@ -61,15 +57,11 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "code",
-                    models.CharField(
-                        help_text="Par exemple 2.1.", max_length=10, unique=True, verbose_name="code"
-                    ),
+                    models.CharField(help_text="Par exemple 2.1.", max_length=10, unique=True, verbose_name="code"),
                 ),
                 ("title", models.CharField(max_length=200, verbose_name="intitulé")),
                 (
@@ -93,9 +85,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("number", models.PositiveIntegerField(unique=True, verbose_name="numéro de version")),
                 (
@@ -125,9 +115,7 @@ class Migration(migrations.Migration):
                 "ordering": ["-number"],
                 "get_latest_by": "number",
                 "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("number__gte", 1)), name="aptic_version_number_positive"
-                    )
+                    models.CheckConstraint(condition=models.Q(("number__gte", 1)), name="aptic_version_number_positive")
                 ],
             },
         ),
@@ -136,9 +124,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("code", models.PositiveSmallIntegerField(unique=True, verbose_name="code APTIC")),
                 ("title", models.CharField(max_length=255, verbose_name="intitulé")),
@@ -176,9 +162,7 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "services",
                 "ordering": ["code"],
                 "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("code__gte", 1)), name="aptic_service_code_positive"
-                    )
+                    models.CheckConstraint(condition=models.Q(("code__gte", 1)), name="aptic_service_code_positive")
                 ],
             },
         ),

@@ -12,3 +12,11 @@ class InvitationForm(forms.Form):
         help_text="Administrateur : gère les membres. Finances : voit les factures et relevés (double "
         "authentification obligatoire). Membre : utilise l'espace au quotidien.",
     )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Nom de l'appareil ou de l'outil",
+        max_length=100,
+        help_text="Par exemple « Téléphone de l'accueil » : pour le reconnaître et le révoquer si besoin.",
+    )

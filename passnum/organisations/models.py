@@ -32,9 +32,7 @@ class Organisation(models.Model):
     created_at = models.DateTimeField("créée le", auto_now_add=True)
 
     tenant_field = "pk"
-    objects = models.Manager.from_queryset(
-        type("OrganisationQuerySet", (TenantQuerySet, models.QuerySet), {})
-    )()
+    objects = models.Manager.from_queryset(type("OrganisationQuerySet", (TenantQuerySet, models.QuerySet), {}))()
 
     class Meta:
         verbose_name = "organisation"
@@ -79,9 +77,7 @@ class Membership(models.Model):
         verbose_name_plural = "appartenances"
         ordering = ["organisation__name", "user__email"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "organisation"], name="membership_unique_user_organisation"
-            ),
+            models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique_user_organisation"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
         ]
 
@@ -144,3 +140,40 @@ class Invitation(models.Model):
     @property
     def is_pending(self):
         return self.accepted_at is None and self.cancelled_at is None and self.expires_at > timezone.now()
+
+
+class ApiTokenQuerySet(TenantQuerySet, models.QuerySet):
+    def usable(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A secret that lets a device or a tool act for an organisation through the API.
+
+    Only its SHA-256 is stored; the key is shown once, at creation. Revoked from the
+    organisation's space.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_tokens", verbose_name="organisation"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name="créé par"
+    )
+    name = models.CharField("nom de l'appareil ou de l'outil", max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField("début du jeton", max_length=12, editable=False)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
+    revoked_at = models.DateTimeField("révoqué le", null=True, blank=True)
+
+    tenant_field = "organisation"
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "jeton d'API"
+        verbose_name_plural = "jetons d'API"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -1,13 +1,11 @@
-from passnum.organisations.models import Invitation, Membership
+from passnum.organisations.models import ApiToken, Invitation, Membership
+from passnum.organisations.tokens import hash_key
 
 
 def active_memberships(user):
     """The memberships a user may act through, with their organisations (one query)."""
     return list(
-        Membership.objects.active()
-        .filter(user=user)
-        .select_related("organisation")
-        .order_by("created_at", "pk")
+        Membership.objects.active().filter(user=user).select_related("organisation").order_by("created_at", "pk")
     )
 
 
@@ -21,3 +19,22 @@ def pending_invitations_of(organisation):
 
 def invitation_by_token(token):
     return Invitation.objects.select_related("organisation").filter(token=token).first()
+
+
+def api_tokens_of(organisation):
+    return ApiToken.objects.for_organisation(organisation).usable().select_related("user")
+
+
+def token_for_key(key):
+    """The usable token of this key, with its organisation and user, if the user is still a member."""
+    token = (
+        ApiToken.objects.usable()
+        .select_related("organisation", "user")
+        .filter(key_hash=hash_key(key), organisation__is_active=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    if not Membership.objects.active().filter(user_id=token.user_id, organisation_id=token.organisation_id).exists():
+        return None
+    return token

@@ -11,7 +11,8 @@ from passnum.audit.services import record, snapshot
 from passnum.errors import DomainError
 from passnum.organisations.enums import Role
 from passnum.organisations.middleware import SESSION_KEY
-from passnum.organisations.models import Invitation, Membership, Organisation
+from passnum.organisations.models import ApiToken, Invitation, Membership, Organisation
+from passnum.organisations.tokens import hash_key, new_key
 from passnum.organisations.validators import normalise_siret, validate_siret
 
 
@@ -51,9 +52,7 @@ def create_organisation(*, kind, name, siret, created_by=None, admin=None, **fie
         with transaction.atomic():
             organisation = Organisation.objects.create(kind=kind, name=name, siret=siret, **fields)
     except IntegrityError as exc:  # two requests with the same SIRET at once
-        raise OrganisationError(
-            "Une organisation avec ce SIRET est déjà inscrite.", code="siret_taken"
-        ) from exc
+        raise OrganisationError("Une organisation avec ce SIRET est déjà inscrite.", code="siret_taken") from exc
     if admin is not None:
         Membership.objects.create(user=admin, organisation=organisation, role=Role.ADMIN)
     record(
@@ -86,9 +85,7 @@ def invite(*, organisation, email, role, invited_by, request=None):
     Invitation.objects.pending().filter(organisation=organisation, email__iexact=email).update(
         cancelled_at=timezone.now()
     )
-    invitation = Invitation.objects.create(
-        organisation=organisation, email=email, role=role, invited_by=invited_by
-    )
+    invitation = Invitation.objects.create(organisation=organisation, email=email, role=role, invited_by=invited_by)
     record(
         "invitation.sent",
         actor=invited_by,
@@ -126,16 +123,12 @@ def check_invitation_usable(invitation):
             "Cette invitation a été annulée. Demandez-en une nouvelle.", code="invitation_cancelled"
         )
     if invitation.expires_at <= timezone.now():
-        raise OrganisationError(
-            "Cette invitation a expiré. Demandez-en une nouvelle.", code="invitation_expired"
-        )
+        raise OrganisationError("Cette invitation a expiré. Demandez-en une nouvelle.", code="invitation_expired")
 
 
 @transaction.atomic
 def accept_invitation(*, token, user, request=None):
-    invitation = (
-        Invitation.objects.select_for_update().select_related("organisation").filter(token=token).first()
-    )
+    invitation = Invitation.objects.select_for_update().select_related("organisation").filter(token=token).first()
     check_invitation_usable(invitation)
     if invitation.email.lower() != user.email.lower():
         raise OrganisationError(
@@ -206,3 +199,37 @@ def remove_member(*, membership, by, request=None):
         after=snapshot(membership),
         request=request,
     )
+
+
+def check_can_use_password_token(user, memberships):
+    from passnum.accounts.mfa import requires_mfa
+
+    if requires_mfa(user, memberships):
+        raise OrganisationError(
+            "Votre compte est protégé par une double authentification : créez vos jetons depuis votre espace.",
+            code="mfa_account",
+            status=403,
+        )
+
+
+@transaction.atomic
+def create_api_token(*, organisation, user, name, request=None):
+    """Returns ``(token, key)``: the key is shown once and never stored."""
+    key = new_key()
+    token = ApiToken.objects.create(
+        organisation=organisation,
+        user=user,
+        name=name.strip()[:100] or "Appareil",
+        key_hash=hash_key(key),
+        prefix=key[:10],
+    )
+    record("api_token.created", actor=user, organisation=organisation, target=token, request=request)
+    return token, key
+
+
+@transaction.atomic
+def revoke_api_token(*, token, by, request=None):
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record("api_token.revoked", actor=by, organisation=token.organisation, target=token, request=request)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from passnum.organisations import views
-from passnum.organisations.models import Invitation, Membership, Organisation
+from passnum.organisations.models import ApiToken, Invitation, Membership, Organisation
 from passnum.organisations.tenancy import public_path, tenant_path
 
 app_name = "organisations"
@@ -9,9 +9,7 @@ app_name = "organisations"
 urlpatterns = [
     path("organisation/", views.organisation_detail, name="detail"),
     path("organisation/choisir/", views.choose_organisation, name="choose"),
-    tenant_path(
-        "organisation/choisir/<int:pk>/", views.switch_organisation, name="switch", model=Organisation
-    ),
+    tenant_path("organisation/choisir/<int:pk>/", views.switch_organisation, name="switch", model=Organisation),
     path("organisation/inviter/", views.invite_member, name="invite"),
     tenant_path(
         "organisation/invitations/<int:pk>/annuler/",
@@ -19,8 +17,10 @@ urlpatterns = [
         name="cancel_invitation",
         model=Invitation,
     ),
+    tenant_path("organisation/membres/<int:pk>/retirer/", views.remove_member, name="remove_member", model=Membership),
+    path("organisation/jetons/", views.api_tokens, name="api_tokens"),
     tenant_path(
-        "organisation/membres/<int:pk>/retirer/", views.remove_member, name="remove_member", model=Membership
+        "organisation/jetons/<int:pk>/revoquer/", views.revoke_api_token, name="revoke_api_token", model=ApiToken
     ),
     public_path(
         "invitation/<str:token>/",

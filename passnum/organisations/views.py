@@ -8,8 +8,8 @@ from django.urls import reverse
 from passnum.errors import DomainError
 from passnum.organisations import selectors, services
 from passnum.organisations.decorators import organisation_required
-from passnum.organisations.forms import InvitationForm
-from passnum.organisations.models import Invitation, Membership
+from passnum.organisations.forms import ApiTokenForm, InvitationForm
+from passnum.organisations.models import ApiToken, Invitation, Membership
 from passnum.organisations.tenancy import get_for_organisation_or_404
 
 
@@ -94,9 +94,7 @@ def cancel_invitation(request, pk):
 
 @organisation_required
 def remove_member(request, pk):
-    membership = get_for_organisation_or_404(
-        Membership.objects.select_related("user"), request.organisation, pk=pk
-    )
+    membership = get_for_organisation_or_404(Membership.objects.select_related("user"), request.organisation, pk=pk)
     if request.method == "POST":
         try:
             if membership.user_id != request.user.pk:
@@ -138,3 +136,39 @@ def invitation(request, token):
             messages.success(request, f"Bienvenue dans « {membership.organisation} ».")
             return redirect("dashboard")
     return render(request, "organisations/invitation.html", {"invitation": found})
+
+
+@organisation_required
+def api_tokens(request):
+    """Devices and tools acting for the organisation through the API."""
+    new_key = None
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _token, new_key = services.create_api_token(
+            organisation=request.organisation, user=request.user, name=form.cleaned_data["name"], request=request
+        )
+        form = ApiTokenForm()
+    return render(
+        request,
+        "organisations/api_tokens.html",
+        {"tokens": selectors.api_tokens_of(request.organisation), "form": form, "new_key": new_key},
+    )
+
+
+@organisation_required
+def revoke_api_token(request, pk):
+    token = get_for_organisation_or_404(ApiToken.objects.usable(), request.organisation, pk=pk)
+    if request.method == "POST":
+        services.revoke_api_token(token=token, by=request.user, request=request)
+        messages.success(request, f"Le jeton « {token.name} » est révoqué : l'appareil n'a plus accès.")
+        return redirect("organisations:api_tokens")
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": "Révoquer un jeton",
+            "question": f"Révoquer le jeton « {token.name} » ? L'appareil qui l'utilise n'aura plus accès à Passnum.",
+            "confirm_label": "Oui, révoquer ce jeton",
+            "back_url": reverse("organisations:api_tokens"),
+        },
+    )

@@ -23,9 +23,7 @@ def test_bundled_file_is_the_shared_reference_copy():
 def test_bundled_file_imports_the_whole_referential(django_user_model):
     operator = django_user_model.objects.create_user(email="ops@example.org", password="x-long-password-1")
 
-    version = import_referential(
-        BUNDLED_FILE, source_name="aptic_services.csv", imported_by=operator, note="init"
-    )
+    version = import_referential(BUNDLED_FILE, source_name="aptic_services.csv", imported_by=operator, note="init")
 
     assert Level.objects.count() == 3
     assert Subcategory.objects.count() == 9

@@ -26,10 +26,7 @@ def test_admin_shows_the_log_read_only(client, operator_user):
     assert changelist.status_code == 200
     assert "test.action" in changelist.content.decode()
     assert client.get(reverse("admin:audit_auditlog_add")).status_code == 403
-    assert (
-        client.post(reverse("admin:audit_auditlog_delete", args=[entry.pk]), {"post": "yes"}).status_code
-        == 403
-    )
+    assert client.post(reverse("admin:audit_auditlog_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
     detail = client.post(reverse("admin:audit_auditlog_change", args=[entry.pk]), {"action": "x"})
     assert detail.status_code == 403
     entry.refresh_from_db()

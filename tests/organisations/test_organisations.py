@@ -50,16 +50,12 @@ class TestCreateOrganisation:
 
 
 class TestInvitations:
-    def test_admin_invites_by_email_and_the_person_joins(
-        self, client, member_of, django_capture_on_commit_callbacks
-    ):
+    def test_admin_invites_by_email_and_the_person_joins(self, client, member_of, django_capture_on_commit_callbacks):
         organisation = OrganisationFactory(prescriber=True)
         admin = member_of(organisation, role=Role.ADMIN)
         client.force_login(admin)
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(
-                reverse("organisations:invite"), {"email": "Nouvelle@Exemple.fr", "role": "member"}
-            )
+            response = client.post(reverse("organisations:invite"), {"email": "Nouvelle@Exemple.fr", "role": "member"})
         assert response.status_code == 302
         assert len(mail.outbox) == 1
         invitation = organisation.invitations.get()
@@ -78,9 +74,7 @@ class TestInvitations:
     def test_a_member_cannot_invite(self, client, member_of):
         organisation = OrganisationFactory()
         client.force_login(member_of(organisation, role=Role.MEMBER))
-        response = client.post(
-            reverse("organisations:invite"), {"email": "x@exemple.fr", "role": "admin"}, follow=True
-        )
+        response = client.post(reverse("organisations:invite"), {"email": "x@exemple.fr", "role": "admin"}, follow=True)
         assert "Seul un administrateur" in response.content.decode()
         assert not organisation.invitations.exists()
 

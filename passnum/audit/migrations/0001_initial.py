@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="date")),
                 (
@@ -31,9 +29,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "organisation_id",
-                    models.BigIntegerField(
-                        blank=True, db_index=True, null=True, verbose_name="organisation concernée"
-                    ),
+                    models.BigIntegerField(blank=True, db_index=True, null=True, verbose_name="organisation concernée"),
                 ),
                 (
                     "organisation_name",

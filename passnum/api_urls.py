@@ -1,0 +1,17 @@
+"""Version 1 of the API. Each app contributes its endpoints here."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from aptic_catalog.api import ServiceViewSet
+from passnum.organisations.api import MemberViewSet, MeView, TokenView
+
+router = SimpleRouter(trailing_slash=False)
+router.register("referential/services", ServiceViewSet, basename="referential-service")
+router.register("organisation/members", MemberViewSet, basename="organisation-member")
+
+urlpatterns = [
+    path("me", MeView.as_view(), name="me"),
+    path("auth/token/", TokenView.as_view(), name="auth-token"),
+    *router.urls,
+]

@@ -1,0 +1,44 @@
+"""Every benchmark runs at quick size and prints its figures (a check that it works, not a
+measurement: no timing is asserted)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.__main__ import discover
+from bench.toolkit import ROOT
+
+# The figures each benchmark must report, as positive numbers (see bench/README.md).
+FIGURES = {
+    "http_baseline": {"rps", "p50_ms", "p99_ms", "pgbench_tps", "ratio", "peak_rss_mb"},
+    "print_run": {"ratio", "peak_rss_mb"},
+    "redemption": {"p99_ms", "ratio"},
+}
+
+
+@pytest.mark.slow
+def test_every_benchmark_runs_at_quick_size():
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-5000:]
+
+    results = {}
+    for line in completed.stdout.splitlines():
+        result = json.loads(line)
+        results[result["benchmark"]] = result
+    assert set(results) == set(discover())
+
+    for name, result in results.items():
+        assert result["quick"] is True
+        for key in FIGURES.get(name, {"ratio"}):
+            value = result[key]
+            assert isinstance(value, int | float) and not isinstance(value, bool), (name, key, value)
+            assert value > 0, (name, key, value)

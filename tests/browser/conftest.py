@@ -1,0 +1,147 @@
+"""Browser tests: Playwright (sync API) driving Debian's Chromium, headless, against the app
+served by pytest-django's ``live_server`` (transactional database, static files served).
+
+- ``browser``: one Chromium for the whole session (the binary found on the PATH, never one
+  downloaded by Playwright);
+- ``new_context()``: a fresh browser context (cookies, storage), closed after the test; CSP is
+  bypassed so that axe-core can be injected into the pages;
+- ``page``: an anonymous page in a fresh context;
+- ``demo``: the demo data (``passnum.demo.build()``), with its random passwords and TOTP secrets;
+- ``login_as(role)``: a page logged in as the demo account of ``role`` (see ``DEMO_ROLES``), by a
+  session created with Django's test client whose cookie is copied into the context;
+- ``role_page``: the same, parametrized over every demo role;
+- a failing test leaves a screenshot of each of its open pages in ``test-artifacts/``.
+"""
+
+import os
+import re
+import shutil
+
+import pytest
+from tests.browser.support import ARTIFACTS, DEMO_ROLES, demo_user, log_in
+
+# The sync API of Playwright runs an asyncio loop in the main thread: Django would otherwise
+# refuse the ORM calls the tests make (demo data, sessions) next to it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Without the background-networking flags, Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+DEFAULT_TIMEOUT_MS = 15_000
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the item, so fixtures know at teardown whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _failed(node):
+    return any(
+        getattr(node, f"rep_{when}", None) is not None and getattr(node, f"rep_{when}").failed
+        for when in ("setup", "call")
+    )
+
+
+@pytest.fixture(scope="session")
+def playwright_driver():
+    from playwright.sync_api import sync_playwright
+
+    manager = sync_playwright().start()
+    yield manager
+    manager.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Chromium est introuvable sur le PATH : installez le paquet Debian « chromium ».")
+    browser = playwright_driver.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_context(browser, live_server, request):
+    """``new_context(**options)`` → a fresh browser context on the live server (closed after the test)."""
+    contexts = []
+
+    def make(**options):
+        options = {
+            "base_url": live_server.url,
+            "bypass_csp": True,  # axe-core is injected as a script; the CSP forbids inline scripts
+            "viewport": VIEWPORT,
+            "locale": "fr-FR",
+            **options,
+        }
+        context = browser.new_context(**options)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+
+    if _failed(request.node):
+        ARTIFACTS.mkdir(exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid).strip("_")
+        for context_number, context in enumerate(contexts):
+            for page_number, open_page in enumerate(context.pages):
+                path = ARTIFACTS / f"{stem}-{context_number}-{page_number}.png"
+                try:
+                    open_page.screenshot(path=str(path), full_page=True)
+                except Exception as error:  # noqa: BLE001 - a screenshot must not hide the real failure
+                    print(f"Capture d'écran impossible ({path.name}) : {error}")
+                else:
+                    print(f"Capture d'écran de l'échec : {path}")
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    """An anonymous page in a fresh context."""
+    return new_context().new_page()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """The demo hashes a password per account: PBKDF2 would cost half a second each here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo(live_server):
+    """The demo data (organisations of every kind, one account per role), built for this test."""
+    from passnum import demo as demo_module
+
+    return demo_module.build()
+
+
+@pytest.fixture
+def login_as(demo, new_context, live_server):
+    """``login_as(role)`` → a page logged in as the demo account of ``role`` (e.g. ``"site"``)."""
+
+    def login(role):
+        context = new_context()
+        log_in(context, demo_user(demo, role), live_server.url)
+        return context.new_page()
+
+    return login
+
+
+@pytest.fixture(params=DEMO_ROLES)
+def role_page(request, login_as):
+    """A page logged in as each demo role in turn (``request.param`` is the role)."""
+    return login_as(request.param)

@@ -1,0 +1,52 @@
+"""Logging in with a real browser: the login form with the second factor, and the session
+given to each demo role by the ``login_as`` / ``role_page`` fixtures."""
+
+import re
+import time
+
+import pytest
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from tests.browser.support import demo_account
+
+pytestmark = pytest.mark.browser
+
+
+def totp_code(secret):
+    """The current code of an authenticator app (RFC 6238), never one about to expire."""
+    period = mfa_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.1)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
+
+
+def test_operator_logs_in_with_password_and_totp_code(demo, page):
+    account = demo_account(demo, "operateur")
+    assert account.get("totp_secret"), "le compte de l'opérateur de la démo doit avoir la double authentification"
+
+    page.goto(reverse("account_login"))
+    page.get_by_label("Courriel").fill(account["email"])
+    page.get_by_label("Mot de passe").fill(account["password"])
+    page.get_by_role("button", name="Connexion", exact=True).click()
+
+    expect(page).to_have_url(re.compile(re.escape(reverse("mfa_authenticate")) + r"$"))
+    page.locator("main input[name=code]").fill(totp_code(account["totp_secret"]))
+    page.get_by_role("button", name="Connexion", exact=True).click()
+
+    expect(page).to_have_url(re.compile(re.escape(reverse("dashboard")) + r"$"))
+    expect(page.locator("h1")).to_have_text("Mon espace")
+    expect(page.locator(".acting-for")).to_contain_text(account["organisation"])
+
+
+def test_each_demo_role_reaches_its_space(role_page, demo, request):
+    account = demo_account(demo, request.node.callspec.params["role_page"])
+
+    role_page.goto(reverse("dashboard"))
+
+    expect(role_page).to_have_url(re.compile(re.escape(reverse("dashboard")) + r"$"))
+    expect(role_page.locator("h1")).to_have_text("Mon espace")
+    expect(role_page.locator(".acting-for")).to_contain_text(account["organisation"])
+    expect(role_page.get_by_role("button", name="Se déconnecter")).to_be_visible()
