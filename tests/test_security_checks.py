@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django.urls import reverse
-
-from tests.factories import OrganisationFactory
 from rest_framework.authentication import SessionAuthentication
 
+from tests.factories import OrganisationFactory
 from tests.tenancy import (
     factory_for,
     is_third_party,

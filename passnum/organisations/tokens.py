@@ -1,7 +1,7 @@
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "pn_"
+TOKEN_PREFIX = "pn_"  # noqa: S105 - a visible prefix, not a secret
 
 
 def new_key():
