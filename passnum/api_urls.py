@@ -1,6 +1,6 @@
 """Version 1 of the API. Each app contributes its endpoints here."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from aptic_catalog.api import ServiceViewSet
@@ -14,4 +14,7 @@ urlpatterns = [
     path("me", MeView.as_view(), name="me"),
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     *router.urls,
+    # Each app's own endpoints (module ``<app>/api_urls.py``, patterns without a namespace).
+    path("", include("mediators.api_urls")),
+    path("", include("sponsors.api_urls")),
 ]

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "passnum.accounts",
     "passnum.organisations",
     "passnum.audit",
+    "passnum.passes",
     "aptic_catalog",
     "sponsors",
     "prescribers",

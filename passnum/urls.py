@@ -20,6 +20,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("passnum.organisations.urls")),
     path("", include("aptic_catalog.urls")),
+    path("", include("mediators.urls")),
+    path("", include("sponsors.urls")),
     path("api/v1/", include(("passnum.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
