@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -22,6 +23,9 @@ def dashboard(request):
 
 def admin_login(request):
     """The operator console has no login form of its own: allauth's, with its second factor."""
+    if request.user.is_authenticated:
+        # Logged in but not operator staff (the admin sends them here): no redirect loop.
+        raise PermissionDenied("La console est réservée au personnel de l'opérateur.")
     next_url = request.GET.get("next", reverse("admin:index"))
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = reverse("admin:index")

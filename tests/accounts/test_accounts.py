@@ -108,3 +108,12 @@ def test_admin_login_redirects_to_allauth(client):
     assert response.url == reverse("account_login") + "?next=/admin/"
     evil = client.get(reverse("admin_login") + "?next=https://ailleurs.example/")
     assert evil.url == reverse("account_login") + "?next=" + reverse("admin:index")
+
+
+def test_admin_refuses_non_staff_users_without_a_redirect_loop(client):
+    user = UserFactory()
+    MembershipFactory(user=user)
+    client.force_login(user)
+    response = client.get(reverse("admin:index"), follow=True)
+    assert response.status_code == 403
+    assert "réservée au personnel de l&#x27;opérateur" in response.content.decode()
