@@ -318,5 +318,10 @@ LOGGING = {
 
 # --- Passnum ----------------------------------------------------------------------------
 
+# Sponsor invoices: operator fee and VAT on the fee, in basis points (stored on each invoice).
+PASSNUM_SPONSOR_FEE_RATE_BP = int(os.environ.get("PASSNUM_SPONSOR_FEE_RATE_BP", "400"))
+PASSNUM_VAT_RATE_BP = int(os.environ.get("PASSNUM_VAT_RATE_BP", "2000"))
+PASSNUM_OPERATOR_NAME = os.environ.get("PASSNUM_OPERATOR_NAME", "Coopérative Passnum")
+
 # Invitations to join an organisation are valid this many days.
 PASSNUM_INVITATION_DAYS = int(os.environ.get("PASSNUM_INVITATION_DAYS", "14"))

@@ -1,0 +1,32 @@
+"""Downloads of stored PDFs (print files, invoices) for the sponsor's space and the admin."""
+
+import io
+import zipfile
+
+from django.http import Http404, HttpResponse
+
+
+def file_response(field_file, filename):
+    """The file's bytes as an attachment (read and closed at once: no handle left open)."""
+    try:
+        with field_file.open("rb") as handle:
+            content = handle.read()
+    except (FileNotFoundError, ValueError) as error:
+        raise Http404("Le fichier n'est plus disponible.") from error
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def files_response(items, zip_name):
+    """One file as it is, several in a ZIP archive. ``items``: ``(field_file, filename)``."""
+    if len(items) == 1:
+        return file_response(*items[0])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for field_file, filename in items:
+            with field_file.open("rb") as handle:
+                archive.writestr(filename, handle.read())
+    response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{zip_name}"'
+    return response

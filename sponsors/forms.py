@@ -1,0 +1,149 @@
+from django import forms
+
+from aptic_catalog.models import Level, Service, Subcategory
+from passnum.organisations.enums import OrganisationKind
+from passnum.organisations.models import Organisation
+from sponsors.models import DEFAULT_AUDIENCES
+from sponsors.services import split_codes
+
+
+class ProgrammeForm(forms.Form):
+    name = forms.CharField(label="Nom du programme", max_length=200)
+    prefix = forms.CharField(
+        label="Préfixe des numéros de carnet",
+        max_length=6,
+        help_text="2 à 6 lettres, par exemple GIR : les carnets seront numérotés GIR000001, GIR000002…",
+    )
+    face_value_euros = forms.DecimalField(
+        label="Valeur d'un pass (en euros)", initial=10, max_digits=5, decimal_places=2, min_value=0
+    )
+    passes_per_booklet = forms.TypedChoiceField(
+        label="Nombre de pass par carnet", choices=[(10, "10 pass"), (5, "5 pass")], coerce=int, initial=10
+    )
+    valid_until = forms.DateField(
+        label="Pass valables jusqu'au", help_text="Au format JJ/MM/AAAA, par exemple 31/12/2026."
+    )
+    grace_months = forms.IntegerField(label="Délai de grâce (mois)", initial=1, help_text="1 mois par défaut.")
+    grace_days = forms.IntegerField(label="Délai de grâce (jours en plus)", initial=0)
+    departments = forms.CharField(
+        label="Départements", required=False, help_text="Codes séparés par des virgules, par exemple 33, 24, 2A."
+    )
+    communes = forms.CharField(
+        label="Communes (codes INSEE)",
+        required=False,
+        help_text="Codes INSEE à 5 caractères séparés par des virgules, par exemple 33063 (Bordeaux).",
+    )
+    eligible_levels = forms.ModelMultipleChoiceField(
+        label="Niveaux éligibles", queryset=Level.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    eligible_subcategories = forms.ModelMultipleChoiceField(
+        label="Sous-catégories éligibles",
+        queryset=Subcategory.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    eligible_services = forms.ModelMultipleChoiceField(
+        label="Services éligibles un par un",
+        queryset=Service.objects.filter(is_active=True),
+        required=False,
+        help_text="Sans aucun choix de niveau, de sous-catégorie ou de service, tous les services sont éligibles.",
+    )
+    audiences = forms.MultipleChoiceField(
+        label="Publics visés",
+        choices=[(a, a) for a in DEFAULT_AUDIENCES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    other_audiences = forms.CharField(
+        label="Autres publics visés",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Un par ligne.",
+    )
+    cofunders = forms.CharField(
+        label="Cofinanceurs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Un par ligne : nom ; part en %. Par exemple « État (ANCT) ; 50 ».",
+    )
+    contact_name = forms.CharField(label="Contact : nom", max_length=200, required=False)
+    contact_email = forms.EmailField(label="Contact : e-mail", required=False)
+    contact_phone = forms.CharField(label="Contact : téléphone", max_length=30, required=False)
+    logo = forms.FileField(
+        label="Logo pour le carnet imprimé", required=False, help_text="Image PNG ou JPEG, 2 Mo au plus."
+    )
+    allows_exceptions = forms.BooleanField(label="Dérogations possibles au cas par cas", required=False)
+
+    def clean_cofunders(self):
+        result = []
+        for number, line in enumerate(self.cleaned_data["cofunders"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, _, share = line.rpartition(";")
+            try:
+                share_bp = round(float(share.strip().replace(",", ".").rstrip("%").strip()) * 100)
+            except ValueError:
+                raise forms.ValidationError(f"Ligne {number} : écrivez « nom ; part en % ».") from None
+            result.append((name.strip(), share_bp))
+        return result
+
+    def to_data(self):
+        data = dict(self.cleaned_data)
+        data["face_value_cents"] = int(round(data.pop("face_value_euros") * 100))
+        data["departments"] = split_codes(data["departments"])
+        data["communes"] = split_codes(data["communes"])
+        others = [line.strip() for line in data.pop("other_audiences").splitlines() if line.strip()]
+        data["audiences"] = list(data["audiences"]) + [a for a in others if a not in data["audiences"]]
+        if not data.get("logo"):
+            data.pop("logo", None)
+        return data
+
+    @classmethod
+    def initial_for(cls, programme):
+        return {
+            "name": programme.name,
+            "prefix": programme.prefix,
+            "face_value_euros": programme.face_value_cents / 100,
+            "passes_per_booklet": programme.passes_per_booklet,
+            "valid_until": programme.valid_until,
+            "grace_months": programme.grace_months,
+            "grace_days": programme.grace_days,
+            "departments": ", ".join(programme.departments),
+            "communes": ", ".join(programme.communes),
+            "eligible_levels": list(programme.eligible_levels.all()),
+            "eligible_subcategories": list(programme.eligible_subcategories.all()),
+            "eligible_services": list(programme.eligible_services.all()),
+            "audiences": [a for a in programme.audiences if a in DEFAULT_AUDIENCES],
+            "other_audiences": "\n".join(a for a in programme.audiences if a not in DEFAULT_AUDIENCES),
+            "cofunders": "\n".join(f"{c.name} ; {c.share_bp / 100:g}" for c in programme.cofunders.all()),
+            "contact_name": programme.contact_name,
+            "contact_email": programme.contact_email,
+            "contact_phone": programme.contact_phone,
+            "allows_exceptions": programme.allows_exceptions,
+        }
+
+
+class OrderForm(forms.Form):
+    booklet_count = forms.IntegerField(label="Nombre de carnets", help_text="Entre 1 et 5000 carnets par commande.")
+
+
+class AllocationForm(forms.Form):
+    prescriber = forms.ModelChoiceField(
+        label="Prescripteur",
+        queryset=Organisation.objects.filter(kind=OrganisationKind.PRESCRIBER, is_active=True).order_by("name"),
+        empty_label="Choisissez un prescripteur",
+        help_text="Le guichet qui remettra les carnets (CCAS, mairie, association…).",
+    )
+    count = forms.IntegerField(
+        label="Nombre de carnets", required=False, help_text="Les prochains carnets en stock, dans l'ordre des numéros."
+    )
+    first_serial = forms.CharField(label="Ou bien : du carnet n°", max_length=20, required=False)
+    last_serial = forms.CharField(label="au carnet n°", max_length=20, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("count") and not (data.get("first_serial") or data.get("last_serial")):
+            raise forms.ValidationError("Indiquez un nombre de carnets ou une série de numéros.")
+        if data.get("count") and (data.get("first_serial") or data.get("last_serial")):
+            raise forms.ValidationError("Indiquez soit un nombre de carnets, soit une série, pas les deux.")
+        return data

@@ -1,0 +1,463 @@
+"""Use cases of sponsors: programmes, orders (quote → invoice → payment) and invoices.
+
+Every refusal is a ``DomainError`` with a French message; nothing is written when a check fails.
+"""
+
+import io
+import re
+from datetime import date
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from passnum.audit.services import record, snapshot
+from passnum.errors import DomainError
+from passnum.organisations.enums import OrganisationKind
+from passnum.passes import services as pass_services
+from sponsors.models import CoFunder, InvoiceCounter, Order, Programme, SponsorInvoice, SponsorPayment
+
+MIN_BOOKLETS, MAX_BOOKLETS = 1, 5000
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+MAX_LOGO_PIXELS = 4000
+MAX_GRACE_MONTHS = 12
+MAX_GRACE_DAYS = 90
+MAX_FACE_VALUE_CENTS = 100_00
+DEPARTMENT = re.compile(r"^(\d{2,3}|2[AB])$")
+COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+PREFIX = re.compile(r"^[A-Z]{2,6}$")
+
+
+def fee_rate_bp():
+    """The operator's fee on a sponsor's purchase, in basis points (400 = 4 % HT)."""
+    return int(getattr(settings, "PASSNUM_SPONSOR_FEE_RATE_BP", 400))
+
+
+def vat_rate_bp():
+    return int(getattr(settings, "PASSNUM_VAT_RATE_BP", 2000))
+
+
+class ProgrammeRefused(DomainError):
+    code = "programme_invalid"
+
+
+class OrderRefused(DomainError):
+    code = "order_refused"
+
+
+class PaymentRefused(DomainError):
+    code = "payment_refused"
+
+
+# --- Validators -----------------------------------------------------------------------------
+
+
+def check_sponsor(organisation):
+    if organisation is None or organisation.kind != OrganisationKind.SPONSOR:
+        raise ProgrammeRefused("Seul un commanditaire peut créer un programme.")
+
+
+def check_prefix(prefix, *, programme=None):
+    if not PREFIX.match(prefix or ""):
+        raise ProgrammeRefused(
+            "Le préfixe compte 2 à 6 lettres majuscules sans accent, par exemple GIR.", field="prefix"
+        )
+    others = Programme.objects.filter(prefix=prefix)
+    if programme is not None:
+        others = others.exclude(pk=programme.pk)
+    if others.exists():
+        raise ProgrammeRefused("Ce préfixe est déjà pris par un autre programme.", field="prefix")
+
+
+def check_valid_until(valid_until, *, today=None):
+    today = today or timezone.localdate()
+    if valid_until is None:
+        raise ProgrammeRefused("Indiquez la date de fin de validité des pass.", field="valid_until")
+    if valid_until <= today:
+        raise ProgrammeRefused("La date de fin de validité doit être dans le futur.", field="valid_until")
+    if valid_until.year > today.year + 5:
+        raise ProgrammeRefused("La validité ne peut pas dépasser cinq ans.", field="valid_until")
+
+
+def check_grace(months, days):
+    if months is None or months < 0 or days is None or days < 0:
+        raise ProgrammeRefused("Le délai de grâce ne peut pas être négatif.", field="grace_months")
+    if months > MAX_GRACE_MONTHS or days > MAX_GRACE_DAYS:
+        raise ProgrammeRefused(
+            f"Le délai de grâce est limité à {MAX_GRACE_MONTHS} mois et {MAX_GRACE_DAYS} jours.", field="grace_months"
+        )
+
+
+def check_face_value(cents):
+    if cents is None or cents <= 0 or cents > MAX_FACE_VALUE_CENTS:
+        raise ProgrammeRefused(
+            "La valeur d'un pass doit être comprise entre 0,01 € et 100 €.", field="face_value_cents"
+        )
+
+
+def check_passes_per_booklet(count):
+    if count not in (5, 10):
+        raise ProgrammeRefused("Un carnet contient 5 ou 10 pass.", field="passes_per_booklet")
+
+
+def split_codes(text):
+    """``"33, 24 2A"`` → ``["33", "24", "2A"]`` (order kept, duplicates removed)."""
+    items = text if isinstance(text, list | tuple) else re.split(r"[\s,;]+", text or "")
+    result = []
+    for item in items:
+        item = str(item).strip().upper()
+        if item and item not in result:
+            result.append(item)
+    return result
+
+
+def check_territory(departments, communes):
+    """Formats only: Passnum has no INSEE referential file yet, so an existing-looking code
+    (e.g. 99 or 33999) is accepted; the format catches typos such as 333 letters or 4 digits."""
+    for code in departments:
+        if not DEPARTMENT.match(code):
+            raise ProgrammeRefused(
+                f"« {code} » n'est pas un code de département (2 ou 3 chiffres, ou 2A / 2B).", field="departments"
+            )
+    for code in communes:
+        if not COMMUNE.match(code):
+            raise ProgrammeRefused(
+                f"« {code} » n'est pas un code INSEE de commune (5 chiffres, ou 2A / 2B suivi de 3 chiffres).",
+                field="communes",
+            )
+
+
+def check_cofunders(cofunders):
+    total = 0
+    for name, share_bp in cofunders:
+        if not name.strip():
+            raise ProgrammeRefused("Indiquez le nom de chaque cofinanceur.", field="cofunders")
+        if share_bp <= 0 or share_bp > 10000:
+            raise ProgrammeRefused(f"La part de {name} doit être comprise entre 0 et 100 %.", field="cofunders")
+        total += share_bp
+    if total > 10000:
+        raise ProgrammeRefused("Les parts des cofinanceurs dépassent 100 %.", field="cofunders")
+
+
+def check_logo(upload):
+    """A PNG or JPEG image of at most 2 Mo and 4000 pixels a side."""
+    if not upload:
+        return
+    if upload.size > MAX_LOGO_BYTES:
+        raise ProgrammeRefused("Le logo est trop lourd : 2 Mo au plus.", field="logo")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image_format = image.format
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ProgrammeRefused(
+            "Le logo n'est pas une image lisible : envoyez un fichier PNG ou JPEG.", field="logo"
+        ) from error
+    finally:
+        upload.seek(0)
+    if image_format not in ("PNG", "JPEG"):
+        raise ProgrammeRefused("Le logo doit être une image PNG ou JPEG.", field="logo")
+    if width > MAX_LOGO_PIXELS or height > MAX_LOGO_PIXELS:
+        raise ProgrammeRefused("Le logo est trop grand : 4000 pixels de côté au plus.", field="logo")
+
+
+def check_programme_data(data, *, programme=None):
+    check_prefix(data["prefix"], programme=programme)
+    check_face_value(data.get("face_value_cents", 1000))
+    check_passes_per_booklet(data.get("passes_per_booklet", 10))
+    if programme is None or data["valid_until"] != programme.valid_until:
+        check_valid_until(data["valid_until"])
+    check_grace(data.get("grace_months", 1), data.get("grace_days", 0))
+    check_territory(data.get("departments", []), data.get("communes", []))
+    check_cofunders(data.get("cofunders", []))
+    check_logo(data.get("logo"))
+
+
+def check_booklet_count(count):
+    if not isinstance(count, int) or isinstance(count, bool) or not MIN_BOOKLETS <= count <= MAX_BOOKLETS:
+        raise OrderRefused(
+            f"Le nombre de carnets doit être compris entre {MIN_BOOKLETS} et {MAX_BOOKLETS}.", field="booklet_count"
+        )
+
+
+def check_programme_orderable(programme):
+    if not programme.is_open:
+        raise OrderRefused("Ce programme est clos : il n'accepte plus de commande.")
+    if programme.valid_until <= timezone.localdate():
+        raise OrderRefused("La validité de ce programme est terminée : il n'accepte plus de commande.")
+    unpaid = Order.objects.filter(programme=programme, status=Order.Status.INVOICED).first()
+    if unpaid is not None:
+        raise OrderRefused(
+            f"La facture de la commande n° {unpaid.pk} de ce programme n'est pas encore payée : "
+            "une nouvelle commande sera possible après son paiement."
+        )
+
+
+# --- Programmes -----------------------------------------------------------------------------
+
+PROGRAMME_FIELDS = [
+    "name",
+    "prefix",
+    "face_value_cents",
+    "passes_per_booklet",
+    "valid_until",
+    "grace_months",
+    "grace_days",
+    "departments",
+    "communes",
+    "audiences",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "allows_exceptions",
+]
+ELIGIBILITY_FIELDS = ["eligible_levels", "eligible_subcategories", "eligible_services"]
+
+
+def _apply(programme, data):
+    for field in PROGRAMME_FIELDS:
+        if field in data:
+            setattr(programme, field, data[field])
+    if data.get("logo"):
+        programme.logo = data["logo"]
+
+
+def _save_relations(programme, data):
+    for field in ELIGIBILITY_FIELDS:
+        if field in data:
+            getattr(programme, field).set(data[field])
+    if "cofunders" in data:
+        programme.cofunders.all().delete()
+        CoFunder.objects.bulk_create(
+            [CoFunder(programme=programme, name=name, share_bp=share) for name, share in data["cofunders"]]
+        )
+
+
+@transaction.atomic
+def create_programme(sponsor, data, *, actor=None, request=None):
+    check_sponsor(sponsor)
+    data = {**data, "prefix": (data.get("prefix") or "").strip().upper()}
+    check_programme_data(data)
+    programme = Programme(sponsor=sponsor)
+    _apply(programme, data)
+    try:
+        with transaction.atomic():
+            programme.save()
+    except IntegrityError as error:
+        raise ProgrammeRefused("Ce préfixe est déjà pris par un autre programme.", field="prefix") from error
+    _save_relations(programme, data)
+    record(
+        "sponsors.programme.created",
+        actor=actor,
+        request=request,
+        organisation=sponsor,
+        target=programme,
+        after=snapshot(programme, fields=PROGRAMME_FIELDS),
+    )
+    return programme
+
+
+@transaction.atomic
+def update_programme(programme, data, *, actor=None, request=None):
+    programme = Programme.objects.select_for_update().get(pk=programme.pk)
+    data = {**data, "prefix": (data.get("prefix") or programme.prefix).strip().upper()}
+    if data["prefix"] != programme.prefix and programme.booklets.exists():
+        raise ProgrammeRefused("Des carnets sont déjà numérotés : le préfixe ne peut plus changer.", field="prefix")
+    for field in ("face_value_cents", "passes_per_booklet"):
+        if field in data and data[field] != getattr(programme, field) and programme.orders.exists():
+            raise ProgrammeRefused(
+                "Ce programme a déjà des commandes : la valeur et la taille des carnets ne peuvent plus changer.",
+                field=field,
+            )
+    check_programme_data(data, programme=programme)
+    before = snapshot(programme, fields=PROGRAMME_FIELDS)
+    _apply(programme, data)
+    programme.save()
+    _save_relations(programme, data)
+    record(
+        "sponsors.programme.changed",
+        actor=actor,
+        request=request,
+        organisation=programme.sponsor,
+        target=programme,
+        before=before,
+        after=snapshot(programme, fields=PROGRAMME_FIELDS),
+    )
+    return programme
+
+
+@transaction.atomic
+def close_programme(programme, *, actor=None, request=None):
+    Programme.objects.filter(pk=programme.pk).update(status=Programme.Status.CLOSED)
+    record("sponsors.programme.closed", actor=actor, request=request, organisation=programme.sponsor, target=programme)
+
+
+# --- Orders and invoices --------------------------------------------------------------------
+
+
+def _rate(amount, rate_bp):
+    """``amount × rate``, rounded half up to the cent."""
+    return (amount * rate_bp + 5000) // 10000
+
+
+def quote_amounts(programme, booklet_count):
+    face = booklet_count * programme.passes_per_booklet * programme.face_value_cents
+    fee_bp, vat_bp = fee_rate_bp(), vat_rate_bp()
+    fee = _rate(face, fee_bp)
+    vat = _rate(fee, vat_bp)
+    return {
+        "face_value_cents": face,
+        "fee_rate_bp": fee_bp,
+        "fee_cents": fee,
+        "vat_rate_bp": vat_bp,
+        "vat_cents": vat,
+        "total_cents": face + fee + vat,
+    }
+
+
+@transaction.atomic
+def create_quote(programme, booklet_count, *, actor=None, request=None):
+    check_booklet_count(booklet_count)
+    programme = Programme.objects.select_for_update().get(pk=programme.pk)
+    check_programme_orderable(programme)
+    order = Order.objects.create(
+        programme=programme, booklet_count=booklet_count, created_by=actor, **quote_amounts(programme, booklet_count)
+    )
+    record(
+        "sponsors.order.quoted",
+        actor=actor,
+        request=request,
+        organisation=programme.sponsor,
+        target=order,
+        after={"booklets": booklet_count, "total_cents": order.total_cents},
+    )
+    return order
+
+
+@transaction.atomic
+def cancel_quote(order, *, actor=None, request=None):
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status != Order.Status.QUOTE:
+        raise OrderRefused("Seul un devis non confirmé peut être abandonné.")
+    order.status = Order.Status.CANCELLED
+    order.save(update_fields=["status"])
+    record("sponsors.order.cancelled", actor=actor, request=request, organisation=order.programme.sponsor, target=order)
+    return order
+
+
+def next_invoice_number(year):
+    """The next number of ``year``, from its counter row locked until the transaction ends."""
+    InvoiceCounter.objects.get_or_create(year=year)
+    counter = InvoiceCounter.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def invoice_number(year, sequence):
+    return f"FAC-{year}-{sequence:06d}"
+
+
+def render_invoice_pdf(invoice, order):
+    from weasyprint import HTML
+
+    html = render_to_string(
+        "sponsors/invoice_pdf.html",
+        {
+            "invoice": invoice,
+            "order": order,
+            "programme": order.programme,
+            "issuer": getattr(settings, "PASSNUM_OPERATOR_NAME", "Coopérative Passnum"),
+        },
+    )
+    buffer = io.BytesIO()
+    HTML(string=html).write_pdf(buffer)
+    return buffer.getvalue()
+
+
+@transaction.atomic
+def confirm_order(order, *, actor=None, request=None):
+    """Quote → invoice: a gapless invoice number, the PDF, and the order's booklets and passes."""
+    order = Order.objects.select_for_update().select_related("programme__sponsor").get(pk=order.pk)
+    if order.status != Order.Status.QUOTE:
+        raise OrderRefused("Cette commande est déjà confirmée ou abandonnée.")
+    programme = order.programme
+    check_booklet_count(order.booklet_count)
+    check_programme_orderable(programme)
+    now = timezone.now()
+    year = timezone.localtime(now).year
+    sequence = next_invoice_number(year)
+    sponsor = programme.sponsor
+    invoice = SponsorInvoice(
+        order=order,
+        sponsor=sponsor,
+        year=year,
+        sequence=sequence,
+        number=invoice_number(year, sequence),
+        issued_at=now,
+        sponsor_name=sponsor.name,
+        sponsor_address=" ".join(x for x in (sponsor.address, sponsor.postcode, sponsor.city) if x),
+        sponsor_siret=sponsor.siret,
+        booklet_count=order.booklet_count,
+        pass_count=order.pass_count,
+        face_value_cents=order.face_value_cents,
+        fee_rate_bp=order.fee_rate_bp,
+        fee_cents=order.fee_cents,
+        vat_rate_bp=order.vat_rate_bp,
+        vat_cents=order.vat_cents,
+        total_cents=order.total_cents,
+    )
+    invoice.pdf.save("facture.pdf", ContentFile(render_invoice_pdf(invoice, order)), save=False)
+    invoice.save()
+    pass_services.generate_booklets(order, actor=actor)
+    order.status = Order.Status.INVOICED
+    order.confirmed_at = now
+    order.save(update_fields=["status", "confirmed_at"])
+    record(
+        "sponsors.invoice.issued",
+        actor=actor,
+        request=request,
+        organisation=sponsor,
+        target=invoice,
+        after={"number": invoice.number, "total_cents": invoice.total_cents},
+    )
+    return invoice
+
+
+def check_payment(invoice, paid_on, reference):
+    if SponsorPayment.objects.filter(invoice=invoice).exists():
+        raise PaymentRefused("Le paiement de cette facture est déjà enregistré.")
+    if not isinstance(paid_on, date):
+        raise PaymentRefused("Indiquez la date du paiement.", field="paid_on")
+    if paid_on > timezone.localdate():
+        raise PaymentRefused("La date du paiement ne peut pas être dans le futur.", field="paid_on")
+    if paid_on < timezone.localtime(invoice.issued_at).date():
+        raise PaymentRefused("La date du paiement précède l'émission de la facture.", field="paid_on")
+    if not (reference or "").strip():
+        raise PaymentRefused("Indiquez la référence du virement ou du mandat.", field="reference")
+
+
+@transaction.atomic
+def record_payment(invoice, *, paid_on, reference, actor=None, request=None):
+    """The operator records the sponsor's payment: the order is paid, its passes can be activated."""
+    invoice = SponsorInvoice.objects.select_for_update().get(pk=invoice.pk)
+    check_payment(invoice, paid_on, reference)
+    payment = SponsorPayment.objects.create(
+        invoice=invoice, paid_on=paid_on, reference=reference.strip(), recorded_by=actor
+    )
+    Order.objects.filter(pk=invoice.order_id).update(status=Order.Status.PAID, paid_at=timezone.now())
+    record(
+        "sponsors.invoice.paid",
+        actor=actor,
+        request=request,
+        organisation=invoice.sponsor,
+        target=invoice,
+        after={"paid_on": paid_on.isoformat(), "reference": payment.reference},
+    )
+    return payment

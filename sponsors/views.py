@@ -1,0 +1,201 @@
+"""The sponsor's space (/sponsor/): programmes, orders, invoices, print status, allocation."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from passnum.errors import DomainError
+from passnum.organisations.decorators import organisation_required
+from passnum.organisations.enums import OrganisationKind, Role
+from passnum.organisations.tenancy import get_for_organisation_or_404
+from passnum.passes import selectors as pass_selectors
+from passnum.passes import services as pass_services
+from passnum.passes.downloads import file_response
+from passnum.passes.models import Booklet, PrintFile
+from sponsors import selectors, services
+from sponsors.forms import AllocationForm, OrderForm, ProgrammeForm
+from sponsors.models import Order, Programme, SponsorInvoice
+
+sponsor_required = organisation_required(kinds=[OrganisationKind.SPONSOR])
+MANAGERS = {Role.ADMIN, Role.FINANCE}
+
+
+def _can_manage(request):
+    if request.membership.role not in MANAGERS:
+        messages.error(request, "Seuls les administrateurs et les finances du commanditaire peuvent faire cela.")
+        return False
+    return True
+
+
+def _form_error(form, error):
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+@sponsor_required
+def home(request):
+    return render(
+        request,
+        "sponsors/home.html",
+        {
+            "programmes": selectors.programmes_of(request.organisation),
+            "orders": selectors.orders_of(request.organisation)[:50],
+            "invoices": selectors.invoices_of(request.organisation)[:50],
+        },
+    )
+
+
+@sponsor_required
+def programme_create(request):
+    form = ProgrammeForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and _can_manage(request) and form.is_valid():
+        try:
+            programme = services.create_programme(
+                request.organisation, form.to_data(), actor=request.user, request=request
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Le programme « {programme.name} » est créé.")
+            return redirect("sponsors:programme", pk=programme.pk)
+    return render(request, "sponsors/programme_form.html", {"form": form, "title": "Nouveau programme"})
+
+
+@sponsor_required
+def programme_detail(request, pk):
+    programme = get_for_organisation_or_404(Programme.objects.select_related("sponsor"), request.organisation, pk=pk)
+    form = OrderForm(request.POST or None)
+    if request.method == "POST" and _can_manage(request) and form.is_valid():
+        try:
+            order = services.create_quote(
+                programme, form.cleaned_data["booklet_count"], actor=request.user, request=request
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Voici votre devis : confirmez-le pour recevoir la facture.")
+            return redirect("sponsors:order", pk=order.pk)
+    return render(
+        request,
+        "sponsors/programme_detail.html",
+        {
+            "programme": programme,
+            "form": form,
+            "orders": programme.orders.select_related("invoice").order_by("-pk"),
+            "cofunders": programme.cofunders.all(),
+            "counts": pass_selectors.booklet_counts(Booklet.objects.filter(programme=programme)),
+        },
+    )
+
+
+@sponsor_required
+def programme_edit(request, pk):
+    programme = get_for_organisation_or_404(Programme.objects.all(), request.organisation, pk=pk)
+    form = ProgrammeForm(request.POST or None, request.FILES or None, initial=ProgrammeForm.initial_for(programme))
+    if request.method == "POST" and _can_manage(request) and form.is_valid():
+        try:
+            services.update_programme(programme, form.to_data(), actor=request.user, request=request)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, "Le programme est modifié.")
+            return redirect("sponsors:programme", pk=programme.pk)
+    return render(
+        request,
+        "sponsors/programme_form.html",
+        {"form": form, "title": f"Modifier « {programme.name} »", "programme": programme},
+    )
+
+
+@sponsor_required
+def order_detail(request, pk):
+    order = get_for_organisation_or_404(
+        Order.objects.select_related("programme", "invoice__payment"), request.organisation, pk=pk
+    )
+    return render(
+        request,
+        "sponsors/order_detail.html",
+        {
+            "order": order,
+            "invoice": getattr(order, "invoice", None),
+            "print_runs": pass_selectors.print_runs_of(order),
+            "counts": pass_selectors.booklet_counts(order.booklets.all()),
+        },
+    )
+
+
+@sponsor_required
+def order_confirm(request, pk):
+    order = get_for_organisation_or_404(Order.objects.select_related("programme"), request.organisation, pk=pk)
+    back = reverse("sponsors:order", kwargs={"pk": order.pk})
+    if request.method == "POST" and _can_manage(request):
+        try:
+            invoice = services.confirm_order(order, actor=request.user, request=request)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Commande confirmée : la facture {invoice.number} est disponible.")
+        return redirect(back)
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": f"Confirmer la commande n° {order.pk}",
+            "question": f"Confirmer la commande de {order.booklet_count} carnets ? La facture sera émise "
+            "et les carnets numérotés ; les pass seront activables après le paiement.",
+            "confirm_label": "Oui, confirmer et recevoir la facture",
+            "back_url": back,
+        },
+    )
+
+
+@sponsor_required
+def order_allocate(request, pk):
+    order = get_for_organisation_or_404(Order.objects.select_related("programme"), request.organisation, pk=pk)
+    form = AllocationForm(request.POST or None)
+    if request.method == "POST" and _can_manage(request) and form.is_valid():
+        data = form.cleaned_data
+        try:
+            booklets = pass_services.allocate_booklets(
+                order,
+                data["prescriber"],
+                count=data.get("count"),
+                first_serial=data.get("first_serial"),
+                last_serial=data.get("last_serial"),
+                actor=request.user,
+                request=request,
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"{len(booklets)} carnet(s), du {booklets[0].serial} au {booklets[-1].serial}, "
+                f"confiés à {data['prescriber']}.",
+            )
+            return redirect("sponsors:order", pk=order.pk)
+    return render(
+        request,
+        "sponsors/allocate.html",
+        {
+            "order": order,
+            "form": form,
+            "counts": pass_selectors.booklet_counts(order.booklets.all()),
+            "allocations": order.booklets.filter(holder__isnull=False)
+            .values("holder__name")
+            .order_by("holder__name")
+            .distinct(),
+        },
+    )
+
+
+@sponsor_required
+def invoice_pdf(request, pk):
+    invoice = get_for_organisation_or_404(SponsorInvoice.objects.all(), request.organisation, pk=pk)
+    return file_response(invoice.pdf, f"{invoice.number}.pdf")
+
+
+@sponsor_required
+def print_file_download(request, pk):
+    print_file = get_for_organisation_or_404(PrintFile.objects.all(), request.organisation, pk=pk)
+    return file_response(print_file.file, print_file.download_name)
