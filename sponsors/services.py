@@ -32,11 +32,11 @@ PREFIX = re.compile(r"^[A-Z]{2,6}$")
 
 def fee_rate_bp():
     """The operator's fee on a sponsor's purchase, in basis points (400 = 4 % HT)."""
-    return int(getattr(settings, "PASSNUM_SPONSOR_FEE_RATE_BP", 400))
+    return settings.PASSNUM_SPONSOR_FEE_RATE_BP
 
 
 def vat_rate_bp():
-    return int(getattr(settings, "PASSNUM_VAT_RATE_BP", 2000))
+    return settings.PASSNUM_VAT_RATE_BP
 
 
 class ProgrammeRefused(DomainError):
@@ -373,7 +373,7 @@ def render_invoice_pdf(invoice, order):
             "invoice": invoice,
             "order": order,
             "programme": order.programme,
-            "issuer": getattr(settings, "PASSNUM_OPERATOR_NAME", "Coopérative Passnum"),
+            "issuer": settings.PASSNUM_OPERATOR_NAME,
         },
     )
     buffer = io.BytesIO()
