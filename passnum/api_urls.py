@@ -17,4 +17,6 @@ urlpatterns = [
     # Each app's own endpoints (module ``<app>/api_urls.py``, patterns without a namespace).
     path("", include("mediators.api_urls")),
     path("", include("sponsors.api_urls")),
+    path("", include("prescribers.api_urls")),
+    path("", include("beneficiaries.api_urls")),
 ]

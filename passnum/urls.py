@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("aptic_catalog.urls")),
     path("", include("mediators.urls")),
     path("", include("sponsors.urls")),
+    path("", include("prescribers.urls")),
+    path("", include("beneficiaries.urls")),
     path("api/v1/", include(("passnum.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

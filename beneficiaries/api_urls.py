@@ -1,0 +1,3 @@
+"""API endpoints of beneficiaries, mounted under /api/v1/ in the "api" namespace."""
+
+urlpatterns = []
