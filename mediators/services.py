@@ -1,0 +1,750 @@
+"""Use cases of mediation sites: the guided application, the operator's decisions, the payee
+account, the yearly subscription and workshops.
+
+Every write is atomic, checks its input with a ``check_*`` validator raising ``SiteError``
+(code, French message, field) and writes the audit log in the same transaction.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from aptic_catalog.selectors import active_services
+from mediators import selectors
+from mediators.models import (
+    Answer,
+    Audience,
+    CatalogueFormat,
+    CatalogueItem,
+    Choice,
+    PayeeAccount,
+    PayeeKind,
+    PayeeStatus,
+    PointOfPresence,
+    QualificationStatus,
+    Question,
+    SchemeSettings,
+    Sector,
+    Site,
+    SiteAudience,
+    SiteStatusChange,
+    Subscription,
+    SubscriptionStatus,
+    SupportingDocument,
+    Workshop,
+)
+from mediators.validators import (
+    SiteError,
+    check_bic,
+    check_coordinates,
+    check_document,
+    check_iban,
+    check_insee_code,
+    check_phone,
+    check_postcode,
+    check_postcode_matches_insee,
+)
+from passnum.audit.services import record, snapshot
+from passnum.organisations.enums import OrganisationKind
+from passnum.organisations.services import create_organisation
+
+__all__ = ["SiteError"]
+
+
+# --- the site and its identity ------------------------------------------------------------
+
+
+def get_or_create_site(organisation):
+    """The mediation side of an organisation of kind SITE (created on first use)."""
+    if organisation.kind != OrganisationKind.SITE:
+        raise SiteError("Cette organisation n'est pas une structure de médiation.", code="not_a_site", status=403)
+    site = Site.objects.select_related("organisation").filter(organisation=organisation).first()
+    if site is not None:
+        return site
+    try:
+        with transaction.atomic():
+            return Site.objects.create(organisation=organisation)
+    except IntegrityError:  # created by a parallel request
+        return Site.objects.select_related("organisation").get(organisation=organisation)
+
+
+def check_legal_form_and_sector(legal_form, sector):
+    public_forms = {"commune", "ccas", "epci", "department", "region", "public_body"}
+    if legal_form in public_forms and sector == Sector.PRIVATE:
+        raise SiteError(
+            "Une collectivité ou un établissement public relève du secteur public.",
+            code="sector_mismatch",
+            field="sector",
+        )
+
+
+@transaction.atomic
+def register_site(*, user, name, siret, legal_form, sector, address="", postcode="", city="", email="", request=None):
+    """Sign-up of a new structure: its organisation (the user becomes its administrator) and its
+    application, in draft."""
+    check_legal_form_and_sector(legal_form, sector)
+    if postcode:
+        postcode = check_postcode(postcode)
+    organisation = create_organisation(
+        kind=OrganisationKind.SITE,
+        name=name.strip(),
+        siret=siret,
+        admin=user,
+        address=address.strip(),
+        postcode=postcode,
+        city=city.strip(),
+        email=email.strip(),
+    )
+    site = Site.objects.create(organisation=organisation, legal_form=legal_form, sector=sector)
+    SiteStatusChange.objects.create(site=site, to_status=QualificationStatus.DRAFT, actor=user)
+    record("site.registered", actor=user, organisation=organisation, target=site, after=snapshot(site), request=request)
+    return site
+
+
+@transaction.atomic
+def update_identity(*, site, by, legal_form, sector, presentation="", website="", audiences=(), request=None):
+    check_legal_form_and_sector(legal_form, sector)
+    unknown = set(audiences) - set(Audience.values)
+    if unknown:
+        raise SiteError("Public inconnu.", code="audience_unknown", field="audiences")
+    account = PayeeAccount.objects.filter(site=site).first()
+    if account is not None and sector == Sector.PRIVATE and account.payee_kind != PayeeKind.SELF:
+        raise SiteError(
+            "Le compte de versement est celui d'un comptable public : une structure privée est payée sur son "
+            "propre compte. Modifiez d'abord le compte bancaire.",
+            code="payee_kind_not_allowed",
+            field="sector",
+        )
+    before = snapshot(site)
+    site.legal_form = legal_form
+    site.sector = sector
+    site.presentation = presentation.strip()[:280]
+    site.website = website.strip()
+    site.save()
+    SiteAudience.objects.filter(site=site).exclude(audience__in=audiences).delete()
+    for audience in audiences:
+        SiteAudience.objects.get_or_create(site=site, audience=audience)
+    record(
+        "site.identity_changed",
+        actor=by,
+        organisation=site.organisation,
+        target=site,
+        before=before,
+        after={**snapshot(site), "audiences": sorted(audiences)},
+        request=request,
+    )
+    return site
+
+
+# --- points of presence ---------------------------------------------------------------------
+
+POINT_FIELDS = [
+    "name",
+    "address",
+    "address_complement",
+    "postcode",
+    "commune",
+    "insee_code",
+    "latitude",
+    "longitude",
+    "opening_hours",
+    "phone",
+    "email",
+    "wheelchair_accessible",
+    "hearing_support",
+    "visual_support",
+    "cognitive_support",
+    "literacy_support",
+    "is_mobile",
+    "regulated_free",
+]
+
+
+def check_point_of_presence(data):
+    """Checks and cleans the fields of a point of presence; returns the cleaned dict."""
+    cleaned = dict(data)
+    for field in ("name", "address", "commune"):
+        cleaned[field] = (cleaned.get(field) or "").strip()
+        if not cleaned[field]:
+            raise SiteError("Ce champ est obligatoire.", code="required", field=field)
+    cleaned["postcode"] = check_postcode(cleaned.get("postcode"))
+    cleaned["insee_code"] = check_insee_code(cleaned.get("insee_code"))
+    check_postcode_matches_insee(cleaned["postcode"], cleaned["insee_code"])
+    cleaned["latitude"], cleaned["longitude"] = check_coordinates(cleaned.get("latitude"), cleaned.get("longitude"))
+    cleaned["phone"] = check_phone(cleaned.get("phone"))
+    return cleaned
+
+
+@transaction.atomic
+def save_point_of_presence(*, site, by, data, point=None, request=None):
+    cleaned = check_point_of_presence(data)
+    before = snapshot(point) if point is not None else None
+    if point is None:
+        point = PointOfPresence(site=site)
+    elif point.site_id != site.pk:
+        raise SiteError("Ce lieu n'appartient pas à votre structure.", code="not_found", status=404)
+    for field in POINT_FIELDS:
+        if field in cleaned:
+            setattr(point, field, cleaned[field])
+    point.save()
+    record(
+        "site.point_saved",
+        actor=by,
+        organisation=site.organisation,
+        target=point,
+        before=before,
+        after=snapshot(point),
+        request=request,
+    )
+    return point
+
+
+@transaction.atomic
+def close_point_of_presence(*, point, by, request=None):
+    """A point of presence is closed, not deleted: workshops and (later) redemptions refer to it."""
+    point.is_active = False
+    point.save(update_fields=["is_active", "updated_at"])
+    Workshop.objects.upcoming().filter(point_of_presence=point).update(is_cancelled=True)
+    record("site.point_closed", actor=by, organisation=point.site.organisation, target=point, request=request)
+
+
+# --- questionnaire and charter --------------------------------------------------------------
+
+
+def check_questionnaire_editable(site):
+    if site.status not in (QualificationStatus.DRAFT, QualificationStatus.CHANGES_REQUESTED):
+        raise SiteError("Le questionnaire ne se modifie plus une fois le dossier déposé.", code="questionnaire_locked")
+
+
+@transaction.atomic
+def save_answers(*, site, by, answers, request=None):
+    """``answers`` maps question ids to choice ids; the score is recomputed."""
+    check_questionnaire_editable(site)
+    questions = {q.pk: q for q in Question.objects.filter(is_active=True)}
+    for question_id, choice_id in answers.items():
+        question = questions.get(int(question_id))
+        if question is None:
+            raise SiteError("Cette question n'existe pas.", code="question_unknown")
+        choice = Choice.objects.filter(pk=choice_id, question=question).first()
+        if choice is None:
+            raise SiteError("Choisissez une des réponses proposées.", code="choice_unknown", field=f"q{question.pk}")
+        Answer.objects.update_or_create(site=site, question=question, defaults={"choice": choice})
+    site.questionnaire_score = selectors.questionnaire_score(site)
+    site.save(update_fields=["questionnaire_score", "updated_at"])
+    record(
+        "site.questionnaire_answered",
+        actor=by,
+        organisation=site.organisation,
+        target=site,
+        after={"score": site.questionnaire_score},
+        request=request,
+    )
+    return site.questionnaire_score
+
+
+@transaction.atomic
+def accept_charter(*, site, by, version, request=None):
+    current = SchemeSettings.load().charter_version
+    if version != current:
+        raise SiteError(
+            "La charte a changé depuis l'ouverture de la page : relisez-la avant de l'accepter.",
+            code="charter_outdated",
+        )
+    site.charter_version = current
+    site.charter_accepted_at = timezone.now()
+    site.charter_accepted_by = by
+    site.save(update_fields=["charter_version", "charter_accepted_at", "charter_accepted_by", "updated_at"])
+    record(
+        "site.charter_accepted",
+        actor=by,
+        organisation=site.organisation,
+        target=site,
+        after={"version": current},
+        request=request,
+    )
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+
+def check_catalogue_service(service_code):
+    """The service must be an active service of the #APTIC referential."""
+    try:
+        code = int(str(service_code).strip())
+    except (TypeError, ValueError):
+        code = None
+    service = active_services().filter(code=code).first() if code is not None else None
+    if service is None:
+        raise SiteError(
+            "Ce service n'existe pas dans le référentiel #APTIC : choisissez un service de la liste.",
+            code="service_not_in_referential",
+            field="service",
+        )
+    return service
+
+
+def check_catalogue_terms(*, passes_required, format, duration_minutes, tariff_cents):
+    if passes_required is None or int(passes_required) < 1:
+        raise SiteError("Un service demande au moins 1 pass.", code="passes_required_invalid", field="passes_required")
+    if int(passes_required) > 10:
+        raise SiteError(
+            "Un service demande au plus 10 pass (un carnet).", code="passes_required_invalid", field="passes_required"
+        )
+    if format not in CatalogueFormat.values:
+        raise SiteError("Choisissez individuel ou collectif.", code="format_invalid", field="format")
+    if duration_minutes is None or not 15 <= int(duration_minutes) <= 600:
+        raise SiteError("La durée va de 15 minutes à 10 heures.", code="duration_invalid", field="duration_minutes")
+    if tariff_cents is None or int(tariff_cents) < 0:
+        raise SiteError("Le tarif ne peut pas être négatif.", code="tariff_invalid", field="tariff_cents")
+
+
+@transaction.atomic
+def save_catalogue_item(
+    *, site, by, service_code, passes_required, format, duration_minutes, tariff_cents, item=None, request=None
+):
+    service = check_catalogue_service(service_code)
+    check_catalogue_terms(
+        passes_required=passes_required, format=format, duration_minutes=duration_minutes, tariff_cents=tariff_cents
+    )
+    duplicate = CatalogueItem.objects.filter(site=site, service=service).exclude(pk=getattr(item, "pk", None))
+    if duplicate.exists():
+        raise SiteError(
+            "Ce service est déjà dans votre catalogue : modifiez-le.",
+            code="service_already_in_catalogue",
+            field="service",
+        )
+    before = snapshot(item) if item is not None else None
+    if item is None:
+        item = CatalogueItem(site=site)
+    item.service = service
+    item.passes_required = int(passes_required)
+    item.format = format
+    item.duration_minutes = int(duration_minutes)
+    item.tariff_cents = int(tariff_cents)
+    item.is_active = True
+    item.save()
+    record(
+        "site.catalogue_saved",
+        actor=by,
+        organisation=site.organisation,
+        target=item,
+        before=before,
+        after=snapshot(item),
+        request=request,
+    )
+    return item
+
+
+@transaction.atomic
+def remove_catalogue_item(*, item, by, request=None):
+    record(
+        "site.catalogue_removed",
+        actor=by,
+        organisation=item.site.organisation,
+        target=item,
+        before=snapshot(item),
+        request=request,
+    )
+    Workshop.objects.upcoming().filter(site=item.site, service=item.service).update(is_cancelled=True)
+    item.delete()
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_document(*, site, by, kind, uploaded, request=None):
+    content_type = check_document(uploaded)
+    document = SupportingDocument(
+        site=site,
+        kind=kind,
+        original_name=(uploaded.name or "document")[-255:],
+        content_type=content_type,
+        size=uploaded.size,
+        uploaded_by=by,
+    )
+    document.file.save(uploaded.name or "document", uploaded, save=False)
+    document.save()
+    record(
+        "site.document_added",
+        actor=by,
+        organisation=site.organisation,
+        target=document,
+        after={"kind": kind, "size": document.size, "content_type": content_type},
+        request=request,
+    )
+    return document
+
+
+@transaction.atomic
+def delete_document(*, document, by, request=None):
+    record(
+        "site.document_deleted",
+        actor=by,
+        organisation=document.site.organisation,
+        target=document,
+        before=snapshot(document, fields=["kind", "original_name", "size"]),
+        request=request,
+    )
+    storage, name = document.file.storage, document.file.name
+    document.delete()
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+# --- payee account ---------------------------------------------------------------------------
+
+
+def check_payee_kind(site, payee_kind):
+    if payee_kind not in PayeeKind.values:
+        raise SiteError("Choisissez qui reçoit les virements.", code="payee_kind_invalid", field="payee_kind")
+    if payee_kind != PayeeKind.SELF and site.sector != Sector.PUBLIC:
+        raise SiteError(
+            "Seule une structure du secteur public peut être payée sur le compte de son comptable public "
+            "(régie ou mandat).",
+            code="payee_kind_not_allowed",
+            field="payee_kind",
+        )
+
+
+@transaction.atomic
+def set_payee_account(*, site, by, payee_kind, holder_name, iban, bic, request=None):
+    """Creates or changes the payee account. A changed IBAN or BIC must be verified again by the
+    operator before any payment (DESIGN §6)."""
+    check_payee_kind(site, payee_kind)
+    holder_name = (holder_name or "").strip()
+    if not holder_name:
+        raise SiteError(
+            "Indiquez le titulaire du compte, tel qu'il figure sur le RIB.", code="required", field="holder_name"
+        )
+    iban = check_iban(iban)
+    bic = check_bic(bic, iban=iban)
+    account = PayeeAccount.objects.select_for_update().filter(site=site).first()
+    before = snapshot(account, fields=["payee_kind", "holder_name", "iban", "bic", "status"]) if account else None
+    if account is None:
+        account = PayeeAccount(site=site)
+    bank_changed = account.iban != iban or account.bic != bic or account.holder_name != holder_name
+    account.payee_kind = payee_kind
+    account.holder_name = holder_name
+    account.iban = iban
+    account.bic = bic
+    if bank_changed or account.pk is None:
+        account.status = PayeeStatus.TO_VERIFY
+        account.verified_at = None
+        account.verified_by = None
+    account.save()
+    record(
+        "site.payee_account_changed",
+        actor=by,
+        organisation=site.organisation,
+        target=account,
+        before=before,
+        after=snapshot(account, fields=["payee_kind", "holder_name", "iban", "bic", "status"]),
+        request=request,
+    )
+    return account
+
+
+@transaction.atomic
+def verify_payee_account(*, account, by, request=None):
+    """The operator has checked the account (RIB, holder): payments may go to it."""
+    account = PayeeAccount.objects.select_for_update().select_related("site__organisation").get(pk=account.pk)
+    if account.status == PayeeStatus.VERIFIED:
+        return account
+    account.status = PayeeStatus.VERIFIED
+    account.verified_at = timezone.now()
+    account.verified_by = by
+    account.save(update_fields=["status", "verified_at", "verified_by", "updated_at"])
+    record(
+        "site.payee_account_verified",
+        actor=by,
+        organisation=account.site.organisation,
+        target=account,
+        after={"iban": account.iban, "status": account.status},
+        request=request,
+    )
+    return account
+
+
+# --- application and decisions ---------------------------------------------------------------
+
+
+@transaction.atomic
+def submit_application(*, site, by, request=None):
+    site = Site.objects.select_for_update().select_related("organisation").get(pk=site.pk)
+    if site.status not in (QualificationStatus.DRAFT, QualificationStatus.CHANGES_REQUESTED):
+        raise SiteError(
+            f"Le dossier ne peut pas être déposé dans son état actuel ({site.get_status_display().lower()}).",
+            code="application_not_open",
+        )
+    missing = selectors.missing_steps(site)
+    if missing:
+        raise SiteError(
+            "Le dossier est incomplet : " + " ; ".join(step.label for step in missing) + ".",
+            code="application_incomplete",
+            missing=[step.key for step in missing],
+        )
+    site.questionnaire_score = selectors.questionnaire_score(site)
+    site.submitted_at = timezone.now()
+    _change_status(site, QualificationStatus.SUBMITTED, reason="", by=by, request=request, action="site.submitted")
+    return site
+
+
+DECISIONS = {
+    # decision: (allowed from, to status, reason required, French verb for the e-mail)
+    "qualify": (
+        {QualificationStatus.SUBMITTED, QualificationStatus.SUSPENDED},
+        QualificationStatus.QUALIFIED,
+        False,
+        "Votre structure est qualifiée",
+    ),
+    "request_changes": (
+        {QualificationStatus.SUBMITTED},
+        QualificationStatus.CHANGES_REQUESTED,
+        True,
+        "Des compléments sont demandés sur votre dossier",
+    ),
+    "reject": ({QualificationStatus.SUBMITTED}, QualificationStatus.REJECTED, True, "Votre candidature est refusée"),
+    "suspend": (
+        {QualificationStatus.QUALIFIED},
+        QualificationStatus.SUSPENDED,
+        True,
+        "Votre qualification est suspendue",
+    ),
+    "disqualify": (
+        {QualificationStatus.QUALIFIED, QualificationStatus.SUSPENDED},
+        QualificationStatus.DISQUALIFIED,
+        True,
+        "Votre qualification est retirée",
+    ),
+}
+
+
+def check_decision(site, decision, reason):
+    if decision not in DECISIONS:
+        raise SiteError("Décision inconnue.", code="decision_unknown")
+    allowed_from, _to, reason_required, _subject = DECISIONS[decision]
+    if site.status not in allowed_from:
+        raise SiteError(
+            f"Cette décision n'est pas possible pour un dossier dans l'état « {site.get_status_display()} ».",
+            code="decision_not_allowed",
+        )
+    if reason_required and not (reason or "").strip():
+        raise SiteError("Indiquez le motif : la structure le verra.", code="reason_required", field="reason")
+
+
+@transaction.atomic
+def decide(*, site, decision, reason, by, request=None):
+    """An operator's decision on a site, with the reason the site sees; audited and e-mailed."""
+    site = Site.objects.select_for_update().select_related("organisation").get(pk=site.pk)
+    check_decision(site, decision, reason)
+    _allowed, to_status, _required, subject = DECISIONS[decision]
+    if to_status == QualificationStatus.QUALIFIED and site.qualified_at is None:
+        site.qualified_at = timezone.now()
+    _change_status(site, to_status, reason=(reason or "").strip(), by=by, request=request, action=f"site.{decision}")
+    _mail_site_admins(site, subject)
+    return site
+
+
+def qualify(*, site, by, reason="", request=None):
+    return decide(site=site, decision="qualify", reason=reason, by=by, request=request)
+
+
+def request_changes(*, site, by, reason, request=None):
+    return decide(site=site, decision="request_changes", reason=reason, by=by, request=request)
+
+
+def reject(*, site, by, reason, request=None):
+    return decide(site=site, decision="reject", reason=reason, by=by, request=request)
+
+
+def suspend(*, site, by, reason, request=None):
+    return decide(site=site, decision="suspend", reason=reason, by=by, request=request)
+
+
+def disqualify(*, site, by, reason, request=None):
+    return decide(site=site, decision="disqualify", reason=reason, by=by, request=request)
+
+
+def _change_status(site, to_status, *, reason, by, request, action):
+    before = {"status": site.status}
+    from_status = site.status
+    site.status = to_status
+    site.decision_reason = reason
+    site.status_changed_at = timezone.now()
+    site.save()
+    SiteStatusChange.objects.create(site=site, from_status=from_status, to_status=to_status, reason=reason, actor=by)
+    record(
+        action,
+        actor=by,
+        organisation=site.organisation,
+        target=site,
+        before=before,
+        after={"status": to_status, "reason": reason},
+        request=request,
+    )
+
+
+def _mail_site_admins(site, subject):
+    recipients = selectors.admin_emails(site)
+    if not recipients:
+        return
+    link = settings.SITE_URL.rstrip("/") + reverse("mediators:dashboard")
+    body = (
+        f"Bonjour,\n\n{subject} (« {site.organisation.name} »).\n\n"
+        f"État du dossier : {site.get_status_display()}.\n"
+        + (f"Motif : {site.decision_reason}\n" if site.decision_reason else "")
+        + f"\nRetrouvez le détail dans votre espace : {link}\n\nL'équipe du Pass numérique"
+    )
+    transaction.on_commit(lambda: send_mail(f"{subject} — Pass numérique", body, None, recipients))
+
+
+# --- subscription ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ensure_subscription(*, site, year, today=None):
+    """The subscription of ``year`` (created with the current amount and due date if missing)."""
+    settings_row = SchemeSettings.load()
+    today = today or timezone.localdate()
+    start = max(today, datetime.date(year, 1, 1)) if year == today.year else datetime.date(year, 1, 1)
+    subscription, _ = Subscription.objects.get_or_create(
+        site=site,
+        year=year,
+        defaults={
+            "amount_cents": settings_row.subscription_amount_cents,
+            "due_date": start + datetime.timedelta(days=settings_row.subscription_due_days),
+        },
+    )
+    return subscription
+
+
+@transaction.atomic
+def mark_subscription_paid(*, subscription, by, request=None):
+    subscription = Subscription.objects.select_for_update().select_related("site__organisation").get(pk=subscription.pk)
+    if subscription.status == SubscriptionStatus.PAID:
+        return subscription
+    subscription.status = SubscriptionStatus.PAID
+    subscription.paid_at = timezone.now()
+    subscription.save(update_fields=["status", "paid_at"])
+    record(
+        "site.subscription_paid",
+        actor=by,
+        organisation=subscription.site.organisation,
+        target=subscription,
+        after={"amount_cents": subscription.amount_cents},
+        request=request,
+    )
+    return subscription
+
+
+def send_subscription_reminders(today=None):
+    """Reminds once every site whose subscription is past due and unpaid. Returns the count."""
+    today = today or timezone.localdate()
+    sent = 0
+    due = Subscription.objects.filter(
+        status=SubscriptionStatus.DUE, due_date__lt=today, reminder_sent_at__isnull=True
+    ).select_related("site__organisation")
+    grace = SchemeSettings.load().subscription_grace_days
+    for subscription in due:
+        with transaction.atomic():
+            locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+            if locked.reminder_sent_at is not None or locked.status != SubscriptionStatus.DUE:
+                continue
+            locked.reminder_sent_at = timezone.now()
+            locked.save(update_fields=["reminder_sent_at"])
+            record("site.subscription_reminded", organisation=subscription.site.organisation, target=locked)
+            recipients = selectors.admin_emails(subscription.site)
+            limit = locked.due_date + datetime.timedelta(days=grace)
+            body = (
+                f"Bonjour,\n\nL'abonnement {locked.year} de « {subscription.site} » "
+                f"({locked.amount_cents / 100:.2f} € HT) était à payer avant le {locked.due_date:%d/%m/%Y}.\n"
+                f"Sans paiement au {limit:%d/%m/%Y}, l'encaissement des Pass numériques sera suspendu.\n\n"
+                "L'équipe du Pass numérique"
+            )
+            if recipients:
+                transaction.on_commit(
+                    lambda body=body, recipients=recipients, year=locked.year: send_mail(
+                        f"Rappel : abonnement {year} au Pass numérique", body, None, recipients
+                    )
+                )
+            sent += 1
+    return sent
+
+
+# --- workshops -------------------------------------------------------------------------------
+
+
+def check_workshop(*, site, service_code, point_of_presence, starts_at, duration_minutes, seats):
+    service = check_catalogue_service(service_code)
+    if not CatalogueItem.objects.filter(site=site, service=service, is_active=True).exists():
+        raise SiteError(
+            "Ajoutez d'abord ce service à votre catalogue.", code="service_not_in_catalogue", field="service"
+        )
+    if point_of_presence is None or point_of_presence.site_id != site.pk or not point_of_presence.is_active:
+        raise SiteError("Choisissez un de vos lieux ouverts.", code="point_unknown", field="point_of_presence")
+    if starts_at is None or starts_at <= timezone.now():
+        raise SiteError("Un atelier se publie à une date à venir.", code="workshop_in_past", field="starts_at")
+    if duration_minutes is None or not 15 <= int(duration_minutes) <= 600:
+        raise SiteError("La durée va de 15 minutes à 10 heures.", code="duration_invalid", field="duration_minutes")
+    if seats is None or not 1 <= int(seats) <= 200:
+        raise SiteError("Le nombre de places va de 1 à 200.", code="seats_invalid", field="seats")
+    return service
+
+
+@transaction.atomic
+def save_workshop(
+    *,
+    site,
+    by,
+    service_code,
+    point_of_presence,
+    starts_at,
+    duration_minutes,
+    seats,
+    level,
+    title="",
+    workshop=None,
+    request=None,
+):
+    service = check_workshop(
+        site=site,
+        service_code=service_code,
+        point_of_presence=point_of_presence,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        seats=seats,
+    )
+    before = snapshot(workshop) if workshop is not None else None
+    if workshop is None:
+        workshop = Workshop(site=site)
+    workshop.service = service
+    workshop.point_of_presence = point_of_presence
+    workshop.starts_at = starts_at
+    workshop.duration_minutes = int(duration_minutes)
+    workshop.seats = int(seats)
+    workshop.level = level
+    workshop.title = (title or "").strip()
+    workshop.save()
+    record(
+        "site.workshop_saved",
+        actor=by,
+        organisation=site.organisation,
+        target=workshop,
+        before=before,
+        after=snapshot(workshop),
+        request=request,
+    )
+    return workshop
+
+
+@transaction.atomic
+def cancel_workshop(*, workshop, by, request=None):
+    workshop.is_cancelled = True
+    workshop.save(update_fields=["is_cancelled"])
+    record(
+        "site.workshop_cancelled", actor=by, organisation=workshop.site.organisation, target=workshop, request=request
+    )

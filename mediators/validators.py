@@ -1,0 +1,261 @@
+"""Checks of what a site types in: commune codes, coordinates, phone, bank details, documents.
+
+Each ``check_*`` returns the cleaned value or raises ``SiteError`` with a French message tied to
+the form field. There is no INSEE referential file in Passnum: a commune code is checked for its
+format and for an existing department, and against the postcode's department, not against the
+official list of communes.
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+from passnum.errors import DomainError
+
+
+class SiteError(DomainError):
+    code = "site_refused"
+
+
+INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+POSTCODE_RE = re.compile(r"^\d{5}$")
+OVERSEAS_DEPARTMENTS = {"971", "972", "973", "974", "976"}
+MAINLAND_DEPARTMENTS = {f"{n:02d}" for n in range(1, 96) if n != 20} | {"2A", "2B"}
+
+# (name, south, north, west, east): metropolitan France with Corsica, and the five overseas
+# departments. Coordinates outside every box are refused.
+FRANCE_BOXES = [
+    ("France métropolitaine", 41.3, 51.15, -5.25, 9.65),
+    ("Guadeloupe", 15.8, 16.55, -61.85, -60.95),
+    ("Martinique", 14.35, 14.9, -61.25, -60.8),
+    ("Guyane", 2.1, 5.8, -54.65, -51.6),
+    ("La Réunion", -21.4, -20.85, 55.2, 55.85),
+    ("Mayotte", -13.05, -12.6, 44.95, 45.35),
+]
+
+
+def insee_department(insee_code):
+    if insee_code.startswith("97"):
+        return insee_code[:3]
+    return insee_code[:2]
+
+
+def postcode_departments(postcode):
+    """The departments a postcode may belong to (Corsica's postcodes start with 20)."""
+    if postcode.startswith("97"):
+        return {postcode[:3]}
+    if postcode.startswith("20"):
+        return {"2A", "2B"}
+    return {postcode[:2]}
+
+
+def check_postcode(value):
+    value = (value or "").strip().replace(" ", "")
+    if not POSTCODE_RE.match(value):
+        raise SiteError(
+            "Un code postal compte 5 chiffres, par exemple 33400.", code="postcode_invalid", field="postcode"
+        )
+    departments = postcode_departments(value)
+    if not departments & (MAINLAND_DEPARTMENTS | OVERSEAS_DEPARTMENTS):
+        raise SiteError(
+            "Ce code postal ne correspond à aucun département français.", code="postcode_unknown", field="postcode"
+        )
+    return value
+
+
+def check_insee_code(value):
+    value = (value or "").strip().upper()
+    if not INSEE_RE.match(value):
+        raise SiteError(
+            "Un code INSEE de commune compte 5 caractères : 5 chiffres, ou 2A / 2B suivi de 3 chiffres en Corse "
+            "(par exemple 33522 pour Talence). Attention, ce n'est pas le code postal.",
+            code="insee_invalid",
+            field="insee_code",
+        )
+    department = insee_department(value)
+    if department not in MAINLAND_DEPARTMENTS | OVERSEAS_DEPARTMENTS or value.endswith("000"):
+        raise SiteError(
+            "Ce code INSEE ne correspond à aucune commune connue : vérifiez-le sur le site de l'INSEE "
+            "ou sur adresse.data.gouv.fr.",
+            code="insee_unknown",
+            field="insee_code",
+        )
+    return value
+
+
+def check_postcode_matches_insee(postcode, insee_code):
+    if insee_department(insee_code) not in postcode_departments(postcode):
+        raise SiteError(
+            f"Le code INSEE {insee_code} et le code postal {postcode} ne sont pas du même département : "
+            "vérifiez l'un et l'autre.",
+            code="insee_postcode_mismatch",
+            field="insee_code",
+        )
+
+
+def check_coordinates(latitude, longitude):
+    try:
+        lat = Decimal(str(latitude).strip().replace(",", "."))
+        lon = Decimal(str(longitude).strip().replace(",", "."))
+    except (InvalidOperation, ValueError) as exc:
+        raise SiteError(
+            "Les coordonnées sont des nombres décimaux, par exemple 44.8094 et -0.5886.",
+            code="coordinates_invalid",
+            field="latitude",
+        ) from exc
+    if not (lat.is_finite() and lon.is_finite()):
+        raise SiteError("Coordonnées invalides.", code="coordinates_invalid", field="latitude")
+    for _name, south, north, west, east in FRANCE_BOXES:
+        if south <= lat <= north and west <= lon <= east:
+            return lat.quantize(Decimal("0.000001")), lon.quantize(Decimal("0.000001"))
+    raise SiteError(
+        "Ces coordonnées sont hors de France (métropole et départements d'outre-mer). Vérifiez que la latitude "
+        "et la longitude ne sont pas inversées ; vous pouvez les copier depuis adresse.data.gouv.fr.",
+        code="coordinates_outside_france",
+        field="latitude",
+    )
+
+
+PHONE_RE = re.compile(r"^(0[1-9]\d{8}|\+\d{9,12})$")
+
+
+def check_phone(value):
+    compact = re.sub(r"[\s.\-()]", "", value or "")
+    if not compact:
+        return ""
+    if not PHONE_RE.match(compact):
+        raise SiteError(
+            "Numéro de téléphone invalide : 10 chiffres (par exemple 05 56 00 00 00) ou au format international.",
+            code="phone_invalid",
+            field="phone",
+        )
+    return compact
+
+
+OVERSEAS_PREFIXES = {
+    "0590": "+590",
+    "0690": "+590",
+    "0594": "+594",
+    "0694": "+594",
+    "0262": "+262",
+    "0692": "+262",
+    "0693": "+262",
+    "0269": "+262",
+    "0639": "+262",
+    "0596": "+596",
+    "0696": "+596",
+}
+
+
+def international_phone(value):
+    """The phone in the open-data format: +33 (or an overseas code) without the leading 0."""
+    if not value:
+        return ""
+    if value.startswith("+"):
+        return value
+    prefix = OVERSEAS_PREFIXES.get(value[:4])
+    if prefix:
+        return prefix + value[1:]
+    return "+33" + value[1:]
+
+
+# --- bank details -------------------------------------------------------------------------
+
+
+def check_iban(value):
+    compact = re.sub(r"\s", "", value or "").upper()
+    try:
+        iban = IBAN(compact)
+    except SchwiftyException as exc:
+        raise SiteError(
+            "Cet IBAN n'est pas valide : vérifiez chaque caractère (la clé de contrôle ne correspond pas ou la "
+            "longueur est fausse).",
+            code="iban_invalid",
+            field="iban",
+        ) from exc
+    if not iban.in_sepa_zone:
+        raise SiteError(
+            "Cet IBAN est celui d'un pays hors de la zone SEPA : les remboursements ne sont versés que sur un "
+            "compte de la zone SEPA.",
+            code="iban_not_sepa",
+            field="iban",
+        )
+    return str(iban.compact)
+
+
+def check_bic(value, *, iban=None):
+    compact = re.sub(r"\s", "", value or "").upper()
+    try:
+        bic = BIC(compact)
+    except SchwiftyException as exc:
+        raise SiteError(
+            "Ce BIC n'est pas valide : il compte 8 ou 11 caractères, par exemple BNPAFRPPXXX.",
+            code="bic_invalid",
+            field="bic",
+        ) from exc
+    if iban is not None:
+        iban_country = iban[:2]
+        # Monaco, overseas territories and a few others bank under French BICs.
+        if bic.country_code != iban_country and not {bic.country_code, iban_country} <= {
+            "FR",
+            "MC",
+            "GP",
+            "MQ",
+            "GF",
+            "RE",
+            "YT",
+            "PM",
+            "BL",
+            "MF",
+        }:
+            raise SiteError(
+                "Ce BIC ne correspond pas au pays de l'IBAN : vérifiez-les sur votre relevé d'identité bancaire.",
+                code="bic_iban_mismatch",
+                field="bic",
+            )
+    return str(bic.compact)
+
+
+# --- documents ------------------------------------------------------------------------------
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+SIGNATURES = [
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+]
+
+
+def sniff_content_type(head):
+    for signature, content_type in SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+def check_document(uploaded):
+    """Size at most 5 MB and a real PDF, JPEG or PNG (read from the content, not the name)."""
+    if uploaded is None:
+        raise SiteError("Choisissez un fichier à envoyer.", code="document_missing", field="file")
+    if uploaded.size > MAX_DOCUMENT_BYTES:
+        raise SiteError(
+            f"Ce fichier pèse {uploaded.size / 1024 / 1024:.1f} Mo : 5 Mo au plus. Réduisez-le (scan en noir et "
+            "blanc, résolution plus faible) ou envoyez une photo.",
+            code="document_too_large",
+            field="file",
+        )
+    if uploaded.size == 0:
+        raise SiteError("Ce fichier est vide.", code="document_empty", field="file")
+    uploaded.seek(0)
+    head = uploaded.read(16)
+    uploaded.seek(0)
+    content_type = sniff_content_type(head)
+    if content_type is None:
+        raise SiteError(
+            "Ce fichier n'est ni un PDF, ni une image JPEG ou PNG : enregistrez-le dans l'un de ces formats.",
+            code="document_wrong_type",
+            field="file",
+        )
+    return content_type
