@@ -23,6 +23,8 @@ class TenantQuerySet:
     def for_organisation(self, organisation):
         if organisation is None:
             return self.none()
+        if self.model.tenant_field == "pk":  # the organisation itself
+            return self.filter(pk=organisation.pk)
         return self.filter(**{self.model.tenant_field: organisation})
 
 

@@ -11,16 +11,20 @@ tests of the harness itself.
 - ``assert_no_violations(violations)``: one assertion listing them all.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
-from pathlib import Path
 
+from django.conf import settings
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.browser.support import ROOT
+
 AXE_FILES = (ROOT / "static" / "vendor" / "axe.min.js", ROOT / "node_modules" / "axe-core" / "axe.min.js")
+AXE_URL = f"{settings.STATIC_URL}vendor/axe.min.js"  # copied there by scripts/build_static.py
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
+DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
 # 1280 CSS pixels at 200 % zoom: WCAG 1.4.10 (reflow) asks for no horizontal scrolling.
 REFLOW_VIEWPORT = {"width": 640, "height": 900}
 
@@ -110,7 +114,8 @@ REFLOW_CHECK = f"""
     return box.width > 0 && box.right > width + 1;
   }};
   const culprits = [...document.body.querySelectorAll("*")]
-    .filter((el) => overflows(el) && !(el.parentElement && el.parentElement !== document.body && overflows(el.parentElement)))
+    .filter((el) => overflows(el)
+      && !(el.parentElement && el.parentElement !== document.body && overflows(el.parentElement)))
     .slice(0, 5)
     .map(describe);
   return {{scrollWidth, width, culprits}};
@@ -118,22 +123,46 @@ REFLOW_CHECK = f"""
 """
 
 
-def axe_violations(page, *, label, role):
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+def inject_axe(page):
+    """Loads axe-core into the page: from the static files when served (the browser caches its
+    compiled code across pages), else from the file itself."""
+    if page.evaluate("() => typeof window.axe !== 'undefined'"):
+        return
+    try:
+        page.add_script_tag(url=AXE_URL)
+    except PlaywrightError:
         page.add_script_tag(content=axe_source())
+
+
+def _set_viewport(page, size):
+    if page.viewport_size != size:
+        page.set_viewport_size(size)
+
+
+def axe_violations(page, *, label, role):
+    """axe-core on the page, at desktop width (the viewport is then put back as it was)."""
+    original = page.viewport_size
+    _set_viewport(page, DESKTOP_VIEWPORT)
+    try:
+        inject_axe(page)
+        results = page.evaluate(AXE_RUN, AXE_TAGS)
+    finally:
+        _set_viewport(page, original)
     return [
         Violation(page=label, role=role, rule=v["id"], impact=v["impact"], targets=tuple(v["targets"]), help=v["help"])
-        for v in page.evaluate(AXE_RUN, AXE_TAGS)
+        for v in results
     ]
 
 
 def reflow_violations(page, *, label, role):
+    """No horizontal scrolling at the reflow width (the viewport is then put back as it was: a walk
+    of many pages saves time by keeping its page at ``REFLOW_VIEWPORT``)."""
     original = page.viewport_size
-    page.set_viewport_size(REFLOW_VIEWPORT)
+    _set_viewport(page, REFLOW_VIEWPORT)
     try:
         overflow = page.evaluate(REFLOW_CHECK)
     finally:
-        page.set_viewport_size(original)
+        _set_viewport(page, original)
     if overflow is None:
         return []
     return [
@@ -151,21 +180,91 @@ def reflow_violations(page, *, label, role):
     ]
 
 
-def audit_page(page, *, role="anonyme", label=None):
-    """Every accessibility violation of the page currently loaded (axe-core WCAG 2.1 A/AA + reflow)."""
+# The markup of the page without its words: tags, attributes that change what axe-core checks
+# (ids, classes, roles, ARIA, types, labels' targets, languages, styles…) with their values, the
+# others (text alternatives, URLs, values, tokens) reduced to "empty or not", and text reduced to
+# "there is some". Two pages with the same markup get the same axe-core result: the walk runs it
+# once per markup (the reflow check, which depends on the words, runs on every page).
+MARKUP_FINGERPRINT = """
+() => {
+  const kept = new Set(["id", "class", "role", "type", "for", "lang", "dir", "tabindex", "name", "style",
+    "scope", "headers", "colspan", "rowspan", "autocomplete", "required", "disabled", "hidden",
+    "readonly", "multiple", "checked", "selected", "open", "inert", "form", "list", "accesskey"]);
+  const keep = (attribute) => kept.has(attribute.name)
+    || (attribute.name.startsWith("aria-") && attribute.name !== "aria-label")
+    || (attribute.name === "href" && attribute.value.startsWith("#"));
+  const parts = [];
+  const walk = (node) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === Node.TEXT_NODE) {
+        if (child.data.trim()) parts.push("#");
+      } else if (child.nodeType === Node.ELEMENT_NODE) {
+        const attributes = [...child.attributes]
+          .map((a) => keep(a) ? `${a.name}=${JSON.stringify(a.value)}` : `${a.name}${a.value.trim() ? "+" : "-"}`)
+          .sort();
+        parts.push(`<${child.tagName} ${attributes.join(" ")}>`);
+        walk(child);
+        parts.push("</>");
+      }
+    }
+  };
+  walk(document.documentElement);
+  // Two 53-bit hashes (cyrb53) of the markup: only they cross over to Python.
+  const text = parts.join("");
+  const hash = (seed) => {
+    let h1 = 0xdeadbeef ^ seed, h2 = 0x41c6ce57 ^ seed;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  };
+  return `${text.length}:${hash(1)}:${hash(2)}`;
+}
+"""
+
+
+def markup_fingerprint(page):
+    return page.evaluate(MARKUP_FINGERPRINT)
+
+
+def audit_page(page, *, role="anonyme", label=None, axe_results=None):
+    """Every accessibility violation of the page currently loaded (axe-core WCAG 2.1 A/AA + reflow).
+
+    ``axe_results`` (a dict kept by the caller) lets a walk of many pages run axe-core once per
+    markup: a page with the same markup as one already checked gets the same violations.
+    """
     label = label or page.url
-    return axe_violations(page, label=label, role=role) + reflow_violations(page, label=label, role=role)
+    if axe_results is None:
+        violations = axe_violations(page, label=label, role=role)
+    else:
+        fingerprint = markup_fingerprint(page)
+        if fingerprint not in axe_results:
+            axe_results[fingerprint] = axe_violations(page, label=label, role=role)
+        violations = [replace(v, page=label, role=role) for v in axe_results[fingerprint]]
+    return violations + reflow_violations(page, label=label, role=role)
 
 
-# The visible focusable elements, kept in the page for the Tab walk.
+# The visible focusable elements, kept in the page for the Tab walk. Elements taken out of the
+# Tab order on purpose (tabindex="-1") are left out; a group of radio buttons is one Tab stop.
 COLLECT_FOCUSABLES = """
 (selector) => {
   const visible = (el) => {
-    if (el.disabled || el.closest("[inert]")) return false;
+    if (el.disabled || el.closest("[inert]") || el.getAttribute("tabindex") === "-1") return false;
     if (el.checkVisibility && !el.checkVisibility({checkVisibilityCSS: true})) return false;
     return el.getClientRects().length > 0;
   };
-  window.__passnumFocusables = [...document.querySelectorAll(selector)].filter(visible);
+  const radioGroups = new Set();
+  window.__passnumFocusables = [...document.querySelectorAll(selector)].filter(visible).filter((el) => {
+    if (el.type !== "radio" || !el.name) return true;
+    const group = (el.form ? el.form.id || [...document.forms].indexOf(el.form) : "") + "/" + el.name;
+    if (radioGroups.has(group)) return false;
+    radioGroups.add(group);
+    return true;
+  });
   return window.__passnumFocusables.length;
 }
 """
@@ -178,12 +277,16 @@ FOCUS_STATE = f"""
   const style = getComputedStyle(el);
   const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
   const shadow = Boolean(style.boxShadow) && style.boxShadow !== "none";
+  const focusables = window.__passnumFocusables || [];
+  let index = focusables.indexOf(el);
+  if (index < 0 && el.type === "radio") {{
+    index = focusables.findIndex((other) => other.type === "radio" && other.name === el.name && other.form === el.form);
+  }}
   return {{
     onBody: false,
-    index: (window.__passnumFocusables || []).indexOf(el),
+    index,
     description: describe(el),
     text: (el.textContent || "").trim(),
-    href: el.getAttribute("href"),
     indicator: outline || shadow,
   }};
 }}

@@ -3,13 +3,16 @@ served by pytest-django's ``live_server`` (transactional database, static files 
 
 - ``browser``: one Chromium for the whole session (the binary found on the PATH, never one
   downloaded by Playwright);
-- ``new_context()``: a fresh browser context (cookies, storage), closed after the test; CSP is
-  bypassed so that axe-core can be injected into the pages;
+- ``new_context()``: a fresh browser context (cookies, storage) on the live server, closed after
+  the test; CSP is bypassed so that axe-core can be injected into the pages;
 - ``page``: an anonymous page in a fresh context;
 - ``demo``: the demo data (``passnum.demo.build()``), with its random passwords and TOTP secrets;
-- ``login_as(role)``: a page logged in as the demo account of ``role`` (see ``DEMO_ROLES``), by a
-  session created with Django's test client whose cookie is copied into the context;
-- ``role_page``: the same, parametrized over every demo role;
+- ``login_as(role)``: a page logged in as the demo account of ``role``, by a session created with
+  Django's test client whose cookie is copied into the context; every role is listed in
+  ``tests.browser.support.DEMO_ROLES`` (loop over it, or ``@pytest.mark.parametrize("role", DEMO_ROLES)``
+  — each test rebuilds the demo, a loop is cheaper);
+- ``make_context()``: a context not tied to the live server (no database), for pages the test
+  serves itself with ``page.route``;
 - a failing test leaves a screenshot of each of its open pages in ``test-artifacts/``.
 """
 
@@ -18,7 +21,11 @@ import re
 import shutil
 
 import pytest
-from tests.browser.support import ARTIFACTS, DEMO_ROLES, demo_user, log_in
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from tests.browser.a11y import DESKTOP_VIEWPORT
+from tests.browser.support import ARTIFACTS, demo_user, log_in
 
 # The sync API of Playwright runs an asyncio loop in the main thread: Django would otherwise
 # refuse the ORM calls the tests make (demo data, sessions) next to it.
@@ -35,7 +42,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1280, "height": 900}
 DEFAULT_TIMEOUT_MS = 15_000
 
 
@@ -56,8 +62,6 @@ def _failed(node):
 
 @pytest.fixture(scope="session")
 def playwright_driver():
-    from playwright.sync_api import sync_playwright
-
     manager = sync_playwright().start()
     yield manager
     manager.stop()
@@ -74,15 +78,15 @@ def browser(playwright_driver):
 
 
 @pytest.fixture
-def new_context(browser, live_server, request):
-    """``new_context(**options)`` → a fresh browser context on the live server (closed after the test)."""
+def make_context(browser, request):
+    """``make_context(**options)`` → a fresh browser context, closed after the test; if the test
+    fails, each of its open pages is first captured in ``test-artifacts/``."""
     contexts = []
 
     def make(**options):
         options = {
-            "base_url": live_server.url,
             "bypass_csp": True,  # axe-core is injected as a script; the CSP forbids inline scripts
-            "viewport": VIEWPORT,
+            "viewport": DESKTOP_VIEWPORT,
             "locale": "fr-FR",
             **options,
         }
@@ -101,8 +105,8 @@ def new_context(browser, live_server, request):
                 path = ARTIFACTS / f"{stem}-{context_number}-{page_number}.png"
                 try:
                     open_page.screenshot(path=str(path), full_page=True)
-                except Exception as error:  # noqa: BLE001 - a screenshot must not hide the real failure
-                    print(f"Capture d'écran impossible ({path.name}) : {error}")
+                except PlaywrightError as error:  # a screenshot must not hide the real failure
+                    print(f"Capture d'écran impossible ({path.name}) : {error.message}")
                 else:
                     print(f"Capture d'écran de l'échec : {path}")
     for context in contexts:
@@ -110,15 +114,19 @@ def new_context(browser, live_server, request):
 
 
 @pytest.fixture
+def new_context(make_context, live_server):
+    """``new_context(**options)`` → a fresh browser context whose relative URLs go to the live server."""
+
+    def make(**options):
+        return make_context(base_url=live_server.url, **options)
+
+    return make
+
+
+@pytest.fixture
 def page(new_context):
     """An anonymous page in a fresh context."""
     return new_context().new_page()
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    """The demo hashes a password per account: PBKDF2 would cost half a second each here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -139,9 +147,3 @@ def login_as(demo, new_context, live_server):
         return context.new_page()
 
     return login
-
-
-@pytest.fixture(params=DEMO_ROLES)
-def role_page(request, login_as):
-    """A page logged in as each demo role in turn (``request.param`` is the role)."""
-    return login_as(request.param)

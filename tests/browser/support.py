@@ -9,8 +9,9 @@ from passnum.demo import ACCOUNTS
 
 ANONYMOUS = "anonyme"
 
+ROOT = Path(__file__).resolve().parents[2]
 # Screenshots of failures, kept by the CI as test artifacts (git-ignored).
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 def role_key(email):
