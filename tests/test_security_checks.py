@@ -36,6 +36,7 @@ def production_env(**extra):
         **extra,
     }
     env.pop("DJANGO_DEBUG", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only
     return env
 
 

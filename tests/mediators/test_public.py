@@ -14,7 +14,8 @@ from tests.mediators.factories import CatalogueItemFactory, PointOfPresenceFacto
 
 pytestmark = pytest.mark.django_db
 
-SCHEMA_FILE = Path(settings.BASE_DIR).parent / "shared" / "data" / "standard-mediation-num-schema.json"
+# The project keeps its own copy of the national schema (LaMednum/standard-mediation-num v1.0.2).
+SCHEMA_FILE = Path(settings.BASE_DIR) / "mediators" / "data" / "standard-mediation-num-schema.json"
 
 
 def qualified_point(**kwargs):
