@@ -1,3 +1,9 @@
 """API endpoints of beneficiaries, mounted under /api/v1/ in the "api" namespace."""
 
-urlpatterns = []
+from django.urls import path
+
+from beneficiaries.api import DistributionView
+
+urlpatterns = [
+    path("distributions", DistributionView.as_view(), name="distributions"),
+]

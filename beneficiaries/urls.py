@@ -1,3 +1,9 @@
+from django.urls import path
+
+from beneficiaries import views
+
 app_name = "beneficiaries"
 
-urlpatterns = []
+urlpatterns = [
+    path("verifier/", views.verify, name="verify"),
+]

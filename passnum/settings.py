@@ -172,6 +172,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
     "subscriptions": {"task": "mediators.tasks.bill_and_remind_subscriptions", "schedule": crontab(hour=6, minute=0)},
+    "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
 }
 
 # --- Accounts ---------------------------------------------------------------------------
@@ -328,6 +329,9 @@ LOGGING = {
 PASSNUM_SPONSOR_FEE_RATE_BP = int(os.environ.get("PASSNUM_SPONSOR_FEE_RATE_BP", "400"))
 PASSNUM_VAT_RATE_BP = int(os.environ.get("PASSNUM_VAT_RATE_BP", "2000"))
 PASSNUM_OPERATOR_NAME = os.environ.get("PASSNUM_OPERATOR_NAME", "Coopérative Passnum")
+
+# Personal data of beneficiaries is purged this many days after their programme ends.
+PASSNUM_PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PASSNUM_PERSONAL_DATA_RETENTION_DAYS", "365"))
 
 # Invitations to join an organisation are valid this many days.
 PASSNUM_INVITATION_DAYS = int(os.environ.get("PASSNUM_INVITATION_DAYS", "14"))

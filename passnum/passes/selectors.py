@@ -1,5 +1,7 @@
 """Reads of the pass instrument."""
 
+import re
+
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 
@@ -72,3 +74,76 @@ def value_by_state(programme):
     for row in rows:
         result[row["state"]] = row["value"]
     return result
+
+
+# --- Counter of prescribers and "check my pass" (read by prescribers and beneficiaries) -------
+
+SERIAL = re.compile(r"^[A-Z]{2,6}\d{6}$")
+
+
+def normalise_serial(text):
+    """What a person typed or a scanner sent → a candidate booklet serial (``GIR000001``)."""
+    return re.sub(r"[\s\-_.]+", "", str(text or "")).upper()[:40]
+
+
+def booklet_by_serial(serial, *, for_update=False):
+    """The booklet with this serial (any case, spaces and dashes ignored), with its order and
+    programme, or ``None``. ``for_update`` locks the booklet row (inside a transaction)."""
+    serial = normalise_serial(serial)
+    if not SERIAL.match(serial):
+        return None
+    queryset = Booklet.objects.select_related("order", "programme")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.filter(serial=serial).first()
+
+
+def booklets_held_by(organisation):
+    """The booklets a prescriber holds (in stock, handed out or cancelled)."""
+    if organisation is None:
+        return Booklet.objects.none()
+    return Booklet.objects.filter(holder=organisation)
+
+
+def stock_by_programme(organisation):
+    """Per programme of the booklets a prescriber holds: in stock, handed out, cancelled (lost)."""
+    return list(
+        booklets_held_by(organisation)
+        .values("programme_id", "programme__name", "programme__prefix", "programme__valid_until")
+        .annotate(
+            in_stock=Count("pk", filter=Q(state=Booklet.State.ALLOCATED)),
+            handed_out=Count("pk", filter=Q(state=Booklet.State.HANDED_OUT)),
+            cancelled=Count("pk", filter=Q(state=Booklet.State.CANCELLED)),
+        )
+        .order_by("programme__name", "programme_id")
+    )
+
+
+def booklet_summary(booklet):
+    """Passes of a booklet by state, the value still usable (cents) and the validity dates."""
+    rows = booklet.passes.values("state").annotate(n=Count("pk"), value=Sum("face_value_cents"))
+    counts = dict.fromkeys(PassState.values, 0)
+    usable_cents = 0
+    for row in rows:
+        counts[row["state"]] = row["n"]
+        if row["state"] == PassState.ACTIVE:
+            usable_cents = row["value"] or 0
+    first = booklet.passes.order_by("position").values("valid_until", "expires_on").first() or {}
+    return {
+        "counts": counts,
+        "total": sum(counts.values()),
+        "usable": counts[PassState.ACTIVE],
+        "usable_cents": usable_cents,
+        "used": counts[PassState.REDEEMED] + counts[PassState.SETTLED],
+        "valid_until": first.get("valid_until"),
+        "expires_on": first.get("expires_on"),
+    }
+
+
+def booklet_has_used_passes(booklet):
+    return booklet.passes.filter(state__in=[PassState.REDEEMED, PassState.SETTLED]).exists()
+
+
+def pass_by_code(code):
+    """The pass with this compact code (see ``codes.parse``), with its booklet, or ``None``."""
+    return Pass.objects.select_related("booklet", "programme").filter(code=code).first()

@@ -351,3 +351,29 @@ def print_order_inline(order, *, chunk_size=50, actor=None):
     run_print.apply(args=[run.pk], kwargs={"inline": True}, throw=True)
     run.refresh_from_db()
     return run
+
+
+@transaction.atomic
+def undo_hand_out(booklet, *, actor=None, details=None):
+    """A hand-over made by mistake: the booklet goes back to the prescriber's stock and its passes
+    back to ``created`` (journal ``created`` with ``event: hand_out_undone``). Refused once a pass
+    of it was used."""
+    booklet = Booklet.objects.select_for_update().get(pk=booklet.pk)
+    if booklet.state != Booklet.State.HANDED_OUT:
+        raise BookletRefused("Ce carnet n'est pas remis : il n'y a pas de remise à annuler.")
+    states = set(booklet.passes.select_for_update().values_list("state", flat=True))
+    if states - {PassState.CREATED, PassState.ACTIVE}:
+        raise BookletRefused(
+            "Un pass de ce carnet a déjà été utilisé : la remise ne peut plus être annulée.", code="booklet_pass_used"
+        )
+    ids = transition(
+        booklet.passes.all(),
+        JournalKind.CREATED,
+        PassState.CREATED,
+        from_states=[PassState.ACTIVE],
+        actor=actor,
+        details={"event": "hand_out_undone", **(details or {})},
+    )
+    booklet.state = Booklet.State.ALLOCATED
+    booklet.save(update_fields=["state"])
+    return ids

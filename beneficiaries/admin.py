@@ -1,0 +1,57 @@
+"""Operator console. Beneficiaries hold personal data: every view of them by staff is written to
+the audit log (DESIGN §10), and nobody edits them by hand."""
+
+from django.contrib import admin
+
+from beneficiaries.models import Beneficiary, HandOver, IdempotencyRecord, LossDeclaration
+from passnum.admin_helpers import ReadOnlyAdmin
+from passnum.audit.services import record
+
+
+@admin.register(Beneficiary)
+class BeneficiaryAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "created_by", "programme", "age_band", "commune", "contact_consent", "purged_at"]
+    list_filter = ["age_band", "contact_consent", "programme"]
+    search_fields = ["commune", "email", "phone", "name"]
+    list_select_related = ["created_by", "programme"]
+
+    # Hooks below the views (the views themselves stay Django's, for the route checks).
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        record("beneficiary.viewed", request=request, after={"view": "list", "query": request.GET.urlencode()[:500]})
+        return changelist
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            record(
+                "beneficiary.viewed",
+                request=request,
+                organisation=obj.created_by,
+                target=obj,
+                after={"view": "detail"},
+            )
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+@admin.register(HandOver)
+class HandOverAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "booklet", "organisation", "at", "is_exception", "undone_at"]
+    list_filter = ["is_exception", "organisation"]
+    search_fields = ["booklet__serial", "organisation__name"]
+    list_select_related = ["booklet", "organisation"]
+    exclude = ["beneficiary"]
+
+
+@admin.register(LossDeclaration)
+class LossDeclarationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "booklet", "organisation", "kind", "at", "cancelled_passes", "cancelled_value_cents"]
+    list_filter = ["kind"]
+    search_fields = ["booklet__serial", "organisation__name"]
+    list_select_related = ["booklet", "organisation"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["key", "endpoint", "organisation", "status_code", "created_at"]
+    search_fields = ["key", "organisation__name"]
+    list_select_related = ["organisation"]
