@@ -39,4 +39,3 @@ def test_operator_logs_in_with_password_and_totp_code(demo, page):
     expect(page).to_have_url(re.compile(re.escape(reverse("dashboard")) + r"$"))
     expect(page.locator("h1")).to_have_text("Mon espace")
     expect(page.locator(".acting-for")).to_contain_text(account["organisation"])
-
