@@ -451,14 +451,14 @@ def purge_personal_data(*, today=None, days=None):
     """Erases the personal fields of beneficiaries whose programme ended (validity + grace) more
     than ``days`` ago. Age band, commune and audiences (the aggregates) survive. Idempotent.
     Returns the number of beneficiaries purged."""
-    from sponsors.models import Programme
+    from sponsors.selectors import programmes_with_ids
 
     today = today or timezone.localdate()
     days = retention_days() if days is None else days
     programme_ids = Beneficiary.objects.filter(purged_at__isnull=True).values_list("programme_id", flat=True).distinct()
     purged = 0
     now = timezone.now()
-    for programme in Programme.objects.filter(pk__in=list(programme_ids)):
+    for programme in programmes_with_ids(programme_ids):
         if pass_services.expiry_date(programme) + timedelta(days=days) >= today:
             continue
         with transaction.atomic():

@@ -19,3 +19,8 @@ def invoices_of(organisation):
         .select_related("order__programme", "payment")
         .order_by("-year", "-sequence")
     )
+
+
+def programmes_with_ids(ids):
+    """Programmes by id, with their sponsor: for jobs that span every organisation (the purge)."""
+    return Programme.objects.filter(pk__in=list(ids)).select_related("sponsor")
