@@ -17,6 +17,7 @@ from mediators.models import (
     WorkshopLevel,
 )
 from mediators.selectors import ACCESSIBILITY_FLAGS
+from mediators.services import POINT_FIELDS
 
 
 def service_choices(services=None):
@@ -71,26 +72,7 @@ class PointForm(forms.ModelForm):
 
     class Meta:
         model = PointOfPresence
-        fields = [
-            "name",
-            "address",
-            "address_complement",
-            "postcode",
-            "commune",
-            "insee_code",
-            "latitude",
-            "longitude",
-            "opening_hours",
-            "phone",
-            "email",
-            "wheelchair_accessible",
-            "hearing_support",
-            "visual_support",
-            "cognitive_support",
-            "literacy_support",
-            "is_mobile",
-            "regulated_free",
-        ]
+        fields = POINT_FIELDS
 
     def _clean_coordinate(self, name):
         value = self.cleaned_data[name].strip().replace(",", ".")

@@ -179,29 +179,7 @@ class PointOfPresenceResource(CheckedResource):
 
     class Meta:
         model = PointOfPresence
-        fields = [
-            "id",
-            "site",
-            "name",
-            "address",
-            "address_complement",
-            "postcode",
-            "commune",
-            "insee_code",
-            "latitude",
-            "longitude",
-            "opening_hours",
-            "phone",
-            "email",
-            "wheelchair_accessible",
-            "hearing_support",
-            "visual_support",
-            "cognitive_support",
-            "literacy_support",
-            "is_mobile",
-            "regulated_free",
-            "is_active",
-        ]
+        fields = ["id", "site", *services.POINT_FIELDS, "is_active"]
         export_order = fields
         import_id_fields = ["id"]
         use_transactions = True
