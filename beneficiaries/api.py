@@ -1,12 +1,10 @@
 """``POST /api/v1/distributions``: a prescriber's own tool hands a booklet over, with an
 ``Idempotency-Key`` (a replay answers the first response and applies nothing more)."""
 
-import hashlib
 import json
-import re
 
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -14,12 +12,18 @@ from rest_framework.views import APIView
 
 from beneficiaries import services
 from beneficiaries.models import AgeBand, IdempotencyRecord
-from passnum.api import ERROR_RESPONSES, api_organisation, error_response
+from passnum.api import (
+    ERROR_RESPONSES,
+    IDEMPOTENCY_KEY_PARAMETER,
+    api_organisation,
+    error_response,
+    idempotency_key,
+    request_hash,
+)
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import selectors as pass_selectors
 
-KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 ENDPOINT = "distributions"
 
 
@@ -65,6 +69,15 @@ class BeneficiaryInSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=254, help_text="E-mail, seulement avec le consentement."
     )
     phone = serializers.RegexField(r"^\+?[0-9]{9,15}$", required=False, allow_blank=True, max_length=16)
+    name = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=150,
+        help_text="Nom et prénom, seulement si le programme le demande (refusé sinon), avec `name_consent`.",
+    )
+    name_consent = StrictBooleanField(
+        required=False, default=False, help_text="La personne accepte que son nom soit noté."
+    )
 
 
 class DistributionInSerializer(serializers.Serializer):
@@ -90,10 +103,6 @@ class DistributionSerializer(serializers.Serializer):
     is_exception = serializers.BooleanField()
 
 
-def request_hash(data):
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
 class DistributionView(APIView):
     parser_classes = [JSONParser]
 
@@ -107,16 +116,7 @@ class DistributionView(APIView):
             "`not_eligible`, `exception_reason_required` (409), `beneficiary_invalid` (400)."
         ),
         request=DistributionInSerializer,
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                location=OpenApiParameter.HEADER,
-                required=True,
-                type=str,
-                pattern=KEY.pattern,
-                description="Clé unique choisie par le client pour cette remise (1 à 100 caractères).",
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: DistributionSerializer,
             **ERROR_RESPONSES,
@@ -127,13 +127,7 @@ class DistributionView(APIView):
         organisation = api_organisation(request)
         if organisation is None or organisation.kind != OrganisationKind.PRESCRIBER:
             raise DomainError("Seul un prescripteur peut remettre un carnet.", code="permission_denied", status=403)
-        key = request.headers.get("Idempotency-Key", "")
-        if not KEY.match(key):
-            raise DomainError(
-                "En-tête Idempotency-Key manquant ou invalide (1 à 100 lettres, chiffres, « _ . : - »).",
-                code="idempotency_key_invalid",
-                field="Idempotency-Key",
-            )
+        key = idempotency_key(request)
         serializer = DistributionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

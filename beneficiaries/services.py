@@ -20,6 +20,7 @@ from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
+from sponsors import selectors as sponsor_selectors
 
 COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 PHONE = re.compile(r"^\+?[0-9]{9,15}$")
@@ -173,32 +174,34 @@ def check_contact(consent, email, phone):
 
 
 def programme_requires_name(programme):
-    # Programmes have no such setting yet: a name is never collected until they do.
-    return bool(getattr(programme, "requires_beneficiary_name", False))
+    """The sponsor's setting: the counter notes the person's name (with their consent)."""
+    return programme.requires_beneficiary_name
 
 
 def check_name(name, programme, *, name_consent):
-    name = (name or "").strip()
-    if not name:
-        return ""
+    """A name only when the programme requires it, and then with the person's consent; otherwise none."""
+    name = " ".join((name or "").split())
     if not programme_requires_name(programme):
-        raise BeneficiaryRefused("Ce programme ne demande pas le nom : ne le notez pas.", field="name")
+        if name:
+            raise BeneficiaryRefused("Ce programme ne demande pas le nom : ne le notez pas.", field="name")
+        return ""
+    if not name:
+        raise BeneficiaryRefused(
+            "Ce programme demande le nom de la personne : indiquez son nom et son prénom.", field="name"
+        )
     if not name_consent:
-        raise BeneficiaryRefused("La personne doit accepter que son nom soit noté.", field="name")
+        raise BeneficiaryRefused(
+            "Le nom n'est noté qu'avec l'accord de la personne : cochez son accord, sinon ce programme ne "
+            "permet pas la remise.",
+            field="name_consent",
+        )
     return name[:150]
-
-
-def department_of(commune):
-    if commune.startswith("97"):
-        return commune[:3]
-    return commune[:2]
 
 
 def eligibility_warnings(programme, commune, audiences):
     """What does not match the programme's territory and audiences (empty if eligible)."""
     warnings = []
-    departments, communes = list(programme.departments or []), list(programme.communes or [])
-    if (departments or communes) and commune not in communes and department_of(commune) not in departments:
+    if not sponsor_selectors.covers_commune(programme, commune):
         warnings.append(f"La commune {commune} est hors du territoire du programme.")
     if programme.audiences and not audiences:
         warnings.append("La personne ne fait partie d'aucun des publics visés par le programme.")

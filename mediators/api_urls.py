@@ -2,9 +2,12 @@
 
 from django.urls import path
 
-from mediators.api import SitesCsvOpenDataView, SitesOpenDataView
+from mediators.api import PassCheckView, RedemptionsView, RedemptionView, SitesCsvOpenDataView, SitesOpenDataView
 
 urlpatterns = [
     path("sites", SitesOpenDataView.as_view(), name="sites-open-data"),
     path("sites.csv", SitesCsvOpenDataView.as_view(), name="sites-open-data-csv"),
+    path("passes/<str:code>", PassCheckView.as_view(), name="pass-check"),
+    path("redemptions", RedemptionsView.as_view(), name="redemptions"),
+    path("redemptions/<uuid:pk>", RedemptionView.as_view(), name="redemption"),
 ]

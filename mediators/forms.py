@@ -64,6 +64,21 @@ class IdentityForm(forms.Form):
     )
 
 
+class OrganisationIdentityForm(forms.Form):
+    """The structure's identity as given at sign-up, changed by its administrator."""
+
+    name = forms.CharField(label="Nom de la structure", max_length=200)
+    siret = forms.CharField(
+        label="SIRET",
+        max_length=20,
+        help_text="14 chiffres, sur l'avis de situation INSEE ou sur annuaire-entreprises.data.gouv.fr.",
+    )
+    address = forms.CharField(label="Adresse du siège", max_length=255)
+    postcode = forms.CharField(label="Code postal", max_length=5)
+    city = forms.CharField(label="Commune", max_length=100)
+    email = forms.EmailField(label="E-mail de contact de la structure", required=False)
+
+
 class PointForm(forms.ModelForm):
     latitude = forms.CharField(
         label="Latitude", max_length=20, help_text="Par exemple 44.8083 (copiez-la depuis adresse.data.gouv.fr)."

@@ -3,9 +3,14 @@
 The whole file is checked first with the same rules as the site space (``services.check_*``):
 every bad line is reported with its number (line 1 is the header, as in a spreadsheet) and its
 reason, and nothing is imported unless the whole file is valid.
+
+A site imported with a contact e-mail gets an administrator: an invitation for the admin role is
+e-mailed to that address (``services.invite_site_admin``), once — importing the file again sends
+nothing while the invitation is pending or once someone administers the site.
 """
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from import_export import fields, resources, widgets
 
@@ -128,6 +133,12 @@ class SiteResource(CheckedResource):
             errors.append(f"état « {status} » inconnu (valeurs : {', '.join(QualificationStatus.values)}).")
         if len(_cell(row, "presentation")) > 280:
             errors.append("la présentation dépasse 280 caractères.")
+        email = _cell(row, "email")
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors.append(f"l'e-mail de contact « {email} » n'est pas une adresse valide.")
         return errors
 
     def import_instance(self, instance, row, **kwargs):
@@ -169,6 +180,10 @@ class SiteResource(CheckedResource):
                 organisation=instance.organisation,
                 target=instance,
                 after={"status": instance.status},
+            )
+            # The contact e-mail becomes the site's administrator, invited once (re-imports send nothing).
+            services.invite_site_admin(
+                site=instance, email=_cell(row, "email"), by=user if getattr(user, "pk", None) else None
             )
 
 

@@ -4,7 +4,8 @@ site may redeem passes (used by the redemption), the public finder and the open 
 import datetime
 from collections import namedtuple
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from mediators.models import (
@@ -18,6 +19,10 @@ from mediators.models import (
     PointOfPresence,
     QualificationStatus,
     Question,
+    RedeemedPass,
+    Redemption,
+    RedemptionKey,
+    RefusedScan,
     SchemeSettings,
     Site,
     SiteAudience,
@@ -26,6 +31,7 @@ from mediators.models import (
     SupportingDocument,
     Workshop,
 )
+from mediators.search import filter_commune
 from mediators.validators import SiteError, international_phone
 from passnum.organisations.enums import Role
 from passnum.organisations.selectors import members_of
@@ -237,7 +243,7 @@ def find_points(*, place="", service=None, level=None, audience=None, accessibil
         elif place.isdigit() and len(place) in (2, 3):
             points = points.filter(postcode__startswith=place)
         else:
-            points = points.filter(commune__icontains=place)
+            points = filter_commune(points, "commune", place)
     catalogue = CatalogueItem.objects.filter(site=OuterRef("site"), is_active=True, service__is_active=True)
     if service is not None:
         points = points.filter(Exists(catalogue.filter(service__code=service)))
@@ -271,6 +277,35 @@ def public_point(pk):
     return find_points().filter(pk=pk).first()
 
 
+MAP_MAX_POINTS = 500
+
+
+def map_points(points, *, limit=MAP_MAX_POINTS):
+    """The markers of the finder's map for the points of ``find_points(...)``, in one query:
+    ``(markers, truncated)``, at most ``limit`` markers, each a dict with ``id``, ``name``,
+    ``commune``, ``postcode``, ``lat``, ``lon`` and ``url`` (the public page of the place). A
+    point without coordinates is left out (it stays in the list)."""
+    rows = list(
+        points.prefetch_related(None).values_list("pk", "name", "commune", "postcode", "latitude", "longitude")[
+            : limit + 1
+        ]
+    )
+    markers = [
+        {
+            "id": pk,
+            "name": name,
+            "commune": commune,
+            "postcode": postcode,
+            "lat": float(latitude),
+            "lon": float(longitude),
+            "url": reverse("mediators:public_point", args=[pk]),
+        }
+        for pk, name, commune, postcode, latitude, longitude in rows[:limit]
+        if latitude is not None and longitude is not None
+    ]
+    return markers, len(rows) > limit
+
+
 def public_workshops(*, place="", level=None):
     workshops = Workshop.objects.visible_to_public().select_related(
         "service", "point_of_presence", "site__organisation"
@@ -280,7 +315,7 @@ def public_workshops(*, place="", level=None):
         if place.isdigit():
             workshops = workshops.filter(point_of_presence__postcode__startswith=place)
         else:
-            workshops = workshops.filter(point_of_presence__commune__icontains=place)
+            workshops = filter_commune(workshops, "point_of_presence__commune", place)
     if level:
         workshops = workshops.filter(level=level)
     return workshops.order_by("starts_at", "pk")
@@ -489,3 +524,98 @@ def open_data_rows():
 
 def site_documents(site):
     return SupportingDocument.objects.filter(site=site).order_by("-uploaded_at")
+
+
+# --- redemption (DESIGN §5) --------------------------------------------------------------------
+
+UNDO_WINDOW = datetime.timedelta(hours=24)
+
+
+def redeeming_point(site, point_id):
+    """An open point of presence of this site, or None (another site's point is not found)."""
+    if not isinstance(point_id, int) or site is None:
+        return None
+    return PointOfPresence.objects.filter(site=site, pk=point_id, is_active=True).first()
+
+
+def redeeming_catalogue_item(site, service_code):
+    """The site's active catalogue entry for the #APTIC service of this code, or None."""
+    if not isinstance(service_code, int) or site is None:
+        return None
+    return (
+        CatalogueItem.objects.select_related("service__subcategory")
+        .filter(site=site, service__code=service_code, is_active=True)
+        .first()
+    )
+
+
+def live_redemption_of(pass_ids):
+    """The live redemption of one of these passes (when and where it was redeemed), or None."""
+    line = (
+        RedeemedPass.objects.filter(pass_ref_id__in=pass_ids, is_live=True)
+        .select_related("redemption__site", "redemption__point_of_presence", "redemption__redeemed_by")
+        .first()
+    )
+    return line.redemption if line else None
+
+
+def redemption_as_dict(redemption, codes=None):
+    """The API's body of a redemption (also stored as the answer of its idempotency key). Without
+    ``codes``, they are read from its lines (prefetch ``lines__pass_ref``)."""
+    from passnum.passes.codes import grouped
+
+    if codes is None:
+        codes = [line.pass_ref.code for line in redemption.lines.all()]
+    return {
+        "id": str(redemption.pk),
+        "status": "live" if redemption.undone_at is None else "undone",
+        "codes": [grouped(code) for code in codes],
+        "booklet": redemption.booklet.serial,
+        "programme": redemption.programme.name,
+        "service": {"code": redemption.service.code, "title": redemption.service.title},
+        "point_of_presence": {"id": redemption.point_of_presence_id, "name": redemption.point_of_presence.name},
+        "pass_count": redemption.pass_count,
+        "amount_cents": redemption.amount_cents,
+        "beneficiary_share_cents": redemption.beneficiary_share_cents,
+        "scanned_at": redemption.scanned_at.isoformat(),
+        "redeemed_at": redemption.redeemed_at.isoformat(),
+        "undo_until": (redemption.redeemed_at + UNDO_WINDOW).isoformat(),
+        "undone_at": redemption.undone_at.isoformat() if redemption.undone_at else None,
+    }
+
+
+def redemptions_of(organisation, *, month=None, service_code=None, point_id=None):
+    """A site's redemptions, newest first, optionally for one month (``date`` of its first day),
+    one #APTIC service or one point of presence."""
+    redemptions = Redemption.objects.for_organisation(organisation).select_related(
+        "service", "point_of_presence", "booklet", "programme", "redeemed_by"
+    )
+    if month is not None:
+        start = timezone.make_aware(datetime.datetime(month.year, month.month, 1))
+        end = timezone.make_aware(datetime.datetime(month.year + month.month // 12, month.month % 12 + 1, 1))
+        redemptions = redemptions.filter(redeemed_at__gte=start, redeemed_at__lt=end)
+    if service_code is not None:
+        redemptions = redemptions.filter(service__code=service_code)
+    if point_id is not None:
+        redemptions = redemptions.filter(point_of_presence_id=point_id)
+    return redemptions.prefetch_related("lines__pass_ref").order_by("-redeemed_at")
+
+
+def redemption_totals(redemptions):
+    """Count, passes and amount (cents) of the live redemptions of a queryset."""
+    return redemptions.filter(undone_at__isnull=True).aggregate(
+        count=Count("pk"), passes=Sum("pass_count", default=0), amount_cents=Sum("amount_cents", default=0)
+    )
+
+
+def refused_scans_of(organisation):
+    return RefusedScan.objects.for_organisation(organisation).select_related("point_of_presence", "service", "user")
+
+
+def stored_redemption_answer(organisation, key):
+    """The stored answer of an idempotency key: ``(request_hash, status, body)`` or None."""
+    return (
+        RedemptionKey.objects.filter(organisation=organisation, key=key)
+        .values_list("request_hash", "status_code", "response_body")
+        .first()
+    )

@@ -6,6 +6,7 @@ Every write is atomic, checks its input with a ``check_*`` validator raising ``S
 """
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -27,6 +28,10 @@ from mediators.models import (
     PointOfPresence,
     QualificationStatus,
     Question,
+    RedeemedPass,
+    Redemption,
+    RedemptionKey,
+    RefusedScan,
     SchemeSettings,
     Sector,
     Site,
@@ -49,8 +54,15 @@ from mediators.validators import (
     check_postcode_matches_insee,
 )
 from passnum.audit.services import record, snapshot
-from passnum.organisations.enums import OrganisationKind
-from passnum.organisations.services import create_organisation
+from passnum.errors import DomainError
+from passnum.organisations.enums import OrganisationKind, Role
+from passnum.organisations.selectors import pending_invitations_of
+from passnum.organisations.services import OrganisationError, create_organisation, invite, update_organisation
+from passnum.passes import codes
+from passnum.passes import selectors as pass_selectors
+from passnum.passes import services as pass_services
+from passnum.passes.models import PassState
+from sponsors import selectors as sponsor_selectors
 
 __all__ = ["SiteError"]
 
@@ -138,6 +150,49 @@ def update_identity(*, site, by, legal_form, sector, presentation="", website=""
         request=request,
     )
     return site
+
+
+@transaction.atomic
+def update_organisation_identity(
+    *, site, by, name, siret, address="", postcode="", city="", email="", request=None
+):
+    """The administrator changes the structure's name, SIRET, head-office address or contact
+    e-mail after its sign-up (the view checks the role), checked as at sign-up: SIRET checksum
+    and unique (``OrganisationError`` on the field otherwise). Audited with before and after."""
+    if postcode:
+        postcode = check_postcode(postcode)
+    site.organisation = update_organisation(
+        organisation=site.organisation,
+        by=by,
+        name=name,
+        siret=siret,
+        address=address,
+        postcode=postcode,
+        city=city,
+        email=email,
+        request=request,
+    )
+    return site
+
+
+@transaction.atomic
+def invite_site_admin(*, site, email, by=None, request=None):
+    """Gives a site without administrator one (a site imported by the operator): an invitation
+    for the admin role, e-mailed to ``email``. Idempotent, so that importing the same file again
+    sends nothing: returns None when the site already has an active administrator, when an
+    invitation for this address is pending, or when the address is already a member."""
+    email = (email or "").strip().lower()
+    if not email or selectors.admin_emails(site):
+        return None
+    organisation = site.organisation
+    if pending_invitations_of(organisation).filter(email__iexact=email).exists():
+        return None
+    try:
+        return invite(organisation=organisation, email=email, role=Role.ADMIN, invited_by=by, request=request)
+    except OrganisationError as error:
+        if error.code == "already_member":
+            return None
+        raise
 
 
 # --- points of presence ---------------------------------------------------------------------
@@ -748,3 +803,407 @@ def cancel_workshop(*, workshop, by, request=None):
     record(
         "site.workshop_cancelled", actor=by, organisation=workshop.site.organisation, target=workshop, request=request
     )
+
+
+# --- Redemption (DESIGN §5) ------------------------------------------------------------------
+#
+# ``redeem`` checks everything, then locks the passes (FOR UPDATE, id order), checks their state
+# under the lock and writes the redemption, its lines (one live line per pass: partial unique
+# index), the passes' new state and their journal in one transaction. ``redeem_once`` wraps it
+# with the idempotency key, stored in the same transaction, and logs refused scans.
+
+MAX_CODES = 10
+MAX_ENTRY_LENGTH = 300
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+class RedemptionRefused(DomainError):
+    code = "redemption_refused"
+    status = 409
+
+
+def _refused(code, message, status, entries=None, **details):
+    return RedemptionRefused(message, code=code, status=status, codes=list(entries or []), **details)
+
+
+def _entries(passes):
+    return [codes.grouped(p.code) for p in passes]
+
+
+def check_codes(entered):
+    """What was scanned or typed → compact codes. Malformed entries are reported before
+    mistyped ones, each with the offending entries."""
+    if not isinstance(entered, list) or not 1 <= len(entered) <= MAX_CODES:
+        raise _refused("code_malformed", f"Envoyez entre 1 et {MAX_CODES} codes de pass dans « codes ».", 400, [])
+    parsed = [(text, codes.parse(text)) for text in entered]
+    for error in (codes.MALFORMED, codes.MISTYPED):
+        wrong = [str(text)[:40] for text, result in parsed if result.error == error]
+        if wrong:
+            raise _refused(error, codes.ERROR_MESSAGES[error], 400, wrong)
+    compact = [result.code for _, result in parsed]
+    if len(set(compact)) != len(compact):
+        raise _refused("code_malformed", "Le même pass a été scanné deux fois dans cette demande.", 400, compact)
+    return compact
+
+
+def check_redeeming_site(organisation):
+    site = selectors.site_of(organisation) if organisation is not None else None
+    try:
+        return selectors.check_site_can_redeem(site)
+    except SiteError as error:
+        raise _refused(error.code, error.message, error.status) from None
+
+
+def check_redeeming_point(site, point_id):
+    point = selectors.redeeming_point(site, point_id)
+    if point is None:
+        raise _refused(
+            "point_of_presence_unknown",
+            "Ce lieu n'est pas un lieu ouvert de votre structure : choisissez-en un dans la liste.",
+            400,
+            field="point_of_presence",
+        )
+    return point
+
+
+def check_redeeming_service(site, service_code):
+    item = selectors.redeeming_catalogue_item(site, service_code)
+    if item is None:
+        raise _refused(
+            "service_not_in_catalogue",
+            "Ce service n'est pas au catalogue de votre structure : choisissez un service de votre catalogue.",
+            409,
+            field="service",
+        )
+    return item
+
+
+def check_pass_count(item, compact):
+    if len(compact) != item.passes_required:
+        needed = item.passes_required
+        raise _refused(
+            "wrong_pass_count",
+            f"Ce service se paie avec {needed} pass d'un même carnet : vous en avez scanné {len(compact)}.",
+            400,
+            compact,
+            passes_required=needed,
+        )
+
+
+def check_passes_known(passes, compact):
+    known = {p.code for p in passes}
+    unknown = [code for code in compact if code not in known]
+    if unknown:
+        raise _refused(
+            "pass_unknown",
+            "Ce code ne correspond à aucun Pass numérique : vérifiez qu'il s'agit bien d'un pass du dispositif.",
+            404,
+            [codes.grouped(code) for code in unknown],
+        )
+
+
+def check_same_booklet(passes):
+    if len({p.booklet_id for p in passes}) > 1:
+        raise _refused(
+            "passes_from_different_booklets",
+            "Ces pass viennent de carnets différents : un service se paie avec des pass d'un même carnet.",
+            400,
+            _entries(passes),
+        )
+
+
+def _already_redeemed(passes, site):
+    redemption = selectors.live_redemption_of([p.pk for p in passes])
+    if redemption is None:  # settled before redemptions were recorded: say only that
+        return _refused("pass_already_redeemed", "Ce pass a déjà été encaissé.", 409, _entries(passes))
+    when = timezone.localtime(redemption.redeemed_at)
+    message = f"Ce pass a déjà été encaissé le {when:%d/%m/%Y à %H:%M}"
+    details = {"redeemed_at": redemption.redeemed_at.isoformat()}
+    if redemption.site_id == site.pk:
+        who = redemption.redeemed_by.email if redemption.redeemed_by else "votre structure"
+        message += f", par {who} à « {redemption.point_of_presence.name} »"
+        details["redeemed_by"] = who
+        details["point_of_presence"] = redemption.point_of_presence.name
+    else:
+        message += " dans une autre structure"
+    return _refused("pass_already_redeemed", message + ".", 409, _entries(passes), **details)
+
+
+def check_passes_redeemable(passes, site, scan_date):
+    """Under the lock: every pass is active and not expired on the day it was scanned."""
+    states = {p.state for p in passes}
+    if PassState.CANCELLED in states:
+        raise _refused(
+            "pass_cancelled",
+            "Ce pass a été annulé (carnet déclaré perdu ou volé) : il ne peut pas être encaissé.",
+            409,
+            _entries(p for p in passes if p.state == PassState.CANCELLED),
+        )
+    if states & {PassState.REDEEMED, PassState.SETTLED}:
+        raise _already_redeemed([p for p in passes if p.state in (PassState.REDEEMED, PassState.SETTLED)], site)
+    expired = [p for p in passes if p.state == PassState.EXPIRED or scan_date > p.expires_on]
+    if expired:
+        raise _refused(
+            "pass_expired",
+            f"Ce pass a expiré le {expired[0].expires_on:%d/%m/%Y} : il ne peut plus être encaissé.",
+            409,
+            _entries(expired),
+        )
+    if PassState.CREATED in states:
+        raise _refused(
+            "pass_not_active",
+            "Ce pass n'est pas encore actif : son carnet n'a pas été remis par un prescripteur, ou la commande "
+            "du financeur n'est pas payée. Invitez la personne à revoir son prescripteur.",
+            409,
+            _entries(p for p in passes if p.state == PassState.CREATED),
+        )
+
+
+def check_programme_accepts(programme, item, point, passes):
+    if not sponsor_selectors.service_is_eligible(programme, item.service):
+        raise _refused(
+            "service_not_eligible",
+            f"Le programme « {programme.name} » ne finance pas ce service : proposez un autre service.",
+            409,
+            _entries(passes),
+        )
+    if not sponsor_selectors.covers_commune(programme, point.insee_code):
+        raise _refused(
+            "site_out_of_territory",
+            f"Ce lieu est hors du territoire du programme « {programme.name} » : le pass n'y est pas valable.",
+            409,
+            _entries(passes),
+        )
+
+
+def check_beneficiary_share(share, amount_cents):
+    if share is None:
+        return 0
+    if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= amount_cents:
+        raise _refused(
+            "beneficiary_share_invalid",
+            f"Le reste à charge doit être un nombre de centimes entre 0 et {amount_cents}.",
+            400,
+            field="beneficiary_share_cents",
+        )
+    return share
+
+
+def check_scanned_at(scanned_at, now, passes):
+    """A scan time sent by a device (offline queue): not in the future, not before the hand-out."""
+    if scanned_at is None:
+        return now
+    if scanned_at > now + CLOCK_SKEW:
+        raise _refused(
+            "scanned_at_invalid",
+            "L'heure du scan est dans le futur : vérifiez l'heure de l'appareil.",
+            400,
+            field="scanned_at",
+        )
+    handed_out = pass_selectors.hand_out_time([p.pk for p in passes])
+    if handed_out is not None and scanned_at < handed_out:
+        raise _refused(
+            "scanned_at_invalid",
+            "L'heure du scan précède la remise du carnet : vérifiez l'heure de l'appareil.",
+            400,
+            field="scanned_at",
+        )
+    return scanned_at
+
+
+def redeem(
+    organisation,
+    *,
+    user,
+    codes_entered,
+    service_code,
+    point_id,
+    beneficiary_share_cents=None,
+    scanned_at=None,
+    now=None,
+):
+    """Redeems passes of one booklet for a service at a point of presence; returns the
+    ``Redemption`` or raises ``RedemptionRefused`` having written nothing. Call inside a
+    transaction (``redeem_once`` does)."""
+    now = now or timezone.now()
+    site = check_redeeming_site(organisation)
+    compact = check_codes(codes_entered)
+    point = check_redeeming_point(site, point_id)
+    item = check_redeeming_service(site, service_code)
+    check_pass_count(item, compact)
+    passes = pass_selectors.passes_for_redemption(compact)  # locked until the end of the transaction
+    check_passes_known(passes, compact)
+    check_same_booklet(passes)
+    scanned_at = check_scanned_at(scanned_at, now, passes)
+    check_passes_redeemable(passes, site, timezone.localdate(scanned_at))
+    programme = passes[0].programme
+    check_programme_accepts(programme, item, point, passes)
+    amount_cents = sum(p.face_value_cents for p in passes)
+    share = check_beneficiary_share(beneficiary_share_cents, amount_cents)
+    redemption = Redemption.objects.create(
+        id=uuid.uuid4(),
+        site=site,
+        point_of_presence=point,
+        service=item.service,
+        programme=programme,
+        booklet=passes[0].booklet,
+        pass_count=len(passes),
+        amount_cents=amount_cents,
+        beneficiary_share_cents=share,
+        scanned_at=scanned_at,
+        redeemed_at=now,
+        redeemed_by=user,
+    )
+    RedeemedPass.objects.bulk_create(
+        [RedeemedPass(redemption=redemption, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
+    )
+    pass_services.mark_redeemed(passes, actor=user, at=now, details={"redemption": str(redemption.pk)})
+    return redemption
+
+
+def check_pass_at_site(organisation, entered):
+    """A pass tested by a site without redeeming it: ``(pass, refusal or None)``. An unreadable or
+    unknown code raises ``RedemptionRefused``; the service and the place are not known yet."""
+    try:
+        compact = check_codes([entered])
+    except RedemptionRefused as refusal:
+        refusal.status = 404  # the path names no pass
+        raise
+    passes = pass_selectors.passes_for_redemption(compact, for_update=False)
+    check_passes_known(passes, compact)
+    try:
+        site = check_redeeming_site(organisation)
+        check_passes_redeemable(passes, site, timezone.localdate())
+    except RedemptionRefused as refusal:
+        return passes[0], refusal
+    return passes[0], None
+
+
+def _log_refusal(organisation, user, refusal, *, entered, point_id, service_code, scanned_at, now):
+    site = selectors.site_of(organisation) if organisation is not None else None
+    point = selectors.redeeming_point(site, point_id)
+    item = selectors.redeeming_catalogue_item(site, service_code)
+    RefusedScan.objects.create(
+        organisation=organisation,
+        user=user,
+        point_of_presence=point,
+        service=item.service if item else None,
+        entered=(", ".join(str(text) for text in entered) if isinstance(entered, list) else str(entered))[:200],
+        reason=refusal.code,
+        message=refusal.message[:300],
+        at=now,
+        scanned_at=scanned_at,
+    )
+
+
+def check_idempotent_replay(stored, request_hash):
+    """A stored answer for this key: the same request gets it again; another request is refused."""
+    if stored is None:
+        return None
+    stored_hash, status, body = stored
+    if stored_hash != request_hash:
+        raise _refused(
+            "idempotency_key_reused",
+            "Cette clé d'idempotence a déjà servi pour une autre demande : utilisez une nouvelle clé par scan.",
+            409,
+        )
+    return status, body
+
+
+def redeem_once(
+    organisation,
+    *,
+    key,
+    request_hash,
+    user,
+    codes_entered,
+    service_code,
+    point_id,
+    beneficiary_share_cents=None,
+    scanned_at=None,
+):
+    """``redeem`` under an idempotency key: ``(status, body)``, the first answer for the key —
+    201 and the redemption, or the refusal — whatever the retries or concurrent duplicates."""
+    replay = check_idempotent_replay(selectors.stored_redemption_answer(organisation, key), request_hash)
+    if replay is not None:
+        return replay
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            redemption = refusal = None
+            try:
+                redemption = redeem(
+                    organisation,
+                    user=user,
+                    codes_entered=codes_entered,
+                    service_code=service_code,
+                    point_id=point_id,
+                    beneficiary_share_cents=beneficiary_share_cents,
+                    scanned_at=scanned_at,
+                    now=now,
+                )
+            except RedemptionRefused as error:
+                refusal = error
+            if refusal is None:
+                status, body = 201, selectors.redemption_as_dict(redemption, check_codes(codes_entered))
+            else:
+                status, body = refusal.status, refusal.as_dict()
+                _log_refusal(
+                    organisation,
+                    user,
+                    refusal,
+                    entered=codes_entered,
+                    point_id=point_id,
+                    service_code=service_code,
+                    scanned_at=scanned_at,
+                    now=now,
+                )
+            # A concurrent request with the same key makes this insert wait for its commit, then fail.
+            RedemptionKey.objects.create(
+                organisation=organisation,
+                key=key,
+                request_hash=request_hash,
+                status_code=status,
+                response_body=body,
+                redemption=redemption,
+                created_at=now,
+            )
+    except IntegrityError:
+        # Everything above was rolled back; the request that got the key first gave the answer.
+        replay = check_idempotent_replay(selectors.stored_redemption_answer(organisation, key), request_hash)
+        if replay is None:
+            message = "Une autre demande a modifié ces pass au même moment : réessayez."
+            raise _refused("conflict", message, 409) from None
+        return replay
+    return status, body
+
+
+@transaction.atomic
+def undo_redemption(organisation, redemption_id, *, user, now=None):
+    """A mistaken redemption undone within 24 hours, never once on a statement: its passes are
+    active again (journal ``undone``). Another organisation's redemption is not found (404)."""
+    from passnum.organisations.tenancy import get_for_organisation_or_404
+
+    now = now or timezone.now()
+    redemption = get_for_organisation_or_404(Redemption.objects.select_for_update(), organisation, pk=redemption_id)
+    if redemption.undone_at is not None:
+        raise _refused("redemption_already_undone", "Cet encaissement est déjà annulé.", 409)
+    if redemption.settled_at is not None:
+        raise _refused(
+            "redemption_settled",
+            "Cet encaissement figure déjà sur un relevé de remboursement : il ne peut plus être annulé.",
+            409,
+        )
+    if now - redemption.redeemed_at > selectors.UNDO_WINDOW:
+        raise _refused(
+            "undo_window_over",
+            "Un encaissement ne peut être annulé que dans les 24 heures : contactez l'opérateur.",
+            409,
+        )
+    pass_ids = list(RedeemedPass.objects.filter(redemption=redemption).values_list("pass_ref_id", flat=True))
+    RedeemedPass.objects.filter(redemption=redemption).update(is_live=False)
+    pass_services.mark_unredeemed(pass_ids, actor=user, details={"redemption": str(redemption.pk)})
+    redemption.undone_at, redemption.undone_by = now, user
+    redemption.save(update_fields=["undone_at", "undone_by"])
+    record("mediators.redemption.undone", actor=user, organisation=organisation, target=redemption)
+    return redemption

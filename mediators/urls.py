@@ -11,6 +11,7 @@ urlpatterns = [
     path("site/", views.dashboard, name="dashboard"),
     path("site/inscription/", views.register, name="register"),
     path("site/identite/", views.identity, name="identity"),
+    path("site/identite/organisation/", views.organisation_edit, name="organisation_edit"),
     path("site/questionnaire/", views.questionnaire, name="questionnaire"),
     path("site/charte/", views.charter, name="charter"),
     path("site/deposer/", views.submit, name="submit"),

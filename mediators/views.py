@@ -6,6 +6,7 @@ message is shown on the field it concerns.
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -128,6 +129,12 @@ def identity(request):
         "audiences": list(site.audience_links.values_list("audience", flat=True)),
     }
     form = forms.IdentityForm(request.POST or None, initial=initial)
+    is_admin = request.membership is not None and request.membership.is_admin
+    if not is_admin:
+        # The legal form and the sector are the structure's identity: its administrator sets them.
+        for name in ("legal_form", "sector"):
+            form.fields[name].disabled = True
+            form.fields[name].help_text = "Seul un administrateur de la structure peut modifier ce champ."
     if request.method == "POST" and form.is_valid():
         try:
             services.update_identity(site=site, by=request.user, request=request, **form.cleaned_data)
@@ -136,7 +143,38 @@ def identity(request):
         else:
             messages.success(request, "L'identité de la structure est enregistrée.")
             return redirect("mediators:dashboard")
-    return render(request, "mediators/identity.html", {"form": form, "site": site})
+    return render(request, "mediators/identity.html", {"form": form, "site": site, "is_admin": is_admin})
+
+
+@site_required
+def organisation_edit(request):
+    """The administrator changes the name, SIRET, head-office address or contact e-mail."""
+    denied = require_admin(request, "mediators:identity")
+    if denied:
+        return denied
+    site = current_site(request)
+    organisation = site.organisation
+    initial = {field: getattr(organisation, field) for field in forms.OrganisationIdentityForm.base_fields}
+    form = forms.OrganisationIdentityForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_organisation_identity(site=site, by=request.user, request=request, **form.cleaned_data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            messages.success(request, "Le nom, le SIRET et l'adresse de la structure sont enregistrés.")
+            return redirect("mediators:identity")
+    return render(
+        request,
+        "mediators/form_page.html",
+        {
+            "form": form,
+            "title": "Nom, SIRET et adresse de la structure",
+            "intro": "Le nouveau SIRET est vérifié comme à l'inscription ; chaque modification est gardée au journal.",
+            "submit_label": "Enregistrer",
+            "back_url": reverse("mediators:identity"),
+        },
+    )
 
 
 @site_required
@@ -570,8 +608,26 @@ def finder(request):
             "page": page,
             "searched": bool(criteria),
             "query": query.urlencode(),
+            **_finder_map(results, page),
         },
     )
+
+
+def _finder_map(results, page):
+    """The map's data (given to static/js/finder-map.js through json_script), or no map when
+    there is no tile server or nothing to show. The list stays the product: the map only adds
+    markers for its places."""
+    if not settings.PASSNUM_MAP_TILE_URL or not page.paginator.count:
+        return {"map_data": None}
+    markers, truncated = selectors.map_points(results)
+    on_page = {point.pk for point in page}
+    for marker in markers:
+        marker["in_page"] = marker["id"] in on_page
+    data = {
+        "tiles": {"url": settings.PASSNUM_MAP_TILE_URL, "attribution": settings.PASSNUM_MAP_ATTRIBUTION},
+        "points": markers,
+    }
+    return {"map_data": data if markers else None, "map_truncated": truncated, "map_limit": selectors.MAP_MAX_POINTS}
 
 
 def public_point(request, pk):

@@ -7,7 +7,11 @@
 - ``ERROR_RESPONSES`` documents the error codes in the OpenAPI schema.
 """
 
-from drf_spectacular.utils import OpenApiResponse
+import hashlib
+import json
+import re
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -41,7 +45,8 @@ FRENCH_MESSAGES = {
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return Response(exc.as_dict(), status=exc.status)
+        headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
+        return Response(exc.as_dict(), status=exc.status, headers=headers)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -107,3 +112,35 @@ class Pagination(PageNumberPagination):
             if parameter["name"] == self.page_query_param:
                 parameter["schema"]["minimum"] = 1
         return parameters
+
+
+# --- Idempotency keys (POST endpoints that a device may retry) ------------------------------
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    pattern=IDEMPOTENCY_KEY.pattern,
+    description="Clé unique choisie par le client pour cette opération (1 à 100 caractères) : "
+    "la rejouer renvoie la première réponse sans rien refaire.",
+)
+
+
+def idempotency_key(request):
+    """The request's ``Idempotency-Key`` header, or a refusal ``idempotency_key_invalid``."""
+    key = request.headers.get("Idempotency-Key", "")
+    if not IDEMPOTENCY_KEY.match(key):
+        raise DomainError(
+            "En-tête Idempotency-Key manquant ou invalide (1 à 100 lettres, chiffres, « _ . : - »).",
+            code="idempotency_key_invalid",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+def request_hash(data):
+    """Fingerprint of a request body: a key replayed with another body is refused."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

@@ -230,13 +230,39 @@ SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if PRODUCTION else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = PRODUCTION
 
+# Map of the public finder (Leaflet): the tile server's URL template and its attribution (HTML).
+# An empty PASSNUM_MAP_TILE_URL turns the map off (the finder's list works without it).
+PASSNUM_MAP_TILE_URL = os.environ.get("PASSNUM_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+PASSNUM_MAP_ATTRIBUTION = os.environ.get(
+    "PASSNUM_MAP_ATTRIBUTION",
+    '© les contributeurs d\'<a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+)
+
+
+def map_tile_source(url):
+    """The CSP source that lets the browser load the tiles of ``url``, a Leaflet URL template:
+    "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png" → "https://*.tile.openstreetmap.org".
+    None for tiles served by Passnum itself (a relative URL) or without a map."""
+    scheme, _, rest = (url or "").partition("://")
+    host = rest.split("/", 1)[0]
+    if not scheme or not host:
+        return None
+    if "}" in host:  # a templated sub-domain ({s}, tile-{s}…): every sub-domain of what follows it
+        parent = host.rsplit("}", 1)[1].partition(".")[2]
+        host = f"*.{parent}" if parent else host
+    return f"{scheme}://{host}"
+
+
+MAP_TILE_SOURCE = map_tile_source(PASSNUM_MAP_TILE_URL)
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         # Django's admin and import-export set a few style attributes.
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        # The finder's map tiles come from the tile server of PASSNUM_MAP_TILE_URL.
+        "img-src": ["'self'", "data:", *([MAP_TILE_SOURCE] if MAP_TILE_SOURCE else [])],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "media-src": ["'self'", "blob:"],

@@ -64,12 +64,32 @@ class HandOverForm(forms.Form):
             del self.fields["exception_reason"]
         if not programme.audiences:
             del self.fields["audiences"]
-        elif not self.is_bound and not self.initial.get("audiences"):
+        if programme.requires_beneficiary_name:
+            # The sponsor requires the name (with consent): it is typed first, the focus starts there.
+            # Otherwise the form has no name field at all, and nothing typed as a name is stored.
+            self.fields["name"] = forms.CharField(
+                label="Nom et prénom de la personne",
+                max_length=150,
+                help_text="Ce programme demande le nom, noté seulement avec l'accord de la personne.",
+                error_messages={"required": "Ce programme demande le nom de la personne : indiquez-le."},
+                widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}),
+            )
+            self.fields["name_consent"] = forms.BooleanField(
+                label="La personne accepte que son nom soit noté",
+                error_messages={
+                    "required": "Le nom n'est noté qu'avec l'accord de la personne : cochez son accord, sinon "
+                    "ce programme ne permet pas la remise."
+                },
+            )
+            self.order_fields(["serial", "submission_key", "name", "name_consent"])
+        elif "audiences" in self.fields and not self.is_bound and not self.initial.get("audiences"):
             # No remembered audience: the focus goes to the first one (Space ticks it, Enter confirms).
             self.fields["audiences"].widget.focus_first = True
 
     @property
     def focus_on_confirm(self):
+        if "name" in self.fields:
+            return False
         field = self.fields.get("audiences")
         return field is None or not field.widget.focus_first
 
@@ -92,3 +112,66 @@ class LossForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "spellcheck": "false"}),
     )
     kind = forms.ChoiceField(label="Que s'est-il passé ?", choices=LossKind.choices, initial=LossKind.LOST)
+
+
+class ReturnForm(forms.Form):
+    """Booklets to send back to the operator: all of a programme's stock, a list of serials, or a range."""
+
+    programme = forms.TypedChoiceField(
+        label="Tout le stock d'un programme",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="Par exemple à la fin du programme, ou si votre guichet arrête de remettre des carnets.",
+    )
+    serials = forms.CharField(
+        label="Ou bien : les numéros des carnets",
+        required=False,
+        max_length=100_000,
+        help_text="Scannez ou tapez les numéros, un par ligne (ou séparés par des espaces ou des virgules).",
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    first_serial = forms.CharField(
+        label="Ou bien : une série, du carnet n°",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    last_serial = forms.CharField(
+        label="au carnet n° (inclus)",
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, stock, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stock = {row["programme_id"]: row for row in stock}
+        self.fields["programme"].choices = [("", "Aucun : je choisis les carnets")] + [
+            (row["programme_id"], f"{row['name']} ({row['prefix']}) : {row['count']} carnet(s) en stock")
+            for row in stock
+        ]
+
+    def clean(self):
+        data = super().clean()
+        chosen = [
+            bool(data.get("programme")),
+            bool((data.get("serials") or "").strip()),
+            bool((data.get("first_serial") or "").strip() or (data.get("last_serial") or "").strip()),
+        ]
+        if not any(chosen) and not self.errors:
+            raise forms.ValidationError(
+                "Indiquez les carnets à rendre : tout le stock d'un programme, leurs numéros ou une série."
+            )
+        if sum(chosen) > 1:
+            raise forms.ValidationError(
+                "Choisissez une seule façon d'indiquer les carnets : un programme, des numéros ou une série."
+            )
+        return data
+
+    def request(self):
+        """``(serials, first_serial, last_serial)`` for the pass instrument's ``check_return``."""
+        data = self.cleaned_data
+        if data.get("programme"):
+            return self.stock[data["programme"]]["serials"], "", ""
+        return data.get("serials") or "", data.get("first_serial") or "", data.get("last_serial") or ""

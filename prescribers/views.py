@@ -1,5 +1,8 @@
 """The prescriber's counter (/counter/): stock, hand-over (keyboard and scanner first), undo,
-lost booklets. Works without JavaScript: the serial is a GET form, the rest plain POST forms."""
+lost booklets, return of unused booklets to the operator. Works without JavaScript: the serial is
+a GET form, the rest plain POST forms."""
+
+import secrets
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -14,7 +17,9 @@ from passnum.organisations.decorators import organisation_required
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.tenancy import get_for_organisation_or_404
 from passnum.passes import selectors as pass_selectors
-from prescribers.forms import HandOverForm, LossForm, ReplacementForm, SerialForm
+from passnum.passes import services as pass_services
+from prescribers import selectors as prescriber_selectors
+from prescribers.forms import HandOverForm, LossForm, ReplacementForm, ReturnForm, SerialForm
 
 prescriber_required = organisation_required(kinds=[OrganisationKind.PRESCRIBER])
 DEFAULTS_KEY = "counter_defaults"
@@ -204,3 +209,61 @@ def lost(request):
                     {"booklet": booklet, "summary": summary, "kind": kind, "form": form},
                 )
     return render(request, "prescribers/lost.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@prescriber_required
+def return_stock(request):
+    """Send unused booklets back to the operator: the stock and the form, a confirmation page
+    listing the booklets (POST), then the return itself (POST with ``confirm``)."""
+    stock = prescriber_selectors.stock_to_return(request.organisation)
+    form = ReturnForm(request.POST if request.method == "POST" else None, stock=stock)
+    if request.method == "POST" and form.is_valid():
+        serials, first_serial, last_serial = form.request()
+        confirmed = request.POST.get("confirm") == "1"
+        try:
+            if confirmed:
+                booklets, created = pass_services.return_booklets(
+                    request.organisation,
+                    serials,
+                    first_serial=first_serial,
+                    last_serial=last_serial,
+                    batch=request.POST.get("batch", ""),
+                    actor=request.user,
+                    request=request,
+                )
+            else:
+                booklets = pass_services.check_return(
+                    request.organisation, serials, first_serial=first_serial, last_serial=last_serial
+                )
+        except DomainError as error:
+            if error.field == "serials" and form.cleaned_data.get("programme"):
+                error.field = "programme"
+            _field_error(form, error)
+        else:
+            ranges = pass_services.serial_ranges(booklets)
+            if confirmed:
+                text = f"{len(booklets)} carnet(s) rendu(s) à l'opérateur : {', '.join(ranges)}."
+                if not created:
+                    text += " (Ce formulaire avait déjà été envoyé : les carnets n'ont été rendus qu'une fois.)"
+                messages.success(request, text)
+                return redirect("prescribers:home")
+            by_programme = {}
+            for booklet in booklets:
+                by_programme.setdefault(booklet.programme_id, []).append(booklet)
+            groups = [
+                {"programme": group[0].programme, "count": len(group), "ranges": pass_services.serial_ranges(group)}
+                for group in by_programme.values()
+            ]
+            return render(
+                request,
+                "prescribers/return_confirm.html",
+                {
+                    "count": len(booklets),
+                    "groups": groups,
+                    "serials": " ".join(b.serial for b in booklets),
+                    "batch": secrets.token_hex(16),
+                },
+            )
+    return render(
+        request, "prescribers/return.html", {"form": form, "stock": stock}, status=400 if form.errors else 200
+    )

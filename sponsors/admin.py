@@ -20,7 +20,7 @@ class CoFunderInline(admin.TabularInline):
 @admin.register(Programme)
 class ProgrammeAdmin(AuditedAdminMixin, ImportExportModelAdmin):
     list_display = ["name", "prefix", "sponsor", "face_value_cents", "passes_per_booklet", "valid_until", "status"]
-    list_filter = ["status", "passes_per_booklet"]
+    list_filter = ["status", "passes_per_booklet", "requires_beneficiary_name"]
     search_fields = ["name", "prefix", "sponsor__name"]
     list_select_related = ["sponsor"]
     autocomplete_fields = ["sponsor"]

@@ -73,6 +73,14 @@ class ProgrammeForm(forms.Form):
         label="Logo pour le carnet imprimé", required=False, help_text="Image PNG ou JPEG, 2 Mo au plus."
     )
     allows_exceptions = forms.BooleanField(label="Dérogations possibles au cas par cas", required=False)
+    requires_beneficiary_name = forms.BooleanField(
+        label="Demander le nom du bénéficiaire au guichet",
+        required=False,
+        help_text=(
+            "Le nom n'est noté qu'avec l'accord de la personne et il est effacé à la fin de la durée de "
+            "conservation. Sans cette case, aucun nom n'est enregistré."
+        ),
+    )
 
     def clean_cofunders(self):
         result = []
@@ -120,6 +128,7 @@ class ProgrammeForm(forms.Form):
             "contact_email": programme.contact_email,
             "contact_phone": programme.contact_phone,
             "allows_exceptions": programme.allows_exceptions,
+            "requires_beneficiary_name": programme.requires_beneficiary_name,
         }
 
 

@@ -88,6 +88,14 @@ class Programme(models.Model):
         default=False,
         help_text="Le commanditaire accepte, au cas par cas, un service hors de la liste éligible.",
     )
+    requires_beneficiary_name = models.BooleanField(
+        "nom du bénéficiaire demandé",
+        default=False,
+        help_text=(
+            "Le guichet note le nom de la personne, avec son accord ; il est effacé à la fin de la durée "
+            "de conservation. Sinon, aucun nom n'est enregistré."
+        ),
+    )
     status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     updated_at = models.DateTimeField("modifié le", auto_now=True)

@@ -24,3 +24,55 @@ def invoices_of(organisation):
 def programmes_with_ids(ids):
     """Programmes by id, with their sponsor: for jobs that span every organisation (the purge)."""
     return Programme.objects.filter(pk__in=list(ids)).select_related("sponsor")
+
+
+# --- What a programme accepts (read by the counter and the redemption) ------------------------
+
+
+def department_of(insee_code):
+    """The department of a commune's INSEE code (three characters overseas)."""
+    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
+
+
+def covers_commune(programme, insee_code):
+    """Whether the commune is in the programme's territory (no territory: everywhere)."""
+    departments, communes = programme.departments or [], programme.communes or []
+    if not departments and not communes:
+        return True
+    return insee_code in communes or department_of(insee_code) in departments
+
+
+# (programme id, programme.updated_at, service id) → eligible. Saving a programme (its form or
+# the admin) changes ``updated_at`` in the transaction that changes its eligible services, so an
+# entry is never stale; the cache only spares the redemption a query per scan.
+_eligibility_cache = {}
+
+
+def service_is_eligible(programme, service):
+    """Whether a programme pays for a service of the referential: with no level, sub-category or
+    service chosen, every service; otherwise a service chosen itself, or by its sub-category or
+    its level."""
+    key = (programme.pk, programme.updated_at, service.pk)
+    if key not in _eligibility_cache:
+        if len(_eligibility_cache) > 10_000:
+            _eligibility_cache.clear()
+        _eligibility_cache[key] = _service_is_eligible(programme, service)
+    return _eligibility_cache[key]
+
+
+def _service_is_eligible(programme, service):
+    through = Programme.eligible_services.through
+    levels = Programme.eligible_levels.through
+    subcategories = Programme.eligible_subcategories.through
+    chosen = Programme.objects.filter(pk=programme.pk).aggregate(
+        services=Count("eligible_services", distinct=True),
+        subcategories=Count("eligible_subcategories", distinct=True),
+        levels=Count("eligible_levels", distinct=True),
+    )
+    if not any(chosen.values()):
+        return True
+    return (
+        through.objects.filter(programme_id=programme.pk, service_id=service.pk).exists()
+        or subcategories.objects.filter(programme_id=programme.pk, subcategory_id=service.subcategory_id).exists()
+        or levels.objects.filter(programme_id=programme.pk, level_id=service.subcategory.level_id).exists()
+    )

@@ -216,6 +216,7 @@ PROGRAMME_FIELDS = [
     "contact_email",
     "contact_phone",
     "allows_exceptions",
+    "requires_beneficiary_name",
 ]
 ELIGIBILITY_FIELDS = ["eligible_levels", "eligible_subcategories", "eligible_services"]
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -65,6 +66,63 @@ def create_organisation(*, kind, name, siret, created_by=None, admin=None, **fie
     return organisation
 
 
+IDENTITY_FIELDS = ["name", "siret", "address", "postcode", "city", "email"]
+
+
+def check_organisation_identity(*, name, email=""):
+    name = (name or "").strip()
+    if not name:
+        raise OrganisationError("Indiquez le nom de l'organisation.", code="name_required", field="name")
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise OrganisationError(
+                "Saisissez une adresse e-mail valide, par exemple contact@exemple.fr.",
+                code="email_invalid",
+                field="email",
+            ) from exc
+    return name, email
+
+
+@transaction.atomic
+def update_organisation(*, organisation, by, name, siret, address="", postcode="", city="", email="", request=None):
+    """Changes an organisation's identity after its sign-up (its administrator does it; the caller
+    checks the role). The SIRET is checked as at sign-up and must stay unique; audited with the
+    values before and after."""
+    name, email = check_organisation_identity(name=name, email=email)
+    siret = check_siret(siret, exclude_pk=organisation.pk)
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    before = snapshot(organisation, fields=IDENTITY_FIELDS)
+    organisation.name = name
+    organisation.siret = siret
+    organisation.address = (address or "").strip()
+    organisation.postcode = (postcode or "").strip()
+    organisation.city = (city or "").strip()
+    organisation.email = email
+    after = snapshot(organisation, fields=IDENTITY_FIELDS)
+    if after == before:
+        return organisation
+    try:
+        with transaction.atomic():
+            organisation.save(update_fields=IDENTITY_FIELDS)
+    except IntegrityError as exc:  # the same SIRET registered at the same moment
+        raise OrganisationError(
+            "Une organisation avec ce SIRET est déjà inscrite.", code="siret_taken", field="siret"
+        ) from exc
+    record(
+        "organisation.updated",
+        actor=by,
+        organisation=organisation,
+        target=organisation,
+        before=before,
+        after=after,
+        request=request,
+    )
+    return organisation
+
+
 def switch_organisation(request, organisation_id):
     """The user chooses the organisation they act for; only one of their own."""
     membership = next((m for m in request.memberships if m.organisation_id == organisation_id), None)
@@ -95,10 +153,11 @@ def invite(*, organisation, email, role, invited_by, request=None):
         request=request,
     )
     link = settings.SITE_URL.rstrip("/") + reverse("organisations:invitation", args=[invitation.token])
+    sender = invited_by or "L'opérateur du Pass numérique"  # None: an import by the operator
     transaction.on_commit(
         lambda: send_mail(
             f"Invitation à rejoindre {organisation.name} sur Passnum",
-            f"Bonjour,\n\n{invited_by} vous invite à rejoindre « {organisation.name} » sur Passnum "
+            f"Bonjour,\n\n{sender} vous invite à rejoindre « {organisation.name} » sur Passnum "
             f"en tant que {invitation.get_role_display().lower()}.\n\n"
             f"Pour accepter, ouvrez ce lien (valable jusqu'au {invitation.expires_at:%d/%m/%Y}) :\n{link}\n\n"
             "Si vous ne connaissez pas cette organisation, ignorez ce message.",

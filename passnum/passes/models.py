@@ -100,6 +100,7 @@ class JournalKind(models.TextChoices):
     CREATED = "created", "Créé"
     ACTIVATED = "activated", "Activé"
     HANDED_OUT = "handed_out", "Remis"
+    HAND_OUT_UNDONE = "handout_undo", "Remise annulée"
     REDEEMED = "redeemed", "Encaissé"
     UNDONE = "undone", "Encaissement annulé"
     SETTLED = "settled", "Réglé"

@@ -147,3 +147,25 @@ def booklet_has_used_passes(booklet):
 def pass_by_code(code):
     """The pass with this compact code (see ``codes.parse``), with its booklet, or ``None``."""
     return Pass.objects.select_related("booklet", "programme").filter(code=code).first()
+
+
+def passes_for_redemption(codes, *, for_update=True):
+    """The passes with these compact codes, with booklet and programme, in id order. Locked
+    (``FOR UPDATE`` of the pass rows only) in that fixed order, so that two redemptions sharing
+    passes queue up instead of deadlocking; call inside a transaction."""
+    queryset = Pass.objects.select_related("booklet", "programme").filter(code__in=codes).order_by("pk")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    return list(queryset)
+
+
+def hand_out_time(pass_ids):
+    """When the passes were last handed out (activated), or ``None``."""
+    from passnum.passes.models import JournalKind, PassJournal
+
+    return (
+        PassJournal.objects.filter(pass_ref_id__in=pass_ids, kind=JournalKind.ACTIVATED)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )

@@ -190,6 +190,35 @@ def cancel_booklet(booklet, *, actor=None, reason=""):
     return ids
 
 
+# --- Redemption at a site (called by mediators.services) -------------------------------------
+
+
+def mark_redeemed(locked_passes, *, actor=None, at=None, details=None):
+    """Passes locked by ``selectors.passes_for_redemption`` and checked active become
+    ``redeemed``, journaled. The update repeats the state condition: if any pass was not active
+    any more, nothing is written and ``BookletRefused`` is raised (never a partial redemption)."""
+    ids = [p.pk for p in locked_passes]
+    if Pass.objects.filter(pk__in=ids, state=PassState.ACTIVE).update(state=PassState.REDEEMED) != len(ids):
+        raise BookletRefused("Un pass a changé d'état pendant l'encaissement : réessayez.", code="conflict", status=409)
+    _journal(ids, JournalKind.REDEEMED, actor=actor, details=details, at=at)
+    return ids
+
+
+def mark_unredeemed(pass_ids, *, actor=None, details=None):
+    """A redemption undone: its passes are active again, journaled ``undone``."""
+    moved = transition(
+        Pass.objects.filter(pk__in=pass_ids),
+        JournalKind.UNDONE,
+        PassState.ACTIVE,
+        from_states=[PassState.REDEEMED],
+        actor=actor,
+        details=details,
+    )
+    if len(moved) != len(pass_ids):
+        raise BookletRefused("Un pass de cet encaissement n'est plus encaissé : rien n'a été annulé.", status=409)
+    return moved
+
+
 # --- Allocation to prescribers --------------------------------------------------------------
 
 
@@ -356,8 +385,7 @@ def print_order_inline(order, *, chunk_size=50, actor=None):
 @transaction.atomic
 def undo_hand_out(booklet, *, actor=None, details=None):
     """A hand-over made by mistake: the booklet goes back to the prescriber's stock and its passes
-    back to ``created`` (journal ``created`` with ``event: hand_out_undone``). Refused once a pass
-    of it was used."""
+    back to ``created`` (journal ``handout_undo``). Refused once a pass of it was used."""
     booklet = Booklet.objects.select_for_update().get(pk=booklet.pk)
     if booklet.state != Booklet.State.HANDED_OUT:
         raise BookletRefused("Ce carnet n'est pas remis : il n'y a pas de remise à annuler.")
@@ -368,12 +396,301 @@ def undo_hand_out(booklet, *, actor=None, details=None):
         )
     ids = transition(
         booklet.passes.all(),
-        JournalKind.CREATED,
+        JournalKind.HAND_OUT_UNDONE,
         PassState.CREATED,
         from_states=[PassState.ACTIVE],
         actor=actor,
-        details={"event": "hand_out_undone", **(details or {})},
+        details=details or {},
     )
     booklet.state = Booklet.State.ALLOCATED
     booklet.save(update_fields=["state"])
     return ids
+
+
+# --- Returns to the operator ----------------------------------------------------------------
+#
+# A prescriber sends back booklets it never handed out (end of a programme, no more counter):
+# they go back to the operator's stock (state ``created``, no holder), from where the sponsor can
+# allocate them again. Their passes never left ``created``: no journal entry, no value moves.
+
+
+class ReturnRefused(DomainError):
+    code = "return_refused"
+    status = 409
+
+
+RETURN_QUOTED = 5  # serials quoted in a refusal
+
+
+def operator_organisation():
+    """The operator's organisation, whose stock returned booklets go back to (the first active one)."""
+    from passnum.organisations.models import Organisation
+
+    operator = Organisation.objects.filter(kind=OrganisationKind.OPERATOR, is_active=True).order_by("pk").first()
+    if operator is None:
+        raise ReturnRefused(
+            "Le stock de l'opérateur est introuvable : les carnets ne peuvent pas être rendus pour l'instant. "
+            "Contactez l'opérateur.",
+            code="operator_missing",
+            status=503,
+        )
+    return operator
+
+
+def check_returning_prescriber(organisation):
+    if organisation is None or organisation.kind != OrganisationKind.PRESCRIBER:
+        raise ReturnRefused(
+            "Seul un prescripteur peut rendre des carnets de son stock.", code="not_a_prescriber", status=403
+        )
+
+
+def serial_ranges(booklets):
+    """``["GIR000001 à GIR000010", "GIR000015"]``: the serials of ``booklets`` (objects or dicts with
+    ``programme_id``, ``number`` and ``serial``) as runs of consecutive numbers of one programme."""
+
+    def get(booklet, name):
+        return booklet[name] if isinstance(booklet, dict) else getattr(booklet, name)
+
+    runs = []
+    for booklet in sorted(booklets, key=lambda b: (get(b, "programme_id"), get(b, "number"))):
+        key, number, serial = get(booklet, "programme_id"), get(booklet, "number"), get(booklet, "serial")
+        if runs and runs[-1][0] == key and runs[-1][1] == number - 1:
+            runs[-1][1], runs[-1][3] = number, serial
+        else:
+            runs.append([key, number, serial, serial])
+    return [first if first == last else f"{first} à {last}" for _key, _number, first, last in runs]
+
+
+def _quote(serials):
+    more = len(serials) - RETURN_QUOTED
+    return ", ".join(serials[:RETURN_QUOTED]) + (f" et {more} autre(s)" if more > 0 else "")
+
+
+def _split_serials(serials):
+    """What was typed or scanned (a text, or a list) → normalised serials, in order, without repeats."""
+    from passnum.passes.selectors import normalise_serial
+
+    if isinstance(serials, str):
+        serials = serials.replace(",", " ").replace(";", " ").split()
+    return list(dict.fromkeys(s for s in (normalise_serial(x) for x in serials or ()) if s))
+
+
+def _find_returned_booklets(serials, first_serial, last_serial, *, for_update):
+    """The booklets named by a list of serials or by a range (first and last serial of one programme).
+    Refuses unknown serials and malformed requests; ``for_update`` locks the rows, in serial order."""
+    from passnum.passes.selectors import normalise_serial
+
+    wanted = _split_serials(serials)
+    first, last = normalise_serial(first_serial), normalise_serial(last_serial)
+    queryset = Booklet.objects.select_related("programme").order_by("serial")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    if wanted and (first or last):
+        raise ReturnRefused(
+            "Indiquez soit une liste de numéros, soit une série (du premier au dernier), pas les deux.",
+            code="return_invalid",
+            field="serials",
+            status=400,
+        )
+    if first or last:
+        if not first or not last:
+            raise ReturnRefused(
+                "Indiquez le premier et le dernier numéro de la série.",
+                code="return_invalid",
+                field="first_serial",
+                status=400,
+            )
+        ends = {b.serial: b for b in Booklet.objects.filter(serial__in=[first, last])}
+        for serial, field in ((first, "first_serial"), (last, "last_serial")):
+            if serial not in ends:
+                raise ReturnRefused(
+                    f"Aucun carnet ne porte le numéro {serial} : vérifiez le numéro imprimé sous le code-barres.",
+                    code="booklet_unknown",
+                    field=field,
+                    status=404,
+                )
+        start, end = ends[first], ends[last]
+        if start.programme_id != end.programme_id:
+            raise ReturnRefused(
+                "Le premier et le dernier carnet de la série doivent être du même programme.",
+                code="return_invalid",
+                field="first_serial",
+                status=400,
+            )
+        if start.number > end.number:
+            raise ReturnRefused(
+                "Le premier numéro doit précéder le dernier.", code="return_invalid", field="first_serial", status=400
+            )
+        if end.number - start.number + 1 > MAX_ALLOCATION:
+            raise ReturnRefused(
+                f"Rendez au plus {MAX_ALLOCATION} carnets à la fois.",
+                code="return_too_many",
+                field="first_serial",
+                status=400,
+            )
+        return list(queryset.filter(programme_id=start.programme_id, number__gte=start.number, number__lte=end.number))
+    if not wanted:
+        raise ReturnRefused(
+            "Indiquez les carnets à rendre : leurs numéros, ou le premier et le dernier d'une série.",
+            code="return_empty",
+            field="serials",
+            status=400,
+        )
+    if len(wanted) > MAX_ALLOCATION:
+        raise ReturnRefused(
+            f"Rendez au plus {MAX_ALLOCATION} carnets à la fois.", code="return_too_many", field="serials", status=400
+        )
+    booklets = list(queryset.filter(serial__in=wanted))
+    found = {b.serial for b in booklets}
+    unknown = [s for s in wanted if s not in found]
+    if unknown:
+        raise ReturnRefused(
+            (
+                f"Aucun carnet ne porte le numéro {unknown[0]}"
+                if len(unknown) == 1
+                else f"Aucun carnet ne porte ces {len(unknown)} numéros : {_quote(unknown)}"
+            )
+            + ". Vérifiez les numéros imprimés sous les codes-barres ; aucun carnet n'a été rendu.",
+            code="booklet_unknown",
+            field="serials",
+            status=404,
+        )
+    return booklets
+
+
+def _check_returnable(prescriber, booklets, *, field):
+    """Every booklet must be in this prescriber's stock, never handed out: all or nothing."""
+    elsewhere, handed_out, cancelled = [], [], []
+    for booklet in booklets:
+        if booklet.holder_id != prescriber.pk:
+            elsewhere.append(booklet.serial)  # another holder's booklet: say nothing of its state
+        elif booklet.state == Booklet.State.HANDED_OUT:
+            handed_out.append(booklet.serial)
+        elif booklet.state == Booklet.State.CANCELLED:
+            cancelled.append(booklet.serial)
+        elif booklet.state != Booklet.State.ALLOCATED:
+            elsewhere.append(booklet.serial)
+    problems = []
+    if elsewhere:
+        problems.append(
+            (
+                "booklet_not_in_stock",
+                404,
+                f"Le carnet {elsewhere[0]} ne fait pas partie du stock de votre organisation."
+                if len(elsewhere) == 1
+                else f"{len(elsewhere)} carnets ne sont pas dans le stock de votre organisation : {_quote(elsewhere)}.",
+            )
+        )
+    if handed_out:
+        problems.append(
+            (
+                "booklet_already_handed_out",
+                409,
+                f"Le carnet {handed_out[0]} a déjà été remis à un bénéficiaire."
+                if len(handed_out) == 1
+                else f"{len(handed_out)} carnets ont déjà été remis à des bénéficiaires : {_quote(handed_out)}.",
+            )
+        )
+    if cancelled:
+        problems.append(
+            (
+                "booklet_cancelled",
+                409,
+                f"Le carnet {cancelled[0]} a été déclaré perdu ou annulé."
+                if len(cancelled) == 1
+                else f"{len(cancelled)} carnets ont été déclarés perdus ou annulés : {_quote(cancelled)}.",
+            )
+        )
+    if problems:
+        code, status, _ = problems[0]
+        raise ReturnRefused(
+            " ".join(text for _, _, text in problems)
+            + " Seuls les carnets de votre stock jamais remis peuvent être rendus : retirez ces numéros et "
+            "recommencez (aucun carnet n'a été rendu).",
+            code=code,
+            field=field,
+            status=status,
+        )
+    used = sorted(
+        set(
+            Pass.objects.filter(booklet__in=booklets)
+            .exclude(state=PassState.CREATED)
+            .values_list("booklet__serial", flat=True)
+        )
+    )
+    if used:
+        raise ReturnRefused(
+            f"Des pass du carnet {used[0]} ont déjà servi ou été activés : il ne peut pas être rendu.",
+            code="booklet_pass_used",
+            field=field,
+        )
+
+
+def check_return(prescriber, serials=(), *, first_serial="", last_serial=""):
+    """Validates a return without writing anything: the booklets that would go back (for a
+    confirmation page). ``serials`` is a list or a text (spaces, commas, new lines)."""
+    check_returning_prescriber(prescriber)
+    booklets = _find_returned_booklets(serials, first_serial, last_serial, for_update=False)
+    _check_returnable(prescriber, booklets, field="first_serial" if first_serial or last_serial else "serials")
+    return booklets
+
+
+@transaction.atomic
+def return_booklets(prescriber, serials=(), *, first_serial="", last_serial="", batch=None, actor=None, request=None):
+    """A prescriber sends booklets of its stock it never handed out back to the operator's stock.
+
+    The booklets are named by ``serials`` (a list or a text) or by a range (``first_serial`` to
+    ``last_serial``, one programme). All or nothing: one booklet unknown, of another holder, handed
+    out or cancelled refuses the whole return. The booklet rows are locked (serial order) before
+    they are checked; each booklet gets a ``StockMovement`` from the prescriber to the operator's
+    organisation (one ``batch``), then state ``created`` and no holder; one audit entry per programme.
+
+    ``batch`` (at most 32 characters) is the key of a confirmation page: submitting it again
+    returns the booklets of the first submission and moves nothing. Returns ``(booklets, created)``.
+    """
+    check_returning_prescriber(prescriber)
+    operator = operator_organisation()
+    booklets = _find_returned_booklets(serials, first_serial, last_serial, for_update=True)
+    batch = (batch or "").strip()[:32]
+    if batch:
+        # Checked once the rows are locked: a concurrent double submission waits, then finds the first.
+        done = StockMovement.objects.filter(batch=batch, from_organisation=prescriber, to_organisation=operator)
+        done_ids = set(done.values_list("booklet_id", flat=True))
+        if done_ids:
+            return [b for b in booklets if b.pk in done_ids], False
+    else:
+        batch = secrets.token_hex(8)
+    _check_returnable(prescriber, booklets, field="first_serial" if first_serial or last_serial else "serials")
+    now = timezone.now()
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                booklet=b, from_organisation=prescriber, to_organisation=operator, batch=batch, at=now, actor=actor
+            )
+            for b in booklets
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    Booklet.objects.filter(pk__in=[b.pk for b in booklets]).update(state=Booklet.State.CREATED, holder=None)
+    by_programme = {}
+    for booklet in booklets:
+        booklet.state, booklet.holder = Booklet.State.CREATED, None
+        by_programme.setdefault(booklet.programme_id, []).append(booklet)
+    for group in by_programme.values():
+        record(
+            "passes.booklets.returned",
+            actor=actor,
+            request=request,
+            organisation=prescriber,
+            target=group[0].programme,
+            before={"holder": prescriber.pk, "state": Booklet.State.ALLOCATED},
+            after={
+                "holder": None,
+                "state": Booklet.State.CREATED,
+                "to_organisation": operator.pk,
+                "count": len(group),
+                "serials": serial_ranges(group),
+                "batch": batch,
+            },
+        )
+    return booklets, True

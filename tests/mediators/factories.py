@@ -3,6 +3,7 @@ the cross-organisation walk needs."""
 
 import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 import factory
 from django.core.files.base import ContentFile
@@ -17,6 +18,8 @@ from mediators.models import (
     PayeeKind,
     PointOfPresence,
     QualificationStatus,
+    Redemption,
+    RefusedScan,
     Sector,
     Site,
     Subscription,
@@ -122,3 +125,71 @@ class WorkshopFactory(factory.django.DjangoModelFactory):
     starts_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=7))
     duration_minutes = 120
     seats = 8
+
+
+# --- redemption ----------------------------------------------------------------------------------
+
+
+def redeemable_booklet(**programme):
+    """A handed-out booklet (10 active passes) of a new paid programme covering the Gironde."""
+    from passnum.passes import services as pass_services
+    from tests.beneficiaries.factories import booklets_in_stock
+
+    programme.setdefault("departments", ["33"])
+    programme.setdefault("communes", [])
+    booklet = booklets_in_stock(OrganisationFactory(prescriber=True), 1, **programme)[0]
+    pass_services.hand_out_booklet(booklet)
+    return booklet
+
+
+def redeeming_site(*, passes_required=1, service_code=1, **site):
+    """A qualified site with a point of presence in Talence (33), one catalogue entry and a member."""
+    from tests.factories import MembershipFactory
+
+    site = SiteFactory(qualified=True, **site)
+    point = PointOfPresenceFactory(site=site)
+    item = CatalogueItemFactory(site=site, service=aptic_service(service_code), passes_required=passes_required)
+    user = MembershipFactory(organisation=site.organisation).user
+    return SimpleNamespace(site=site, organisation=site.organisation, point=point, item=item, user=user)
+
+
+def redeem_passes(place, passes, **extra):
+    """Redeems ``passes`` at ``place`` (from ``redeeming_site``) through the service."""
+    from mediators import services
+
+    return services.redeem(
+        place.organisation,
+        user=place.user,
+        codes_entered=[p.code for p in passes],
+        service_code=place.item.service.code,
+        point_id=place.point.pk,
+        **extra,
+    )
+
+
+class RedemptionFactory(factory.django.DjangoModelFactory):
+    """A real redemption (through the service) of the first pass of a new booklet."""
+
+    class Meta:
+        model = Redemption
+
+    site = factory.SubFactory(SiteFactory, qualified=True)
+
+    @classmethod
+    def _create(cls, model_class, site, **kwargs):
+        point = PointOfPresenceFactory(site=site)
+        item = CatalogueItemFactory(site=site)
+        place = SimpleNamespace(organisation=site.organisation, user=None, point=point, item=item)
+        booklet = redeemable_booklet()
+        return redeem_passes(place, [booklet.passes.order_by("position").first()])
+
+
+class RefusedScanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RefusedScan
+
+    organisation = factory.SubFactory(OrganisationFactory, site=True)
+    entered = "ABCD-EFGH-JKMN-P"
+    reason = "code_mistyped"
+    message = "Ce code comporte une faute de frappe."
+    at = factory.LazyFunction(timezone.now)

@@ -143,3 +143,100 @@ def test_point_import_checks_each_line():
     )
     assert not result.has_errors() and not result.has_validation_errors()
     assert sorted(site.points.values_list("name", flat=True)) == ["Annexe", "Lieu"]
+
+
+# --- an imported site gets an administrator ------------------------------------------------------
+
+
+def site_row_with_email(siret, email, **kwargs):
+    row = site_row(siret, **kwargs)
+    row[SITE_HEADERS.index("email")] = email
+    return row
+
+
+def test_imported_site_with_an_email_invites_its_administrator(operator_user, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from passnum.audit.models import AuditLog
+    from passnum.organisations.models import Invitation
+
+    siret = siret_from_prefix("444555660001")
+    rows = [
+        site_row_with_email(siret, "Direction@Clics.fr"),
+        site_row(siret_from_prefix("444555690001")),  # no e-mail: nobody to invite
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        result = SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False, user=operator_user)
+    assert not result.has_errors() and not result.has_validation_errors()
+    invitation = Invitation.objects.get()
+    assert invitation.organisation.siret == siret and invitation.email == "direction@clics.fr"
+    assert invitation.role == "admin" and invitation.is_pending and invitation.invited_by == operator_user
+    assert [message.to for message in mail.outbox] == [["direction@clics.fr"]]
+    assert invitation.token in mail.outbox[0].body
+    assert AuditLog.objects.filter(action="invitation.sent", organisation_id=invitation.organisation_id).exists()
+
+    # Importing the same file again sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        result = SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False, user=operator_user)
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert Invitation.objects.count() == 1 and len(mail.outbox) == 1
+
+
+def test_no_invitation_once_the_site_has_an_administrator(member_of):
+    from passnum.organisations.models import Invitation
+
+    site = SiteFactory()
+    member_of(site.organisation, role="admin")
+    rows = [site_row_with_email(site.organisation.siret, "nouveau@clics.fr", status="draft")]
+    result = SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False)
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert not Invitation.objects.exists()
+
+
+def test_accepted_invitation_is_not_sent_again():
+    from mediators import services
+    from passnum.organisations.models import Invitation
+    from passnum.organisations.services import accept_invitation
+    from tests.factories import UserFactory
+
+    siret = siret_from_prefix("444555660001")
+    rows = [site_row_with_email(siret, "direction@clics.fr")]
+    SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False)
+    invitation = Invitation.objects.get()
+    accept_invitation(token=invitation.token, user=UserFactory(email="direction@clics.fr"))
+    SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False)
+    assert Invitation.objects.count() == 1
+    site = Site.objects.get(organisation__siret=siret)
+    assert services.invite_site_admin(site=site, email="direction@clics.fr") is None
+
+
+def test_expired_invitation_is_sent_again_on_reimport():
+    import datetime
+
+    from django.utils import timezone
+
+    from passnum.organisations.models import Invitation
+
+    rows = [site_row_with_email(siret_from_prefix("444555660001"), "direction@clics.fr")]
+    SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False)
+    Invitation.objects.update(expires_at=timezone.now() - datetime.timedelta(days=1))
+    SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False)
+    assert Invitation.objects.count() == 2 and Invitation.objects.pending().count() == 1
+
+
+def test_dry_run_and_bad_email_invite_nobody(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from passnum.organisations.models import Invitation
+
+    rows = [site_row_with_email(siret_from_prefix("444555660001"), "direction@clics.fr")]
+    with django_capture_on_commit_callbacks(execute=True):
+        result = SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=True)
+    assert not result.has_validation_errors()
+    assert not Invitation.objects.exists() and not mail.outbox
+
+    rows.append(site_row_with_email(siret_from_prefix("444555690001"), "pas-une-adresse"))
+    result = SiteResource().import_data(dataset(SITE_HEADERS, rows), dry_run=False)
+    errors = {row.number: str(row.error) for row in result.invalid_rows}
+    assert list(errors) == [2] and "Ligne 3 : l'e-mail de contact « pas-une-adresse »" in errors[2]
+    assert not Invitation.objects.exists() and not Site.objects.exists()

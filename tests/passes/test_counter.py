@@ -41,9 +41,7 @@ def test_undo_hand_out_returns_to_stock_and_journals():
     booklet.refresh_from_db()
     assert booklet.state == Booklet.State.ALLOCATED
     assert set(booklet.passes.values_list("state", flat=True)) == {PassState.CREATED}
-    undone = PassJournal.objects.filter(
-        pass_ref__booklet=booklet, kind=JournalKind.CREATED, details__event="hand_out_undone"
-    )
+    undone = PassJournal.objects.filter(pass_ref__booklet=booklet, kind=JournalKind.HAND_OUT_UNDONE)
     assert undone.count() == 10
     services.hand_out_booklet(booklet)
     services.transition(

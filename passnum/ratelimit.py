@@ -1,0 +1,46 @@
+"""Failed look-ups of pass codes, counted per user and per IP in fixed windows of the cache
+(Redis when configured): guessing codes must be hopeless, while a site scanning real passes is
+never slowed — only failures (malformed, mistyped or unknown codes) count."""
+
+import time
+
+from django.core.cache import cache
+
+from passnum.errors import DomainError
+
+WINDOW_SECONDS = 600
+LIMITS = {"user": 30, "ip": 100}  # failures per window
+FAILED_LOOKUPS = {"code_malformed", "code_mistyped", "pass_unknown"}
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429
+    message = "Trop de codes erronés en peu de temps : attendez quelques minutes avant de réessayer."
+
+    def __init__(self, retry_after):
+        super().__init__()
+        self.retry_after = retry_after
+
+
+def _keys(user_id, ip, now):
+    window = int(now // WINDOW_SECONDS)
+    return {f"pn:failed-lookups:user:{user_id}:{window}": "user", f"pn:failed-lookups:ip:{ip}:{window}": "ip"}
+
+
+def check_lookups_allowed(user_id, ip):
+    """Raises ``RateLimited`` (with the seconds to wait) once a user or an IP failed too often."""
+    now = time.time()
+    keys = _keys(user_id, ip, now)
+    counts = cache.get_many(list(keys))
+    if any(counts.get(key, 0) >= LIMITS[kind] for key, kind in keys.items()):
+        raise RateLimited(retry_after=int(WINDOW_SECONDS - now % WINDOW_SECONDS) + 1)
+
+
+def count_failed_lookup(user_id, ip):
+    for key in _keys(user_id, ip, time.time()):
+        cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=WINDOW_SECONDS + 60)
