@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from aptic_catalog.models import Service
 from aptic_catalog.services import ensure_referential_loaded
+from mediators import services as mediator_services
 from mediators.models import (
     Answer,
     CatalogueItem,
@@ -19,6 +20,7 @@ from mediators.models import (
     PointOfPresence,
     QualificationStatus,
     Question,
+    Redemption,
     SchemeSettings,
     Site,
     SiteAudience,
@@ -29,6 +31,7 @@ from mediators.models import (
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Organisation
 from passnum.organisations.validators import siret_from_prefix
+from passnum.passes import selectors as pass_selectors
 
 # name, SIRET prefix, legal form, sector, status, audiences,
 # (place name, address, postcode, commune, INSEE, latitude, longitude, hours, phone)
@@ -437,3 +440,54 @@ def build(context):
         site = _site(organisation, legal_form, sector, status, audiences, place)
         output.append({"name": organisation.name, "status": site.status})
     context.output["sites"] = output
+    context.output["redeemable_passes"] = _redemptions(context, Site.objects.get(organisation=talence))
+
+
+# --- a month of redemptions at Talence, and passes left to redeem ------------------------------
+
+REDEMPTION_DAYS = 30
+REDEMPTIONS = 24
+
+
+def _redemptions(context, site):
+    """Passes of the booklets handed out by the demo's prescriber, redeemed at Talence over the
+    last month (the demo is built today: the dates are spread for the lists by month)."""
+    point = site.points.order_by("pk").first()
+    single = site.catalogue.filter(passes_required=1, is_active=True).order_by("service__code").first()
+    user = context.users.get("site@demo.passnum.fr")
+    booklets = list(
+        pass_selectors.booklets_held_by(context.organisations["prescriber"])
+        .filter(state="handed_out")
+        .order_by("serial")
+    )
+    if point is None or single is None or not booklets:
+        return []
+    if not Redemption.objects.filter(site=site).exists():
+        now = timezone.now()
+        for i in range(REDEMPTIONS):
+            booklet = booklets[i % len(booklets)]
+            pass_ = booklet.passes.filter(state="active").order_by("position").first()
+            when = now - datetime.timedelta(days=REDEMPTION_DAYS * i / REDEMPTIONS, hours=i % 5)
+            mediator_services.redeem(
+                site.organisation,
+                user=user,
+                codes_entered=[pass_.code],
+                service_code=single.service.code,
+                point_id=point.pk,
+                beneficiary_share_cents=0,
+                now=when,
+            )
+    redeemable = []
+    for booklet in reversed(booklets):
+        for code in booklet.passes.filter(state="active").order_by("-position").values_list("code", flat=True)[:2]:
+            redeemable.append(
+                {
+                    "code": code,
+                    "site_email": "site@demo.passnum.fr",
+                    "service": single.service.code,
+                    "point_of_presence": point.pk,
+                }
+            )
+        if len(redeemable) >= 10:
+            break
+    return redeemable

@@ -37,3 +37,29 @@ def test_demo_passwords_are_not_known_on_a_real_database():
     assert operator["totp_secret"]
     user = User.objects.get(email=operator["email"])
     assert user.check_password(operator["password"])
+
+
+def test_demo_has_a_month_of_redemptions_and_passes_the_api_redeems_as_they_are():
+    from rest_framework.test import APIClient
+
+    from mediators.models import Redemption
+
+    output = json.loads(run_demo("--json"))
+    redemptions = Redemption.objects.filter(site__organisation__name__icontains="Talence")
+    assert redemptions.count() == 24
+    days = {r.redeemed_at.date() for r in redemptions}
+    assert len(days) > 15
+    json.loads(run_demo("--json"))
+    assert redemptions.count() == 24  # idempotent
+    passes = output["redeemable_passes"]
+    assert len(passes) >= 5
+    first = passes[0]
+    client = APIClient()
+    client.force_login(User.objects.get(email=first["site_email"]))
+    response = client.post(
+        "/api/v1/redemptions",
+        {"codes": [first["code"]], "service": first["service"], "point_of_presence": first["point_of_presence"]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="demo-1",
+    )
+    assert response.status_code == 201, response.json()

@@ -1,0 +1,104 @@
+"""A pass is redeemed at most once under any race (DESIGN §3): real threads, each with its own
+PostgreSQL connection, firing at the API at the same moment."""
+
+import random
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from mediators.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from passnum.organisations.services import create_api_token
+from passnum.passes.models import JournalKind, PassJournal, PassState
+from passnum.passes.selectors import value_by_state
+from tests.mediators.factories import redeemable_booklet, redeeming_site
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def fire(count, make_request):
+    """Runs ``make_request(index)`` in ``count`` threads released together; returns the answers."""
+    answers, lock, barrier = [None] * count, threading.Lock(), threading.Barrier(count)
+
+    def run(index):
+        try:
+            barrier.wait()
+            response = make_request(index)
+            with lock:
+                answers[index] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def client_for(place):
+    _token, key = create_api_token(organisation=place.organisation, user=place.user, name="tablette")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def post(client, body, key):
+    return client.post("/api/v1/redemptions", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_fifty_concurrent_redemptions_of_one_pass_give_one_success():
+    place, booklet = redeeming_site(), redeemable_booklet()
+    pass_ = booklet.passes.order_by("position").first()
+    issued = sum(value_by_state(booklet.programme).values())
+    body = {"codes": [pass_.code], "service": place.item.service.code, "point_of_presence": place.point.pk}
+
+    answers = fire(50, lambda index: post(client_for(place), body, f"scan-{index}"))
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] + [409] * 49
+    refusals = {body["error"]["code"] for status, body in answers if status == 409}
+    assert refusals == {"pass_already_redeemed"}
+    pass_.refresh_from_db()
+    assert pass_.state == PassState.REDEEMED
+    assert Redemption.objects.count() == 1 and RedeemedPass.objects.count() == 1
+    assert PassJournal.objects.filter(pass_ref=pass_, kind=JournalKind.REDEEMED).count() == 1
+    assert RefusedScan.objects.filter(reason="pass_already_redeemed").count() == 49
+    values = value_by_state(booklet.programme)
+    assert values[PassState.REDEEMED] == pass_.face_value_cents and sum(values.values()) == issued
+
+
+def test_twenty_concurrent_replays_of_one_key_redeem_once_and_answer_the_same():
+    place, booklet = redeeming_site(), redeemable_booklet()
+    pass_ = booklet.passes.order_by("position").first()
+    body = {"codes": [pass_.code], "service": place.item.service.code, "point_of_presence": place.point.pk}
+    client_key = str(uuid.uuid4())
+
+    answers = fire(20, lambda index: post(client_for(place), body, client_key))
+
+    assert answers[0][0] == 201
+    assert all(answer == answers[0] for answer in answers)
+    assert Redemption.objects.count() == 1
+    assert RedemptionKey.objects.filter(key=client_key).count() == 1
+    assert not RefusedScan.objects.exists()
+
+
+def test_overlapping_multi_pass_redemptions_never_deadlock_nor_share_a_pass():
+    place, booklet = redeeming_site(passes_required=2), redeemable_booklet()
+    passes = list(booklet.passes.order_by("position"))
+    pairs = [random.sample(passes[:4], 2) for _ in range(12)]  # scanned in any order
+
+    def redeem_pair(index):
+        codes = [p.code for p in pairs[index]]
+        body = {"codes": codes, "service": place.item.service.code, "point_of_presence": place.point.pk}
+        return post(client_for(place), body, f"pair-{index}")
+
+    answers = fire(len(pairs), redeem_pair)
+
+    assert {status for status, _ in answers} <= {201, 409}
+    lines = list(RedeemedPass.objects.values_list("pass_ref_id", flat=True))
+    assert len(lines) == len(set(lines)) == 2 * sum(status == 201 for status, _ in answers)
+    assert booklet.passes.filter(state=PassState.REDEEMED).count() == len(lines)
