@@ -162,10 +162,14 @@ class RedemptionInSerializer(serializers.Serializer):
         max_length=services.MAX_CODES,
         help_text="Codes des pass tels que scannés ou tapés (URL du QR code acceptée), d'un même carnet.",
     )
-    service = serializers.IntegerField(help_text="Code #APTIC du service, au catalogue de la structure.")
-    point_of_presence = serializers.IntegerField(help_text="Identifiant du lieu de la structure.")
+    service = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="Code #APTIC du service, au catalogue de la structure."
+    )
+    point_of_presence = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="Identifiant du lieu de la structure."
+    )
     beneficiary_share_cents = serializers.IntegerField(
-        required=False, min_value=0, help_text="Reste à charge payé par la personne, en centimes (0 par défaut)."
+        required=False, min_value=0, max_value=2**31 - 1, help_text="Reste à charge payé par la personne, en centimes (0 par défaut)."
     )
     scanned_at = serializers.DateTimeField(
         required=False, help_text="Heure du scan (file d'attente hors ligne) ; maintenant par défaut."
@@ -237,11 +241,11 @@ def read_scan(data):
         wrong["codes"] = ["Liste de codes (textes) attendue."]
     for field, name in (("service", "service_code"), ("point_of_presence", "point_id")):
         value = data.get(field)
-        if isinstance(value, bool) or not isinstance(value, int):
-            wrong[field] = ["Nombre entier attendu."]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+            wrong[field] = ["Nombre entier positif attendu."]
         scan[name] = value
     share = data.get("beneficiary_share_cents")
-    if share is not None and (isinstance(share, bool) or not isinstance(share, int)):
+    if share is not None and (isinstance(share, bool) or not isinstance(share, int) or abs(share) >= 2**31):
         wrong["beneficiary_share_cents"] = ["Nombre entier de centimes attendu."]
     scan["beneficiary_share_cents"] = share
     scanned_at = data.get("scanned_at")

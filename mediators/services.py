@@ -153,9 +153,7 @@ def update_identity(*, site, by, legal_form, sector, presentation="", website=""
 
 
 @transaction.atomic
-def update_organisation_identity(
-    *, site, by, name, siret, address="", postcode="", city="", email="", request=None
-):
+def update_organisation_identity(*, site, by, name, siret, address="", postcode="", city="", email="", request=None):
     """The administrator changes the structure's name, SIRET, head-office address or contact
     e-mail after its sign-up (the view checks the role), checked as at sign-up: SIRET checksum
     and unique (``OrganisationError`` on the field otherwise). Audited with before and after."""
@@ -830,6 +828,11 @@ def _entries(passes):
     return [codes.grouped(p.code) for p in passes]
 
 
+def printable(text):
+    """What was entered, safe to store and show: control characters (NUL…) dropped."""
+    return "".join(char for char in str(text) if char.isprintable())
+
+
 def check_codes(entered):
     """What was scanned or typed → compact codes. Malformed entries are reported before
     mistyped ones, each with the offending entries."""
@@ -837,7 +840,7 @@ def check_codes(entered):
         raise _refused("code_malformed", f"Envoyez entre 1 et {MAX_CODES} codes de pass dans « codes ».", 400, [])
     parsed = [(text, codes.parse(text)) for text in entered]
     for error in (codes.MALFORMED, codes.MISTYPED):
-        wrong = [str(text)[:40] for text, result in parsed if result.error == error]
+        wrong = [printable(text)[:40] for text, result in parsed if result.error == error]
         if wrong:
             raise _refused(error, codes.ERROR_MESSAGES[error], 400, wrong)
     compact = [result.code for _, result in parsed]
@@ -1088,7 +1091,7 @@ def _log_refusal(organisation, user, refusal, *, entered, point_id, service_code
         user=user,
         point_of_presence=point,
         service=item.service if item else None,
-        entered=(", ".join(str(text) for text in entered) if isinstance(entered, list) else str(entered))[:200],
+        entered=printable(", ".join(map(str, entered)) if isinstance(entered, list) else entered)[:200],
         reason=refusal.code,
         message=refusal.message[:300],
         at=now,

@@ -10,6 +10,8 @@ command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
 command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+# WeasyPrint subsets fonts with HarfBuzz; without it, it warns (an error under pytest).
+ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || missing+=(libharfbuzz-subset0)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installation des paquets système manquants : ${missing[*]}"
