@@ -169,7 +169,10 @@ class RedemptionInSerializer(serializers.Serializer):
         min_value=1, max_value=2**31 - 1, help_text="Identifiant du lieu de la structure."
     )
     beneficiary_share_cents = serializers.IntegerField(
-        required=False, min_value=0, max_value=2**31 - 1, help_text="Reste à charge payé par la personne, en centimes (0 par défaut)."
+        required=False,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="Reste à charge payé par la personne, en centimes (0 par défaut).",
     )
     scanned_at = serializers.DateTimeField(
         required=False, help_text="Heure du scan (file d'attente hors ligne) ; maintenant par défaut."
@@ -253,8 +256,11 @@ def read_scan(data):
         parsed = parse_datetime(scanned_at) if isinstance(scanned_at, str) and len(scanned_at) <= 40 else None
         if parsed is None:
             wrong["scanned_at"] = ["Date et heure ISO 8601 attendues, par exemple 2026-11-23T10:15:00+01:00."]
-        elif timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed)
+        else:
+            try:  # stored in UTC: PostgreSQL refuses offsets beyond ±15:59
+                parsed = (timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed).astimezone(datetime.UTC)
+            except (OverflowError, ValueError):
+                wrong["scanned_at"] = ["Date et heure hors des limites."]
         scanned_at = parsed
     scan["scanned_at"] = scanned_at
     if wrong:

@@ -1126,10 +1126,12 @@ def redeem_once(
     scanned_at=None,
 ):
     """``redeem`` under an idempotency key: ``(status, body)``, the first answer for the key —
-    201 and the redemption, or the refusal — whatever the retries or concurrent duplicates."""
-    replay = check_idempotent_replay(selectors.stored_redemption_answer(organisation, key), request_hash)
-    if replay is not None:
-        return replay
+    201 and the redemption, or the refusal — whatever the retries or concurrent duplicates.
+
+    The key is not looked up first: the hot path is the first request. A replay does the work
+    again under the locks (finding its passes redeemed), fails to insert its key, rolls back
+    and answers the stored response; a concurrent duplicate's insert waits for the first one's
+    commit. Either way nothing is written twice."""
     now = timezone.now()
     try:
         with transaction.atomic():

@@ -1,3 +1,5 @@
+from django.db.models import Exists, OuterRef
+
 from passnum.organisations.models import ApiToken, Invitation, Membership
 from passnum.organisations.tokens import hash_key
 
@@ -27,14 +29,13 @@ def api_tokens_of(organisation):
 
 def token_for_key(key):
     """The usable token of this key, with its organisation and user, if the user is still a member."""
-    token = (
+    # One query: every API request starts here.
+    membership = Membership.objects.filter(
+        user_id=OuterRef("user_id"), organisation_id=OuterRef("organisation_id"), is_active=True
+    )
+    return (
         ApiToken.objects.usable()
         .select_related("organisation", "user")
-        .filter(key_hash=hash_key(key), organisation__is_active=True, user__is_active=True)
+        .filter(Exists(membership), key_hash=hash_key(key), organisation__is_active=True, user__is_active=True)
         .first()
     )
-    if token is None:
-        return None
-    if not Membership.objects.active().filter(user_id=token.user_id, organisation_id=token.organisation_id).exists():
-        return None
-    return token
