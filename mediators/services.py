@@ -10,7 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -849,16 +849,18 @@ def check_codes(entered):
     return compact
 
 
-def check_redeeming_site(organisation):
-    site = selectors.site_of(organisation) if organisation is not None else None
+def check_redeeming_site(organisation, context=None):
+    """The site may redeem (qualified, not suspended, subscription not lapsed). ``context`` (from
+    ``selectors.redemption_context``) spares the queries."""
     try:
-        return selectors.check_site_can_redeem(site)
+        if context is None:
+            return selectors.check_site_can_redeem(selectors.site_of(organisation) if organisation else None)
+        return selectors.check_site_can_redeem(context.site, subscription=context.subscription)
     except SiteError as error:
         raise _refused(error.code, error.message, error.status) from None
 
 
-def check_redeeming_point(site, point_id):
-    point = selectors.redeeming_point(site, point_id)
+def check_redeeming_point(point):
     if point is None:
         raise _refused(
             "point_of_presence_unknown",
@@ -869,8 +871,7 @@ def check_redeeming_point(site, point_id):
     return point
 
 
-def check_redeeming_service(site, service_code):
-    item = selectors.redeeming_catalogue_item(site, service_code)
+def check_redeeming_service(item):
     if item is None:
         raise _refused(
             "service_not_in_catalogue",
@@ -1029,10 +1030,11 @@ def redeem(
     ``Redemption`` or raises ``RedemptionRefused`` having written nothing. Call inside a
     transaction (``redeem_once`` does)."""
     now = now or timezone.now()
-    site = check_redeeming_site(organisation)
+    context = selectors.redemption_context(organisation, point_id, service_code, timezone.localdate(now))
+    site = check_redeeming_site(organisation, context)
     compact = check_codes(codes_entered)
-    point = check_redeeming_point(site, point_id)
-    item = check_redeeming_service(site, service_code)
+    point = check_redeeming_point(context.point)
+    item = check_redeeming_service(context.item)
     check_pass_count(item, compact)
     passes = pass_selectors.passes_for_redemption(compact)  # locked until the end of the transaction
     check_passes_known(passes, compact)
@@ -1043,7 +1045,7 @@ def redeem(
     check_programme_accepts(programme, item, point, passes)
     amount_cents = sum(p.face_value_cents for p in passes)
     share = check_beneficiary_share(beneficiary_share_cents, amount_cents)
-    redemption = Redemption.objects.create(
+    redemption = Redemption(
         id=uuid.uuid4(),
         site=site,
         point_of_presence=point,
@@ -1057,11 +1059,39 @@ def redeem(
         redeemed_at=now,
         redeemed_by=user,
     )
-    RedeemedPass.objects.bulk_create(
-        [RedeemedPass(redemption=redemption, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
-    )
+    _insert_redemption(redemption, passes)
     pass_services.mark_redeemed(passes, actor=user, at=now, details={"redemption": str(redemption.pk)})
     return redemption
+
+
+# On PostgreSQL, the redemption and its lines in one statement (the hot path).
+_REDEMPTION_INSERT_SQL = """
+WITH redemption AS (
+    INSERT INTO mediators_redemption (id, site_id, point_of_presence_id, service_id, programme_id, booklet_id,
+        pass_count, amount_cents, beneficiary_share_cents, scanned_at, redeemed_at, redeemed_by_id)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    RETURNING id
+)
+INSERT INTO mediators_redeemedpass (redemption_id, pass_id, face_value_cents, is_live)
+SELECT redemption.id, line.pass_id, line.face_value_cents, true
+FROM redemption, unnest(%s::bigint[], %s::integer[]) AS line(pass_id, face_value_cents)
+"""
+
+
+def _insert_redemption(redemption, passes):
+    if not pass_services.single_statement_writes():
+        redemption.save(force_insert=True)
+        RedeemedPass.objects.bulk_create(
+            [RedeemedPass(redemption=redemption, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
+        )
+        return
+    r = redemption
+    params = [r.pk, r.site_id, r.point_of_presence_id, r.service_id, r.programme_id, r.booklet_id, r.pass_count,
+              r.amount_cents, r.beneficiary_share_cents, r.scanned_at, r.redeemed_at, r.redeemed_by_id,
+              [p.pk for p in passes], [p.face_value_cents for p in passes]]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_REDEMPTION_INSERT_SQL, params)
+    r._state.adding, r._state.db = False, connection.alias
 
 
 def check_pass_at_site(organisation, entered):

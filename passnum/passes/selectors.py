@@ -1,8 +1,10 @@
 """Reads of the pass instrument."""
 
+import json
 import re
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, Sum
 
 from passnum.passes.models import Booklet, Pass, PassState, PrintRun
@@ -149,14 +151,49 @@ def pass_by_code(code):
     return Pass.objects.select_related("booklet", "programme").filter(code=code).first()
 
 
+# The redemption's hot path: one statement, in plain SQL (the ORM would spend more time writing
+# it than PostgreSQL answering it), with the booklet's serial and the programme's rules.
+_REDEMPTION_SQL = """
+SELECT pass.id, pass.booklet_id, pass.programme_id, pass.position, pass.code, pass.face_value_cents,
+       pass.state, pass.valid_until, pass.expires_on,
+       booklet.serial AS booklet_serial, programme.name AS programme_name,
+       programme.updated_at AS programme_updated_at, programme.departments AS programme_departments,
+       programme.communes AS programme_communes
+FROM passes_pass pass
+JOIN passes_booklet booklet ON booklet.id = pass.booklet_id
+JOIN sponsors_programme programme ON programme.id = pass.programme_id
+WHERE pass.code IN ({placeholders})
+ORDER BY pass.id
+{lock}
+"""
+
+
+def _json_list(value):
+    return json.loads(value) if isinstance(value, str) else list(value or [])
+
+
 def passes_for_redemption(codes, *, for_update=True):
-    """The passes with these compact codes, with booklet and programme, in id order. Locked
-    (``FOR UPDATE`` of the pass rows only) in that fixed order, so that two redemptions sharing
+    """The passes with these compact codes, in id order, each with its ``booklet`` (serial) and
+    ``programme`` (name, territory, ``updated_at``) as unsaved instances. Locked (``FOR UPDATE``
+    of the pass rows only, on PostgreSQL) in that fixed order, so that two redemptions sharing
     passes queue up instead of deadlocking; call inside a transaction."""
-    queryset = Pass.objects.select_related("booklet", "programme").filter(code__in=codes).order_by("pk")
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",))
-    return list(queryset)
+    from sponsors.models import Programme
+
+    if not codes:
+        return []
+    lock = "FOR UPDATE OF pass" if for_update and connection.features.has_select_for_update_of else ""
+    sql = _REDEMPTION_SQL.format(placeholders=", ".join(["%s"] * len(codes)), lock=lock)
+    passes = list(Pass.objects.raw(sql, list(codes)))
+    for pass_ in passes:
+        pass_.booklet = Booklet(pk=pass_.booklet_id, serial=pass_.booklet_serial)
+        pass_.programme = Programme(
+            pk=pass_.programme_id,
+            name=pass_.programme_name,
+            updated_at=pass_.programme_updated_at,
+            departments=_json_list(pass_.programme_departments),
+            communes=_json_list(pass_.programme_communes),
+        )
+    return passes
 
 
 def hand_out_time(pass_ids):

@@ -5,10 +5,11 @@ Other apps (sponsors, prescribers, mediators, clearing) call these functions.
 """
 
 import calendar
+import json
 import secrets
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -193,14 +194,42 @@ def cancel_booklet(booklet, *, actor=None, reason=""):
 # --- Redemption at a site (called by mediators.services) -------------------------------------
 
 
+# On PostgreSQL, the state change and its journal in one statement (the redemption's hot path).
+_REDEEM_SQL = """
+WITH moved AS (
+    UPDATE passes_pass SET state = %s WHERE id = ANY(%s) AND state = %s RETURNING id
+), journal AS (
+    INSERT INTO passes_passjournal (pass_id, kind, at, actor_id, details)
+    SELECT id, %s, %s, %s, %s::jsonb FROM moved
+)
+SELECT count(*) FROM moved
+"""
+
+
+def single_statement_writes():
+    """Whether the hot paths may write with one data-modifying CTE (PostgreSQL only)."""
+    return connection.vendor == "postgresql"
+
+
 def mark_redeemed(locked_passes, *, actor=None, at=None, details=None):
     """Passes locked by ``selectors.passes_for_redemption`` and checked active become
     ``redeemed``, journaled. The update repeats the state condition: if any pass was not active
-    any more, nothing is written and ``BookletRefused`` is raised (never a partial redemption)."""
+    any more, ``BookletRefused`` is raised and the caller's transaction must roll back (never a
+    partial redemption)."""
     ids = [p.pk for p in locked_passes]
-    if Pass.objects.filter(pk__in=ids, state=PassState.ACTIVE).update(state=PassState.REDEEMED) != len(ids):
+    at = at or timezone.now()
+    if single_statement_writes():
+        params = [PassState.REDEEMED, ids, PassState.ACTIVE, JournalKind.REDEEMED, at,
+                  actor.pk if actor else None, json.dumps(details or {})]  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(_REDEEM_SQL, params)
+            moved = cursor.fetchone()[0]
+    else:
+        moved = Pass.objects.filter(pk__in=ids, state=PassState.ACTIVE).update(state=PassState.REDEEMED)
+        if moved == len(ids):
+            _journal(ids, JournalKind.REDEEMED, actor=actor, details=details, at=at)
+    if moved != len(ids):
         raise BookletRefused("Un pass a changé d'état pendant l'encaissement : réessayez.", code="conflict", status=409)
-    _journal(ids, JournalKind.REDEEMED, actor=actor, details=details, at=at)
     return ids
 
 

@@ -304,3 +304,26 @@ def test_refused_scans_are_logged_with_who_where_and_why(place, booklet):
     scan = RefusedScan.objects.get()
     assert (scan.organisation, scan.user, scan.point_of_presence) == (place.organisation, place.user, place.point)
     assert scan.reason == "code_malformed" and scan.entered == "ZZZZ" and scan.service == place.item.service
+
+
+def test_the_portable_writes_used_on_sqlite_give_the_same_result(place, booklet, monkeypatch):
+    """The embedded default (SQLite) writes with ordinary statements instead of one CTE."""
+    monkeypatch.setattr(pass_services, "single_statement_writes", lambda: False)
+    place = redeeming_site(passes_required=2)
+    passes = first_passes(booklet, 2)
+    redemption = redeem_passes(place, passes, beneficiary_share_cents=300)
+    stored = Redemption.objects.get(pk=redemption.pk)
+    assert (stored.pass_count, stored.amount_cents, stored.beneficiary_share_cents) == (2, 2000, 300)
+    assert set(RedeemedPass.objects.filter(redemption=stored).values_list("pass_ref_id", flat=True)) == {
+        p.pk for p in passes
+    }
+    assert PassJournal.objects.filter(pass_ref__in=passes, kind=JournalKind.REDEEMED).count() == 2
+    assert refusal_of(place, passes).code == "pass_already_redeemed"
+
+
+def test_the_redemption_takes_few_queries(place, booklet, django_assert_max_num_queries):
+    """Site context, locked passes, two writes (the eligibility is cached per programme)."""
+    passes = list(booklet.passes.order_by("position"))
+    redeem_passes(place, passes[:1])
+    with django_assert_max_num_queries(4):
+        redeem_passes(place, passes[1:2])
