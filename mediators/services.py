@@ -6,6 +6,7 @@ Every write is atomic, checks its input with a ``check_*`` validator raising ``S
 """
 
 import datetime
+import json
 import uuid
 
 from django.conf import settings
@@ -1025,10 +1026,12 @@ def redeem(
     beneficiary_share_cents=None,
     scanned_at=None,
     now=None,
+    idempotency=None,
 ):
     """Redeems passes of one booklet for a service at a point of presence; returns the
     ``Redemption`` or raises ``RedemptionRefused`` having written nothing. Call inside a
-    transaction (``redeem_once`` does)."""
+    transaction (``redeem_once`` does). ``idempotency`` (``(key, request_hash)``) stores the
+    answer under that key with the redemption."""
     now = now or timezone.now()
     context = selectors.redemption_context(organisation, point_id, service_code, timezone.localdate(now))
     site = check_redeeming_site(organisation, context)
@@ -1059,38 +1062,71 @@ def redeem(
         redeemed_at=now,
         redeemed_by=user,
     )
-    _insert_redemption(redemption, passes)
-    pass_services.mark_redeemed(passes, actor=user, at=now, details={"redemption": str(redemption.pk)})
+    answer = None
+    if idempotency is not None:
+        key, request_hash = idempotency
+        answer = RedemptionKey(
+            organisation=organisation, key=key, request_hash=request_hash, status_code=201,
+            response_body=selectors.redemption_as_dict(redemption, compact), redemption=redemption, created_at=now,
+        )  # fmt: skip
+    _write_redemption(redemption, passes, answer)
     return redemption
 
 
-# On PostgreSQL, the redemption and its lines in one statement (the hot path).
-_REDEMPTION_INSERT_SQL = """
-WITH redemption AS (
+# On PostgreSQL, the whole write in one statement (the hot path): the passes' state and journal
+# (the pass instrument's part, ``redeemed_passes_cte``), the redemption — only if every pass
+# moved —, its lines and the idempotency key's answer.
+_REDEMPTION_WRITE_SQL = """
+WITH {passes},
+redemption AS (
     INSERT INTO mediators_redemption (id, site_id, point_of_presence_id, service_id, programme_id, booklet_id,
         pass_count, amount_cents, beneficiary_share_cents, scanned_at, redeemed_at, redeemed_by_id)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+    WHERE (SELECT count(*) FROM moved) = %s
     RETURNING id
-)
-INSERT INTO mediators_redeemedpass (redemption_id, pass_id, face_value_cents, is_live)
-SELECT redemption.id, line.pass_id, line.face_value_cents, true
-FROM redemption, unnest(%s::bigint[], %s::integer[]) AS line(pass_id, face_value_cents)
+), line AS (
+    INSERT INTO mediators_redeemedpass (redemption_id, pass_id, face_value_cents, is_live)
+    SELECT redemption.id, line.pass_id, line.face_value_cents, true
+    FROM redemption, unnest(%s::bigint[], %s::integer[]) AS line(pass_id, face_value_cents)
+){answer}
+SELECT count(*) FROM moved
 """
+_ANSWER_SQL = """, answer AS (
+    INSERT INTO mediators_redemptionkey (organisation_id, key, request_hash, status_code, response_body,
+        redemption_id, created_at)
+    SELECT %s, %s, %s, %s, %s::jsonb, redemption.id, %s FROM redemption
+)"""
 
 
-def _insert_redemption(redemption, passes):
-    if not pass_services.single_statement_writes():
-        redemption.save(force_insert=True)
-        RedeemedPass.objects.bulk_create(
-            [RedeemedPass(redemption=redemption, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
-        )
-        return
+def _write_redemption(redemption, passes, answer=None):
+    """Writes a checked redemption (and the ``RedemptionKey`` ``answer``) with its passes, locked
+    and active: all or nothing (a pass no longer active raises, the transaction rolls back)."""
     r = redemption
-    params = [r.pk, r.site_id, r.point_of_presence_id, r.service_id, r.programme_id, r.booklet_id, r.pass_count,
-              r.amount_cents, r.beneficiary_share_cents, r.scanned_at, r.redeemed_at, r.redeemed_by_id,
-              [p.pk for p in passes], [p.face_value_cents for p in passes]]  # fmt: skip
+    details = {"redemption": str(r.pk)}
+    if not pass_services.single_statement_writes():
+        pass_services.mark_redeemed(passes, actor=r.redeemed_by, at=r.redeemed_at, details=details)
+        r.save(force_insert=True)
+        RedeemedPass.objects.bulk_create(
+            [RedeemedPass(redemption=r, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
+        )
+        if answer is not None:
+            answer.save(force_insert=True)
+        return
+    passes_sql, params = pass_services.redeemed_passes_cte(
+        [p.pk for p in passes], actor=r.redeemed_by, at=r.redeemed_at, details=details
+    )
+    params += [r.pk, r.site_id, r.point_of_presence_id, r.service_id, r.programme_id, r.booklet_id, r.pass_count,
+               r.amount_cents, r.beneficiary_share_cents, r.scanned_at, r.redeemed_at, r.redeemed_by_id, len(passes),
+               [p.pk for p in passes], [p.face_value_cents for p in passes]]  # fmt: skip
+    if answer is not None:
+        params += [answer.organisation_id, answer.key, answer.request_hash, answer.status_code,
+                   json.dumps(answer.response_body), answer.created_at]  # fmt: skip
+    sql = _REDEMPTION_WRITE_SQL.format(passes=passes_sql, answer=_ANSWER_SQL if answer is not None else "")
     with connection.cursor() as cursor:
-        cursor.execute(_REDEMPTION_INSERT_SQL, params)
+        cursor.execute(sql, params)  # a key already used raises IntegrityError (unique constraint)
+        moved = cursor.fetchone()[0]
+    if moved != len(passes):
+        raise _refused("conflict", "Un pass a changé d'état pendant l'encaissement : réessayez.", 409)
     r._state.adding, r._state.db = False, connection.alias
 
 
@@ -1165,7 +1201,6 @@ def redeem_once(
     now = timezone.now()
     try:
         with transaction.atomic():
-            redemption = refusal = None
             try:
                 redemption = redeem(
                     organisation,
@@ -1176,12 +1211,10 @@ def redeem_once(
                     beneficiary_share_cents=beneficiary_share_cents,
                     scanned_at=scanned_at,
                     now=now,
+                    idempotency=(key, request_hash),  # the answer is written with the redemption
                 )
-            except RedemptionRefused as error:
-                refusal = error
-            if refusal is None:
                 status, body = 201, selectors.redemption_as_dict(redemption, check_codes(codes_entered))
-            else:
+            except RedemptionRefused as refusal:
                 status, body = refusal.status, refusal.as_dict()
                 _log_refusal(
                     organisation,
@@ -1193,16 +1226,15 @@ def redeem_once(
                     scanned_at=scanned_at,
                     now=now,
                 )
-            # A concurrent request with the same key makes this insert wait for its commit, then fail.
-            RedemptionKey.objects.create(
-                organisation=organisation,
-                key=key,
-                request_hash=request_hash,
-                status_code=status,
-                response_body=body,
-                redemption=redemption,
-                created_at=now,
-            )
+                # A concurrent request with the same key makes this insert wait for its commit, then fail.
+                RedemptionKey.objects.create(
+                    organisation=organisation,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status,
+                    response_body=body,
+                    created_at=now,
+                )
     except IntegrityError:
         # Everything above was rolled back; the request that got the key first gave the answer.
         replay = check_idempotent_replay(selectors.stored_redemption_answer(organisation, key), request_hash)

@@ -8,135 +8,293 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aptic_catalog', '0001_initial'),
-        ('mediators', '0002_default_questionnaire'),
-        ('organisations', '0002_api_token'),
-        ('passes', '0003_journal_hand_out_undone'),
-        ('sponsors', '0001_initial'),
+        ("aptic_catalog", "0001_initial"),
+        ("mediators", "0002_default_questionnaire"),
+        ("organisations", "0002_api_token"),
+        ("passes", "0003_journal_hand_out_undone"),
+        ("sponsors", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Redemption',
+            name="Redemption",
             fields=[
-                ('id', models.UUIDField(editable=False, primary_key=True, serialize=False)),
-                ('pass_count', models.PositiveSmallIntegerField(verbose_name='nombre de pass')),
-                ('amount_cents', models.PositiveIntegerField(verbose_name='montant remboursable (centimes)')),
-                ('beneficiary_share_cents', models.PositiveIntegerField(default=0, verbose_name='reste à charge payé par la personne (centimes)')),
-                ('scanned_at', models.DateTimeField(verbose_name='scanné le')),
-                ('redeemed_at', models.DateTimeField(db_index=True, verbose_name='encaissé le')),
-                ('undone_at', models.DateTimeField(blank=True, null=True, verbose_name='annulé le')),
-                ('settled_at', models.DateTimeField(blank=True, null=True, verbose_name='réglé sur un relevé le')),
-                ('booklet', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='passes.booklet', verbose_name='carnet')),
-                ('point_of_presence', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='mediators.pointofpresence', verbose_name='lieu')),
-                ('programme', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='sponsors.programme', verbose_name='programme')),
-                ('redeemed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='encaissé par')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='aptic_catalog.service', verbose_name='service #APTIC')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='mediators.site', verbose_name='structure')),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='annulé par')),
+                ("id", models.UUIDField(editable=False, primary_key=True, serialize=False)),
+                ("pass_count", models.PositiveSmallIntegerField(verbose_name="nombre de pass")),
+                ("amount_cents", models.PositiveIntegerField(verbose_name="montant remboursable (centimes)")),
+                (
+                    "beneficiary_share_cents",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="reste à charge payé par la personne (centimes)"
+                    ),
+                ),
+                ("scanned_at", models.DateTimeField(verbose_name="scanné le")),
+                ("redeemed_at", models.DateTimeField(db_index=True, verbose_name="encaissé le")),
+                ("undone_at", models.DateTimeField(blank=True, null=True, verbose_name="annulé le")),
+                ("settled_at", models.DateTimeField(blank=True, null=True, verbose_name="réglé sur un relevé le")),
+                (
+                    "booklet",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="redemptions",
+                        to="passes.booklet",
+                        verbose_name="carnet",
+                    ),
+                ),
+                (
+                    "point_of_presence",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="redemptions",
+                        to="mediators.pointofpresence",
+                        verbose_name="lieu",
+                    ),
+                ),
+                (
+                    "programme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="redemptions",
+                        to="sponsors.programme",
+                        verbose_name="programme",
+                    ),
+                ),
+                (
+                    "redeemed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="encaissé par",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="aptic_catalog.service",
+                        verbose_name="service #APTIC",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="redemptions",
+                        to="mediators.site",
+                        verbose_name="structure",
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="annulé par",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'encaissement',
-                'verbose_name_plural': 'encaissements',
-                'ordering': ['-redeemed_at'],
+                "verbose_name": "encaissement",
+                "verbose_name_plural": "encaissements",
+                "ordering": ["-redeemed_at"],
             },
         ),
         migrations.CreateModel(
-            name='RedeemedPass',
+            name="RedeemedPass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('face_value_cents', models.PositiveIntegerField(verbose_name='valeur faciale (centimes)')),
-                ('is_live', models.BooleanField(default=True, verbose_name='en vigueur')),
-                ('pass_ref', models.ForeignKey(db_column='pass_id', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='passes.pass')),
-                ('redemption', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='mediators.redemption')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("face_value_cents", models.PositiveIntegerField(verbose_name="valeur faciale (centimes)")),
+                ("is_live", models.BooleanField(default=True, verbose_name="en vigueur")),
+                (
+                    "pass_ref",
+                    models.ForeignKey(
+                        db_column="pass_id",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="passes.pass",
+                    ),
+                ),
+                (
+                    "redemption",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="mediators.redemption"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pass encaissé',
-                'verbose_name_plural': 'pass encaissés',
+                "verbose_name": "pass encaissé",
+                "verbose_name_plural": "pass encaissés",
             },
         ),
         migrations.CreateModel(
-            name='RedemptionKey',
+            name="RedemptionKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100, verbose_name='clé')),
-                ('request_hash', models.CharField(max_length=64, verbose_name='empreinte de la requête')),
-                ('status_code', models.PositiveSmallIntegerField(verbose_name='statut')),
-                ('response_body', models.JSONField(verbose_name='réponse')),
-                ('created_at', models.DateTimeField(verbose_name='créé le')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='organisations.organisation')),
-                ('redemption', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mediators.redemption')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=100, verbose_name="clé")),
+                ("request_hash", models.CharField(max_length=64, verbose_name="empreinte de la requête")),
+                ("status_code", models.PositiveSmallIntegerField(verbose_name="statut")),
+                ("response_body", models.JSONField(verbose_name="réponse")),
+                ("created_at", models.DateTimeField(verbose_name="créé le")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="organisations.organisation"
+                    ),
+                ),
+                (
+                    "redemption",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="mediators.redemption",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "clé d'idempotence d'encaissement",
-                'verbose_name_plural': "clés d'idempotence d'encaissement",
+                "verbose_name": "clé d'idempotence d'encaissement",
+                "verbose_name_plural": "clés d'idempotence d'encaissement",
             },
         ),
         migrations.CreateModel(
-            name='RefusedScan',
+            name="RefusedScan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('entered', models.CharField(max_length=200, verbose_name='code saisi ou scanné')),
-                ('reason', models.CharField(db_index=True, max_length=40, verbose_name='raison')),
-                ('message', models.CharField(max_length=300, verbose_name='message')),
-                ('at', models.DateTimeField(db_index=True, verbose_name='date')),
-                ('scanned_at', models.DateTimeField(blank=True, null=True, verbose_name='scanné le')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='organisations.organisation', verbose_name='organisation')),
-                ('point_of_presence', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mediators.pointofpresence', verbose_name='lieu')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='aptic_catalog.service')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("entered", models.CharField(max_length=200, verbose_name="code saisi ou scanné")),
+                ("reason", models.CharField(db_index=True, max_length=40, verbose_name="raison")),
+                ("message", models.CharField(max_length=300, verbose_name="message")),
+                ("at", models.DateTimeField(db_index=True, verbose_name="date")),
+                ("scanned_at", models.DateTimeField(blank=True, null=True, verbose_name="scanné le")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="organisations.organisation",
+                        verbose_name="organisation",
+                    ),
+                ),
+                (
+                    "point_of_presence",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mediators.pointofpresence",
+                        verbose_name="lieu",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="aptic_catalog.service",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'scan refusé',
-                'verbose_name_plural': 'scans refusés',
-                'ordering': ['-at', '-pk'],
+                "verbose_name": "scan refusé",
+                "verbose_name_plural": "scans refusés",
+                "ordering": ["-at", "-pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='redemption',
-            index=models.Index(fields=['site', 'redeemed_at'], name='redemption_site_month_idx'),
+            model_name="redemption",
+            index=models.Index(fields=["site", "redeemed_at"], name="redemption_site_month_idx"),
         ),
         migrations.AddConstraint(
-            model_name='redemption',
-            constraint=models.CheckConstraint(condition=models.Q(('pass_count__gte', 1)), name='redemption_at_least_one_pass'),
+            model_name="redemption",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("pass_count__gte", 1)), name="redemption_at_least_one_pass"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redemption',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_cents__gt', 0)), name='redemption_amount_positive'),
+            model_name="redemption",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_cents__gt", 0)), name="redemption_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redemption',
-            constraint=models.CheckConstraint(condition=models.Q(('beneficiary_share_cents__lte', models.F('amount_cents'))), name='redemption_share_within_face_value'),
+            model_name="redemption",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("beneficiary_share_cents__lte", models.F("amount_cents"))),
+                name="redemption_share_within_face_value",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redemption',
-            constraint=models.CheckConstraint(condition=models.Q(('undone_at__isnull', True), ('settled_at__isnull', True), _connector='OR'), name='redemption_undone_never_settled'),
+            model_name="redemption",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("undone_at__isnull", True), ("settled_at__isnull", True), _connector="OR"),
+                name="redemption_undone_never_settled",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redemption',
-            constraint=models.CheckConstraint(condition=models.Q(('undone_at__isnull', True), ('undone_at__gte', models.F('redeemed_at')), _connector='OR'), name='redemption_undone_after_redeemed'),
+            model_name="redemption",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("undone_at__isnull", True), ("undone_at__gte", models.F("redeemed_at")), _connector="OR"
+                ),
+                name="redemption_undone_after_redeemed",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redeemedpass',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_live', True)), fields=('pass_ref',), name='redeemed_pass_one_live_per_pass'),
+            model_name="redeemedpass",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_live", True)), fields=("pass_ref",), name="redeemed_pass_one_live_per_pass"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redeemedpass',
-            constraint=models.UniqueConstraint(fields=('redemption', 'pass_ref'), name='redeemed_pass_once_per_redemption'),
+            model_name="redeemedpass",
+            constraint=models.UniqueConstraint(
+                fields=("redemption", "pass_ref"), name="redeemed_pass_once_per_redemption"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redeemedpass',
-            constraint=models.CheckConstraint(condition=models.Q(('face_value_cents__gt', 0)), name='redeemed_pass_value_positive'),
+            model_name="redeemedpass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("face_value_cents__gt", 0)), name="redeemed_pass_value_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='redemptionkey',
-            constraint=models.UniqueConstraint(fields=('organisation', 'key'), name='redemption_key_once'),
+            model_name="redemptionkey",
+            constraint=models.UniqueConstraint(fields=("organisation", "key"), name="redemption_key_once"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='refusedscan',
-            trigger=pgtrigger.compiler.Trigger(name='refused_scan_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='f455c46223bdaaae3bf128629cc878c8141ad83d', operation='UPDATE', pgid='pgtrigger_refused_scan_append_only_4cecb', table='mediators_refusedscan', when='BEFORE')),
+            model_name="refusedscan",
+            trigger=pgtrigger.compiler.Trigger(
+                name="refused_scan_append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;",
+                    hash="f455c46223bdaaae3bf128629cc878c8141ad83d",
+                    operation="UPDATE",
+                    pgid="pgtrigger_refused_scan_append_only_4cecb",
+                    table="mediators_refusedscan",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

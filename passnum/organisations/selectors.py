@@ -1,4 +1,3 @@
-
 from passnum.organisations.models import ApiToken, Invitation, Membership, Organisation
 from passnum.organisations.tokens import hash_key
 

@@ -194,16 +194,20 @@ def cancel_booklet(booklet, *, actor=None, reason=""):
 # --- Redemption at a site (called by mediators.services) -------------------------------------
 
 
-# On PostgreSQL, the state change and its journal in one statement (the redemption's hot path).
-_REDEEM_SQL = """
-WITH moved AS (
+def redeemed_passes_cte(pass_ids, *, actor=None, at=None, details=None):
+    """For a caller's single statement on PostgreSQL (the redemption's hot path): two members of
+    a ``WITH`` clause, ``moved`` (active passes of ``pass_ids`` set to ``redeemed``, returning
+    their ids) and ``journal`` (their ``redeemed`` entries), with their parameters. The caller
+    checks that ``moved`` counts every pass, else rolls back."""
+    sql = """moved AS (
     UPDATE passes_pass SET state = %s WHERE id = ANY(%s) AND state = %s RETURNING id
 ), journal AS (
     INSERT INTO passes_passjournal (pass_id, kind, at, actor_id, details)
     SELECT id, %s, %s, %s, %s::jsonb FROM moved
-)
-SELECT count(*) FROM moved
-"""
+)"""
+    params = [PassState.REDEEMED, list(pass_ids), PassState.ACTIVE, JournalKind.REDEEMED, at or timezone.now(),
+              actor.pk if actor else None, json.dumps(details or {})]  # fmt: skip
+    return sql, params
 
 
 def single_statement_writes():
@@ -219,10 +223,10 @@ def mark_redeemed(locked_passes, *, actor=None, at=None, details=None):
     ids = [p.pk for p in locked_passes]
     at = at or timezone.now()
     if single_statement_writes():
-        params = [PassState.REDEEMED, ids, PassState.ACTIVE, JournalKind.REDEEMED, at,
-                  actor.pk if actor else None, json.dumps(details or {})]  # fmt: skip
+        sql, params = redeemed_passes_cte(ids, actor=actor, at=at, details=details)
         with connection.cursor() as cursor:
-            cursor.execute(_REDEEM_SQL, params)
+            # Only constant SQL is joined here; every value is a parameter.
+            cursor.execute(f"WITH {sql} SELECT count(*) FROM moved", params)  # noqa: S608
             moved = cursor.fetchone()[0]
     else:
         moved = Pass.objects.filter(pk__in=ids, state=PassState.ACTIVE).update(state=PassState.REDEEMED)

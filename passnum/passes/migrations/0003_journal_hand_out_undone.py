@@ -5,24 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('passes', '0002_initial'),
+        ("passes", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='passjournal',
-            name='pass_journal_kind_valid',
+            model_name="passjournal",
+            name="pass_journal_kind_valid",
         ),
         migrations.AlterField(
-            model_name='passjournal',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Créé'), ('activated', 'Activé'), ('handed_out', 'Remis'), ('handout_undo', 'Remise annulée'), ('redeemed', 'Encaissé'), ('undone', 'Encaissement annulé'), ('settled', 'Réglé'), ('expired', 'Expiré'), ('cancelled', 'Annulé')], max_length=12, verbose_name='événement'),
+            model_name="passjournal",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("created", "Créé"),
+                    ("activated", "Activé"),
+                    ("handed_out", "Remis"),
+                    ("handout_undo", "Remise annulée"),
+                    ("redeemed", "Encaissé"),
+                    ("undone", "Encaissement annulé"),
+                    ("settled", "Réglé"),
+                    ("expired", "Expiré"),
+                    ("cancelled", "Annulé"),
+                ],
+                max_length=12,
+                verbose_name="événement",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='passjournal',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['created', 'activated', 'handed_out', 'handout_undo', 'redeemed', 'undone', 'settled', 'expired', 'cancelled'])), name='pass_journal_kind_valid'),
+            model_name="passjournal",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        [
+                            "created",
+                            "activated",
+                            "handed_out",
+                            "handout_undo",
+                            "redeemed",
+                            "undone",
+                            "settled",
+                            "expired",
+                            "cancelled",
+                        ],
+                    )
+                ),
+                name="pass_journal_kind_valid",
+            ),
         ),
     ]
