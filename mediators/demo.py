@@ -477,6 +477,7 @@ def _redemptions(context, site):
                 beneficiary_share_cents=0,
                 now=when,
             )
+    _refused_scans(site, point, single, user)
     redeemable = []
     for booklet in reversed(booklets):
         for code in booklet.passes.filter(state="active").order_by("-position").values_list("code", flat=True)[:2]:
@@ -491,3 +492,20 @@ def _redemptions(context, site):
         if len(redeemable) >= 10:
             break
     return redeemable
+
+
+def _refused_scans(site, point, item, user):
+    """Two refused scans (a typo, a pass already redeemed), logged as the scan page logs them."""
+    redeemed = Redemption.objects.filter(site=site).select_related("booklet").order_by("redeemed_at").first()
+    code = redeemed.booklet.passes.filter(state="redeemed").values_list("code", flat=True).first()
+    typo = code[:-1] + ("0" if code[-1] != "0" else "1")
+    for key, entered in (("demo-refus-faute", typo), ("demo-refus-deja", code)):
+        mediator_services.redeem_once(
+            site.organisation,
+            key=key,
+            request_hash=key,
+            user=user,
+            codes_entered=[entered],
+            service_code=item.service.code,
+            point_id=point.pk,
+        )

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mediators import views
-from mediators.models import CatalogueItem, PointOfPresence, SupportingDocument, Workshop
+from mediators.models import CatalogueItem, PointOfPresence, Redemption, SupportingDocument, Workshop
 from passnum.organisations.tenancy import public_path, tenant_path
 
 app_name = "mediators"
@@ -34,6 +34,22 @@ urlpatterns = [
     path("site/ateliers/ajouter/", views.workshop_add, name="workshop_add"),
     tenant_path("site/ateliers/<int:pk>/", views.workshop_edit, name="workshop_edit", model=Workshop),
     tenant_path("site/ateliers/<int:pk>/annuler/", views.workshop_cancel, name="workshop_cancel", model=Workshop),
+    # Redeeming passes: the scan page, its service worker, and the URL in a pass's QR code.
+    path("site/scan/", views.scan, name="scan"),
+    path("site/scan/sw.js", views.scan_service_worker, name="scan_service_worker"),
+    public_path(
+        "p/<path:code>",
+        views.pass_landing,
+        name="pass_landing",
+        reason="URL du QR code imprimé sur un pass : ce qu'est le pass, s'il est valable et où l'utiliser",
+    ),
+    # --- redemptions (site space): the site's redemptions, their undo, its refused scans.
+    path("site/encaissements/", views.redemptions, name="redemptions"),
+    tenant_path(
+        "site/encaissements/<uuid:pk>/annuler/", views.redemption_undo, name="redemption_undo", model=Redemption
+    ),
+    path("site/scans-refuses/", views.refused_scans, name="refused_scans"),
+    # --- end of redemptions (site space).
     # The public finder.
     path("trouver/", views.finder, name="finder"),
     path("trouver/ateliers/", views.public_workshops, name="public_workshops"),

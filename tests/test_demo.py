@@ -49,8 +49,12 @@ def test_demo_has_a_month_of_redemptions_and_passes_the_api_redeems_as_they_are(
     assert redemptions.count() == 24
     days = {r.redeemed_at.date() for r in redemptions}
     assert len(days) > 15
+    from mediators.models import RefusedScan
+
+    refused = RefusedScan.objects.filter(organisation__name__icontains="Talence")
+    assert set(refused.values_list("reason", flat=True)) == {"code_mistyped", "pass_already_redeemed"}
     json.loads(run_demo("--json"))
-    assert redemptions.count() == 24  # idempotent
+    assert redemptions.count() == 24 and refused.count() == 2  # idempotent
     passes = output["redeemable_passes"]
     assert len(passes) >= 5
     first = passes[0]

@@ -31,7 +31,7 @@ from passnum.organisations.models import ApiToken, Invitation
 from tests.browser.a11y import REFLOW_VIEWPORT, audit_page, format_violations, keyboard_problems
 from tests.browser.support import ANONYMOUS, ARTIFACTS, DEMO_ROLES, demo_user, log_in
 from tests.factories import ApiTokenFactory, InvitationFactory, OrganisationFactory
-from tests.mediators.factories import PointOfPresenceFactory
+from tests.mediators.factories import PointOfPresenceFactory, redeemable_booklet
 from tests.tenancy import is_third_party, iter_url_patterns, url_parameters
 
 pytestmark = pytest.mark.browser
@@ -40,6 +40,8 @@ pytestmark = pytest.mark.browser
 PUBLIC_SAMPLES = {
     "organisations:invitation": lambda: {"token": InvitationFactory().token},
     "mediators:public_point": lambda: {"pk": PointOfPresenceFactory(site__qualified=True).pk},
+    # The URL in a pass's QR code: anyone sees the pass; a member of a qualified site, the scan page.
+    "mediators:pass_landing": lambda: {"code": redeemable_booklet().passes.order_by("position").first().code},
 }
 
 # Pages of libraries that Passnum users see, styled by our templates.

@@ -162,9 +162,7 @@ def test_service_keeps_the_siret_unique(site, member_of):
     admin = member_of(site.organisation, role="admin")
     other = SiteFactory()
     with pytest.raises(OrganisationError) as error:
-        services.update_organisation_identity(
-            site=site, by=admin, **identity(siret=other.organisation.siret, email="")
-        )
+        services.update_organisation_identity(site=site, by=admin, **identity(siret=other.organisation.siret, email=""))
     assert error.value.code == "siret_taken" and error.value.field == "siret"
     # Its own SIRET, unchanged, is not "already registered".
     site = services.update_organisation_identity(
