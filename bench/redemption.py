@@ -117,7 +117,7 @@ def seed(count):
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, full_duration_s=20, quick_duration_s=2, clients=16)
     env = bench_environment()
-    prepare_database(env)
+    prepare_database(env, fresh=True)  # every run on an empty database: comparable figures
     count = int(PASSES_PER_SECOND * (args.duration + WARMUP_S + 1))
     log(f"seeding {count} active passes")
     seeded = subprocess.run(

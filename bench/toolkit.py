@@ -161,12 +161,25 @@ def collect_static(env):
         stamp.write_text(fingerprint)
 
 
-def prepare_database(env):
-    """Creates the benchmark database if missing, migrates it and collects the static files.
+def drop_database(name):
+    """Drops the PostgreSQL database ``name`` if it exists (a benchmark that writes starts from
+    an empty one, so that its figures do not depend on how many runs came before)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def prepare_database(env, *, fresh=False):
+    """Creates the benchmark database if missing (anew with ``fresh``), migrates it and collects
+    the static files.
 
     It also empties the benchmarks' Redis database (cache and Celery queue), so that a run
     does not start with what an earlier one left there.
     """
+    if fresh:
+        drop_database(_database_name(env))
     ensure_database(_database_name(env))
     log(f"migrate {_database_name(env)}")
     _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, what="migrate")

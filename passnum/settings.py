@@ -132,12 +132,6 @@ TEMPLATES = [
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Parameters bound by the server: psycopg then prepares a statement run five times on a
-        # connection, and PostgreSQL stops planning the hot paths' queries on every request.
-        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
-            "PASSNUM_DB_SERVER_SIDE_BINDING", True
-        )
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
