@@ -1,3 +1,7 @@
+import datetime
+
+from django.utils import timezone
+
 from passnum.organisations.models import ApiToken, Invitation, Membership, Organisation
 from passnum.organisations.tokens import hash_key
 
@@ -41,6 +45,13 @@ WHERE token.key_hash = %s AND token.revoked_at IS NULL
 """
 
 
+def _aware(value):
+    """A timestamp read by plain SQL: SQLite gives it naive (in UTC), PostgreSQL aware."""
+    if value is None or timezone.is_aware(value):
+        return value
+    return timezone.make_aware(value, datetime.UTC)
+
+
 def _loaded(model, **values):
     """An instance as the database holds it, with only these fields; the others load on access."""
     from django.db import connection
@@ -68,11 +79,11 @@ def token_for_key(key):
     )
     user = _loaded(
         get_user_model(), id=user_id, email=email, first_name=first_name, last_name=last_name,
-        is_staff=is_staff, is_superuser=is_superuser, is_active=True,
+        is_staff=bool(is_staff), is_superuser=bool(is_superuser), is_active=True,
     )  # fmt: skip
     token = _loaded(
-        ApiToken, id=token_id, name=name, prefix=prefix, created_at=created_at, last_used_at=last_used_at,
-        organisation_id=organisation_id, user_id=user_id, revoked_at=None,
+        ApiToken, id=token_id, name=name, prefix=prefix, created_at=_aware(created_at),
+        last_used_at=_aware(last_used_at), organisation_id=organisation_id, user_id=user_id, revoked_at=None,
     )  # fmt: skip
     token.organisation, token.user = organisation, user
     return token
