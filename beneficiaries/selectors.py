@@ -3,6 +3,9 @@
 from django.db.models import Count
 
 from beneficiaries.models import HandOver, LossDeclaration
+from passnum.passes import codes
+from passnum.passes import selectors as pass_selectors
+from passnum.passes.models import PassState
 
 
 def hand_overs_of(organisation):
@@ -54,3 +57,50 @@ def hand_over_by_submission(organisation, submission_key):
         .select_related("booklet")
         .first()
     )
+
+
+# --- « Vérifier mon pass » (public) -------------------------------------------------------------
+
+STATE_TEXT = {
+    PassState.CREATED: "Ce pass n'est pas encore activé : il le sera quand un prescripteur vous remettra le carnet.",
+    PassState.ACTIVE: "Ce pass est utilisable.",
+    PassState.REDEEMED: "Ce pass a déjà été utilisé.",
+    PassState.SETTLED: "Ce pass a déjà été utilisé.",
+    PassState.EXPIRED: "Ce pass a expiré : sa date de validité est passée.",
+    PassState.CANCELLED: "Ce pass a été annulé (carnet déclaré perdu ou volé).",
+}
+
+
+def pass_or_booklet_status(text):
+    """What « check my pass » shows for a typed pass code or booklet serial (no personal data):
+    a dict for the templates of /verifier/ and of a pass's QR page."""
+    text = (text or "").strip()[:300]
+    serial = pass_selectors.normalise_serial(text)
+    if pass_selectors.SERIAL.match(serial):
+        booklet = pass_selectors.booklet_by_serial(serial)
+        if booklet is None:
+            return {"error": "Aucun carnet ne porte ce numéro : vérifiez le numéro imprimé sur le carnet."}
+        summary = pass_selectors.booklet_summary(booklet)
+        return {"kind": "booklet", "serial": booklet.serial, "programme": booklet.programme.name, **summary}
+    parsed = codes.parse(text)
+    if not parsed.ok:
+        if parsed.error == codes.MISTYPED:
+            return {"error": codes.ERROR_MESSAGES[codes.MISTYPED]}
+        return {
+            "error": "Ce texte n'est ni un code de pass (13 caractères, par exemple ABCD-EFGH-JKMN-P) "
+            "ni un numéro de carnet (par exemple GIR000123)."
+        }
+    item = pass_selectors.pass_by_code(parsed.code)
+    if item is None:
+        return {"error": "Ce code est bien formé mais ne correspond à aucun pass : vérifiez-le sur votre carnet."}
+    summary = pass_selectors.booklet_summary(item.booklet)
+    return {
+        "kind": "pass",
+        "code": codes.grouped(item.code),
+        "state_text": STATE_TEXT.get(item.state, ""),
+        "usable_pass": item.state == PassState.ACTIVE,
+        "face_value_cents": item.face_value_cents,
+        "programme": item.programme.name,
+        "pass_valid_until": item.valid_until,
+        **summary,
+    }

@@ -4,10 +4,12 @@ site may redeem passes (used by the redemption), the public finder and the open 
 import datetime
 from collections import namedtuple
 
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from aptic_catalog.models import Service, Subcategory
 from mediators.models import (
     Answer,
     Audience,
@@ -211,16 +213,6 @@ def can_redeem(site, today=None):
     except SiteError as error:
         return False, error.code
     return True, None
-
-
-def check_service_in_catalogue(site, service):
-    """The redemption's ``service_not_in_catalogue`` check; returns the catalogue item."""
-    item = CatalogueItem.objects.filter(site=site, service=service, is_active=True).first()
-    if item is None:
-        raise SiteError(
-            "Ce service n'est pas au catalogue de la structure.", code="service_not_in_catalogue", field="service"
-        )
-    return item
 
 
 # --- public finder ---------------------------------------------------------------------------
@@ -535,24 +527,6 @@ def site_documents(site):
 UNDO_WINDOW = datetime.timedelta(hours=24)
 
 
-def redeeming_point(site, point_id):
-    """An open point of presence of this site, or None (another site's point is not found)."""
-    if not isinstance(point_id, int) or site is None:
-        return None
-    return PointOfPresence.objects.filter(site=site, pk=point_id, is_active=True).first()
-
-
-def redeeming_catalogue_item(site, service_code):
-    """The site's active catalogue entry for the #APTIC service of this code, or None."""
-    if not isinstance(service_code, int) or site is None:
-        return None
-    return (
-        CatalogueItem.objects.select_related("service__subcategory")
-        .filter(site=site, service__code=service_code, is_active=True)
-        .first()
-    )
-
-
 def live_redemption_of(pass_ids):
     """The live redemption of one of these passes (when and where it was redeemed), or None."""
     line = (
@@ -561,6 +535,15 @@ def live_redemption_of(pass_ids):
         .first()
     )
     return line.redemption if line else None
+
+
+def is_undoable(redemption, now=None):
+    """Whether a redemption may still be undone: live, not on a statement, within 24 hours
+    (``services.undo_redemption`` refuses the others, each with its code)."""
+    now = now or timezone.now()
+    return (
+        redemption.undone_at is None and redemption.settled_at is None and now - redemption.redeemed_at <= UNDO_WINDOW
+    )
 
 
 def redemption_as_dict(redemption, codes=None):
@@ -648,10 +631,6 @@ def redemption_context(organisation, point_id, service_code, today):
     """The site of ``organisation``, this year's subscription, the open point of presence
     ``point_id`` of the site and its active catalogue entry for the #APTIC service
     ``service_code``, as unsaved model instances (``None`` where missing), in one query."""
-    from django.db import connection
-
-    from aptic_catalog.models import Service, Subcategory
-
     with connection.cursor() as cursor:
         cursor.execute(_CONTEXT_SQL, [today.year, point_id, service_code, organisation.pk])
         row = cursor.fetchone()

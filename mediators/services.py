@@ -1149,9 +1149,9 @@ def check_pass_at_site(organisation, entered):
 
 
 def _log_refusal(organisation, user, refusal, *, entered, point_id, service_code, scanned_at, now):
-    site = selectors.site_of(organisation) if organisation is not None else None
-    point = selectors.redeeming_point(site, point_id)
-    item = selectors.redeeming_catalogue_item(site, service_code)
+    """Who, where, which code, why: the place and the service only when they are the site's."""
+    context = selectors.redemption_context(organisation, point_id, service_code, timezone.localdate(now))
+    point, item = context.point, context.item
     RefusedScan.objects.create(
         organisation=organisation,
         user=user,

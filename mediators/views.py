@@ -27,8 +27,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from beneficiaries.views import lookup as verifier_lookup
-from beneficiaries.views import rate_limited as verifier_rate_limited
+from beneficiaries.selectors import pass_or_booklet_status
 from mediators import forms, selectors, services
 from mediators.models import (
     CatalogueItem,
@@ -50,7 +49,13 @@ from passnum.organisations.middleware import SESSION_KEY
 from passnum.organisations.services import check_is_admin
 from passnum.organisations.tenancy import get_for_organisation_or_404
 from passnum.passes import codes as pass_codes
-from passnum.ratelimit import FAILED_LOOKUPS, check_lookups_allowed, count_failed_lookup
+from passnum.ratelimit import (
+    FAILED_LOOKUPS,
+    VERIFY_PER_MINUTE,
+    check_lookups_allowed,
+    count_failed_lookup,
+    per_ip_limit_reached,
+)
 
 PAGE_SIZE = 20
 
@@ -941,12 +946,12 @@ def pass_landing(request, code):
         if selectors.can_redeem(selectors.site_of(organisation))[0]:
             return redirect(f"{reverse('mediators:scan')}?{urlencode({'code': code})}")
         site_cannot_redeem = True
-    if verifier_rate_limited(request):
+    if per_ip_limit_reached(request, "verifier", VERIFY_PER_MINUTE):
         return render(request, "429.html", status=429)
     return render(
         request,
         "mediators/pass_landing.html",
-        {"code": code, "result": verifier_lookup(code), "site_cannot_redeem": site_cannot_redeem},
+        {"code": code, "result": pass_or_booklet_status(code), "site_cannot_redeem": site_cannot_redeem},
     )
 
 
@@ -1004,16 +1009,6 @@ def _shift_month(month, delta):
     """The first day of the month ``delta`` months after ``month`` (a first day)."""
     index = month.year * 12 + month.month - 1 + delta
     return month.replace(year=index // 12, month=index % 12 + 1, day=1)
-
-
-def undoable(redemption, now=None):
-    """Whether the site may still undo this redemption (the service decides in the end)."""
-    now = now or timezone.now()
-    return (
-        redemption.undone_at is None
-        and redemption.settled_at is None
-        and now - redemption.redeemed_at <= selectors.UNDO_WINDOW
-    )
 
 
 def _redemption_codes(redemption):
@@ -1105,7 +1100,11 @@ def redemptions(request):
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [
-        {"redemption": redemption, "codes": _redemption_codes(redemption), "undoable": undoable(redemption, now)}
+        {
+            "redemption": redemption,
+            "codes": _redemption_codes(redemption),
+            "undoable": selectors.is_undoable(redemption, now),
+        }
         for redemption in page
     ]
     return render(
@@ -1158,7 +1157,7 @@ def redemption_undo(request, pk):
         {
             "redemption": redemption,
             "codes": _redemption_codes(redemption),
-            "undoable": refusal is None and undoable(redemption),
+            "undoable": refusal is None and selectors.is_undoable(redemption),
             "undo_until": redemption.redeemed_at + selectors.UNDO_WINDOW,
             "refusal": refusal,
             "back_url": back_url,

@@ -6,6 +6,7 @@ import time
 
 from django.core.cache import cache
 
+from passnum.audit.services import client_ip
 from passnum.errors import DomainError
 
 WINDOW_SECONDS = 600
@@ -44,3 +45,19 @@ def count_failed_lookup(user_id, ip):
             cache.incr(key)
         except ValueError:  # expired between add and incr
             cache.set(key, 1, timeout=WINDOW_SECONDS + 60)
+
+
+# --- Public look-ups (« check my pass », a pass's QR page): a fixed window per IP -----------------
+
+VERIFY_PER_MINUTE = 20
+
+
+def per_ip_limit_reached(request, scope, per_minute):
+    """Counts this request in the current minute of its IP for ``scope``; True beyond the limit."""
+    key = f"pn:{scope}:{client_ip(request)}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=90)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        count = 1
+    return count > per_minute

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from passnum.passes.models import Booklet, Pass, PassState, PrintRun
+from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun
 from passnum.passes.printing import Design
 
 
@@ -198,8 +198,6 @@ def passes_for_redemption(codes, *, for_update=True):
 
 def hand_out_time(pass_ids):
     """When the passes were last handed out (activated), or ``None``."""
-    from passnum.passes.models import JournalKind, PassJournal
-
     return (
         PassJournal.objects.filter(pass_ref_id__in=pass_ids, kind=JournalKind.ACTIVATED)
         .order_by("-at")

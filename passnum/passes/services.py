@@ -217,23 +217,14 @@ def single_statement_writes():
 
 def mark_redeemed(locked_passes, *, actor=None, at=None, details=None):
     """Passes locked by ``selectors.passes_for_redemption`` and checked active become
-    ``redeemed``, journaled. The update repeats the state condition: if any pass was not active
-    any more, ``BookletRefused`` is raised and the caller's transaction must roll back (never a
-    partial redemption)."""
+    ``redeemed``, journaled, with ordinary statements (the embedded default; PostgreSQL's hot path
+    writes the same through ``redeemed_passes_cte``). The update repeats the state condition: if
+    any pass was not active any more, ``BookletRefused`` is raised before the journal is written
+    and the caller's transaction must roll back (never a partial redemption)."""
     ids = [p.pk for p in locked_passes]
-    at = at or timezone.now()
-    if single_statement_writes():
-        sql, params = redeemed_passes_cte(ids, actor=actor, at=at, details=details)
-        with connection.cursor() as cursor:
-            # Only constant SQL is joined here; every value is a parameter.
-            cursor.execute(f"WITH {sql} SELECT count(*) FROM moved", params)  # noqa: S608
-            moved = cursor.fetchone()[0]
-    else:
-        moved = Pass.objects.filter(pk__in=ids, state=PassState.ACTIVE).update(state=PassState.REDEEMED)
-        if moved == len(ids):
-            _journal(ids, JournalKind.REDEEMED, actor=actor, details=details, at=at)
-    if moved != len(ids):
+    if Pass.objects.filter(pk__in=ids, state=PassState.ACTIVE).update(state=PassState.REDEEMED) != len(ids):
         raise BookletRefused("Un pass a changé d'état pendant l'encaissement : réessayez.", code="conflict", status=409)
+    _journal(ids, JournalKind.REDEEMED, actor=actor, details=details, at=at or timezone.now())
     return ids
 
 
