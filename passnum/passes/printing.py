@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import segno
-from barcode.codex import Code128 as Code128Encoder
+from barcode.charsets import code128
 from django.template.loader import render_to_string
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
@@ -146,8 +146,13 @@ def draw_qr(canvas, text, x, y, size):
 
 
 def code128_modules(value):
-    """The Code 128 pattern of ``value`` (python-barcode's encoder): a string of 0/1 modules."""
-    return Code128Encoder(value).build()[0]
+    """The Code 128 pattern of ``value`` in code set B, a string of 0/1 modules. Pass codes and
+    serials are printable ASCII, so set B encodes them all. python-barcode's own encoder switches
+    to set C for digit pairs and drops a « 99 » pair (its set C table stops at 98), so that a code
+    starting with 99 was printed without it: only its pattern table is used here."""
+    values = [code128.START_CODES["B"], *(code128.B[char] for char in value)]
+    checksum = (values[0] + sum(weight * v for weight, v in enumerate(values[1:], start=1))) % 103
+    return "".join(code128.CODES[v] for v in [*values, checksum]) + code128.STOP + "11"
 
 
 def draw_code128(canvas, value, x, y, *, bar_width=BAR_WIDTH * mm, bar_height=BAR_HEIGHT * mm, center_width=None):
