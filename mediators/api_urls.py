@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from mediators.api import PassCheckView, RedemptionsView, RedemptionView, SitesCsvOpenDataView, SitesOpenDataView
+from mediators.places.api import SitesCsvOpenDataView, SitesOpenDataView
+from mediators.redemption.api import PassCheckView, RedemptionsView, RedemptionView
 
 urlpatterns = [
     path("sites", SitesOpenDataView.as_view(), name="sites-open-data"),

@@ -8,7 +8,7 @@ class MediatorsConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from mediators.search import register_sqlite_functions
+        from mediators.places.search import register_sqlite_functions
 
         # The finder's accent-insensitive commune search on the embedded default (SQLite).
         connection_created.connect(register_sqlite_functions, dispatch_uid="mediators_sqlite_functions")

@@ -9,25 +9,22 @@ from django.utils import timezone
 
 from aptic_catalog.models import Service
 from aptic_catalog.services import ensure_referential_loaded
-from mediators import services as mediator_services
-from mediators.models import (
+from clearing.payees.models import PayeeAccount, PayeeStatus
+from mediators.places.models import CatalogueItem, PointOfPresence, Workshop
+from mediators.qualification.models import (
     Answer,
-    CatalogueItem,
     Choice,
     DocumentKind,
-    PayeeAccount,
-    PayeeStatus,
-    PointOfPresence,
     QualificationStatus,
     Question,
-    Redemption,
     SchemeSettings,
     Site,
     SiteAudience,
     SiteStatusChange,
     SupportingDocument,
-    Workshop,
 )
+from mediators.redemption import services as redemption_services
+from mediators.redemption.models import Redemption
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Organisation
 from passnum.organisations.validators import siret_from_prefix
@@ -385,7 +382,8 @@ def _site(organisation, legal_form, sector, status, audiences, place):
         site.questionnaire_score = sum(a.choice.points for a in site.answers.select_related("choice"))
         site.save(update_fields=["questionnaire_score"])
     PayeeAccount.objects.get_or_create(
-        site=site,
+        organisation=organisation,
+        version=1,
         defaults={
             "payee_kind": "self" if sector == "private" else "treasurer_regie",
             "holder_name": organisation.name if sector == "private" else "Trésor public — régie de recettes",
@@ -468,7 +466,7 @@ def _redemptions(context, site):
             booklet = booklets[i % len(booklets)]
             pass_ = booklet.passes.filter(state="active").order_by("position").first()
             when = now - datetime.timedelta(days=REDEMPTION_DAYS * i / REDEMPTIONS, hours=i % 5)
-            mediator_services.redeem(
+            redemption_services.redeem(
                 site.organisation,
                 user=user,
                 codes_entered=[pass_.code],
@@ -500,7 +498,7 @@ def _refused_scans(site, point, item, user):
     code = redeemed.booklet.passes.filter(state="redeemed").values_list("code", flat=True).first()
     typo = code[:-1] + ("0" if code[-1] != "0" else "1")
     for key, entered in (("demo-refus-faute", typo), ("demo-refus-deja", code)):
-        mediator_services.redeem_once(
+        redemption_services.redeem_once(
             site.organisation,
             key=key,
             request_hash=key,

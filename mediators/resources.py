@@ -1,11 +1,12 @@
 """Import and export of sites and points of presence in the operator's console.
 
-The whole file is checked first with the same rules as the site space (``services.check_*``):
+The whole file is checked first with the same rules as the site space (the ``check_*`` of the
+qualification and places services):
 every bad line is reported with its number (line 1 is the header, as in a spreadsheet) and its
 reason, and nothing is imported unless the whole file is valid.
 
 A site imported with a contact e-mail gets an administrator: an invitation for the admin role is
-e-mailed to that address (``services.invite_site_admin``), once — importing the file again sends
+e-mailed to that address (``qualification.services.invite_site_admin``), once — importing the file again sends
 nothing while the invitation is pending or once someone administers the site.
 """
 
@@ -14,15 +15,11 @@ from django.core.validators import validate_email
 from django.db import transaction
 from import_export import fields, resources, widgets
 
-from mediators import services
-from mediators.models import (
-    LegalForm,
-    PointOfPresence,
-    QualificationStatus,
-    Sector,
-    Site,
-    SiteStatusChange,
-)
+from mediators.places import services as places_services
+from mediators.places.models import PointOfPresence
+from mediators.places.validators import check_postcode
+from mediators.qualification import services as qualification_services
+from mediators.qualification.models import LegalForm, QualificationStatus, Sector, Site, SiteStatusChange
 from passnum.audit.services import record
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
@@ -123,9 +120,9 @@ class SiteResource(CheckedResource):
             errors.append(f"secteur « {sector} » inconnu (public ou private).")
         if not errors:
             try:
-                services.check_legal_form_and_sector(legal_form, sector)
+                qualification_services.check_legal_form_and_sector(legal_form, sector)
                 if _cell(row, "postcode"):
-                    services.check_postcode(_cell(row, "postcode"))
+                    check_postcode(_cell(row, "postcode"))
             except DomainError as error:
                 errors.append(error.message)
         status = _cell(row, "status") or QualificationStatus.DRAFT
@@ -182,7 +179,7 @@ class SiteResource(CheckedResource):
                 after={"status": instance.status},
             )
             # The contact e-mail becomes the site's administrator, invited once (re-imports send nothing).
-            services.invite_site_admin(
+            qualification_services.invite_site_admin(
                 site=instance, email=_cell(row, "email"), by=user if getattr(user, "pk", None) else None
             )
 
@@ -194,7 +191,7 @@ class PointOfPresenceResource(CheckedResource):
 
     class Meta:
         model = PointOfPresence
-        fields = ["id", "site", *services.POINT_FIELDS, "is_active"]
+        fields = ["id", "site", *places_services.POINT_FIELDS, "is_active"]
         export_order = fields
         import_id_fields = ["id"]
         use_transactions = True
@@ -217,7 +214,7 @@ class PointOfPresenceResource(CheckedResource):
                 "pour créer un lieu."
             )
         try:
-            services.check_point_of_presence({key: _cell(row, key) for key in services.POINT_FIELDS})
+            places_services.check_point_of_presence({key: _cell(row, key) for key in places_services.POINT_FIELDS})
         except DomainError as error:
             errors.append(
                 f"{PointOfPresence._meta.get_field(error.field).verbose_name if error.field else ''} : "
@@ -227,7 +224,9 @@ class PointOfPresenceResource(CheckedResource):
 
     def before_import_row(self, row, **kwargs):
         super().before_import_row(row, **kwargs)
-        cleaned = services.check_point_of_presence({key: _cell(row, key) for key in services.POINT_FIELDS})
+        cleaned = places_services.check_point_of_presence(
+            {key: _cell(row, key) for key in places_services.POINT_FIELDS}
+        )
         for key in ("postcode", "insee_code", "latitude", "longitude", "phone"):
             row[key] = str(cleaned[key])
         row["siret"] = normalise_siret(_cell(row, "siret"))

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "beneficiaries",
     "mediators",
     "clearing",
+    "clearing.payees",
 ]
 
 MIDDLEWARE = [
@@ -171,7 +172,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
-    "subscriptions": {"task": "mediators.tasks.bill_and_remind_subscriptions", "schedule": crontab(hour=6, minute=0)},
+    "subscriptions": {
+        "task": "mediators.qualification.tasks.bill_and_remind_subscriptions",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
 }
 

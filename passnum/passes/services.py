@@ -191,7 +191,7 @@ def cancel_booklet(booklet, *, actor=None, reason=""):
     return ids
 
 
-# --- Redemption at a site (called by mediators.services) -------------------------------------
+# --- Redemption at a site (called by mediators.redemption.services) -------------------------------------
 
 
 def redeemed_passes_cte(pass_ids, *, actor=None, at=None, details=None):

@@ -15,7 +15,7 @@ from django.conf import settings
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from mediators.models import Redemption, RefusedScan
+from mediators.redemption.models import Redemption, RefusedScan
 from passnum.passes import codes
 from passnum.passes.models import PassState
 from passnum.passes.printing import pass_url, qr_matrix

@@ -11,21 +11,16 @@ from django.utils import timezone
 
 from aptic_catalog.models import Service
 from aptic_catalog.services import ensure_referential_loaded
-from mediators.models import (
-    CatalogueItem,
+from mediators.places.models import CatalogueItem, PointOfPresence, Workshop
+from mediators.qualification.models import (
     DocumentKind,
-    PayeeAccount,
-    PayeeKind,
-    PointOfPresence,
     QualificationStatus,
-    Redemption,
-    RefusedScan,
     Sector,
     Site,
     Subscription,
     SupportingDocument,
-    Workshop,
 )
+from mediators.redemption.models import Redemption, RefusedScan
 from tests.factories import OrganisationFactory
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -94,17 +89,6 @@ class SupportingDocumentFactory(factory.django.DjangoModelFactory):
     size = len(PDF_BYTES)
 
 
-class PayeeAccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = PayeeAccount
-
-    site = factory.SubFactory(SiteFactory)
-    payee_kind = PayeeKind.SELF
-    holder_name = "Association Exemple"
-    iban = VALID_IBAN
-    bic = VALID_BIC
-
-
 class SubscriptionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Subscription
@@ -155,7 +139,7 @@ def redeeming_site(*, passes_required=1, service_code=1, **site):
 
 def redeem_passes(place, passes, **extra):
     """Redeems ``passes`` at ``place`` (from ``redeeming_site``) through the service."""
-    from mediators import services
+    from mediators.redemption import services
 
     return services.redeem(
         place.organisation,

@@ -4,7 +4,8 @@ whole file is valid (the console's import-export resources, used directly)."""
 import pytest
 import tablib
 
-from mediators.models import PointOfPresence, QualificationStatus, Site
+from mediators.places.models import PointOfPresence
+from mediators.qualification.models import QualificationStatus, Site
 from mediators.resources import PointOfPresenceResource, SiteResource
 from passnum.organisations.models import Organisation
 from passnum.organisations.validators import siret_from_prefix
@@ -194,7 +195,7 @@ def test_no_invitation_once_the_site_has_an_administrator(member_of):
 
 
 def test_accepted_invitation_is_not_sent_again():
-    from mediators import services
+    from mediators.qualification import services
     from passnum.organisations.models import Invitation
     from passnum.organisations.services import accept_invitation
     from tests.factories import UserFactory

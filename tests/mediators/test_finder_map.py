@@ -12,8 +12,8 @@ from django.db.models import Value
 from django.db.models.sql import Query
 from django.urls import reverse
 
-from mediators import selectors
-from mediators.search import Folded, fold
+from mediators.places import selectors
+from mediators.places.search import Folded, fold
 from passnum.settings import map_tile_source
 from tests.mediators.factories import CatalogueItemFactory, PointOfPresenceFactory, SiteFactory, WorkshopFactory
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from mediators.models import PayeeAccount
+from clearing.payees.models import PayeeAccount
 from tests.factories import UserFactory
 from tests.mediators.factories import SiteFactory
 

@@ -9,7 +9,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from mediators.models import Choice, PayeeStatus, QualificationStatus, Question, SchemeSettings, Site
+from clearing.payees.models import PayeeStatus
+from clearing.payees.selectors import current_payee_account
+from mediators.qualification.models import Choice, QualificationStatus, Question, SchemeSettings, Site
 from passnum.organisations.validators import siret_from_prefix
 from tests.factories import UserFactory
 from tests.mediators.factories import PDF_BYTES, VALID_BIC, VALID_IBAN
@@ -129,15 +131,16 @@ def test_from_sign_up_to_finder_and_open_data(client, operator_user, django_capt
     assert rows[0]["publics_specifiquement_adresses"] == "Seniors|Femmes"
 
     # The payee account must be verified by the operator.
-    assert site.payee_account.status == PayeeStatus.TO_VERIFY
+    account = current_payee_account(organisation=site.organisation)
+    assert account.status == PayeeStatus.TO_VERIFY
     client.force_login(operator_user)
     client.post(
-        reverse("admin:mediators_payeeaccount_changelist"),
-        {"action": "verify", "_selected_action": [site.payee_account.pk]},
+        reverse("admin:payees_payeeaccount_changelist"),
+        {"action": "verify", "_selected_action": [account.pk]},
     )
-    site.payee_account.refresh_from_db()
-    assert site.payee_account.status == PayeeStatus.VERIFIED
-    assert site.payee_account.iban == VALID_IBAN
+    account.refresh_from_db()
+    assert account.status == PayeeStatus.VERIFIED
+    assert account.iban == VALID_IBAN
 
 
 def test_decision_page_requires_a_reason_for_suspension(client, operator_user):

@@ -5,12 +5,13 @@ SIRET checked as at sign-up and unique; audited with before and after; bad input
 import pytest
 from django.urls import reverse
 
-from mediators import services
+from mediators.qualification import services
 from passnum.audit.models import AuditLog
 from passnum.organisations.services import OrganisationError
 from passnum.organisations.validators import siret_from_prefix
+from tests.clearing.payees.factories import PayeeAccountFactory
 from tests.factories import OrganisationFactory
-from tests.mediators.factories import PayeeAccountFactory, SiteFactory
+from tests.mediators.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -148,7 +149,7 @@ def test_admin_changes_legal_form_and_sector_audited(admin_client, site):
 def test_public_site_paid_through_its_treasurer_cannot_become_private(admin_client, site):
     site.legal_form, site.sector = "commune", "public"
     site.save()
-    PayeeAccountFactory(site=site, payee_kind="treasurer_regie")
+    PayeeAccountFactory(organisation=site.organisation, payee_kind="treasurer_regie")
     response = admin_client.post(
         reverse("mediators:identity"), {"legal_form": "association", "sector": "private", "audiences": []}
     )

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from frictionless import Resource, Schema
 
-from mediators.models import QualificationStatus
+from mediators.qualification.models import QualificationStatus
 from tests.mediators.factories import CatalogueItemFactory, PointOfPresenceFactory, SiteFactory, WorkshopFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_only_qualified_sites_appear_in_finder_and_export(client, status):
 
 
 def test_suspended_site_disappears_with_its_workshops(client, operator_user):
-    from mediators import services
+    from mediators.qualification import services
 
     workshop = WorkshopFactory()
     CatalogueItemFactory(site=workshop.site)
@@ -143,7 +143,7 @@ def test_demo_sites_are_valid_and_idempotent(client):
     from django.core.management import call_command
 
     from mediators.models import PointOfPresence, Site, Workshop
-    from mediators.services import check_point_of_presence
+    from mediators.places.services import check_point_of_presence
 
     call_command("demo", "--json", stdout=io.StringIO())
     counts = (Site.objects.count(), PointOfPresence.objects.count(), Workshop.objects.count())

@@ -7,8 +7,8 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mediators import services
-from mediators.models import RedeemedPass, Redemption, RefusedScan
+from mediators.redemption import services
+from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
 from passnum.passes import codes
 from passnum.passes import services as pass_services
 from passnum.passes.models import JournalKind, Pass, PassJournal, PassState

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from mediators.models import Redemption, RefusedScan
+from mediators.redemption.models import Redemption, RefusedScan
 from passnum import ratelimit
 from passnum.organisations.services import create_api_token
 from passnum.passes import codes

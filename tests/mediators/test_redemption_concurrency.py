@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from mediators.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
 from passnum.organisations.services import create_api_token
 from passnum.passes.models import JournalKind, PassJournal, PassState
 from passnum.passes.selectors import value_by_state

@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mediators import services
-from mediators.models import Redemption, RedemptionKey
+from mediators.redemption import services
+from mediators.redemption.models import Redemption, RedemptionKey
 from passnum.passes import codes
 from passnum.passes.models import Pass, PassState
 from tests.factories import OrganisationFactory

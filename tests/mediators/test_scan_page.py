@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
-from mediators.models import Redemption, RefusedScan
+from mediators.redemption.models import Redemption, RefusedScan
 from passnum.passes import codes
 from passnum.passes.models import PassState
 from tests.mediators.factories import PointOfPresenceFactory, SiteFactory, redeemable_booklet, redeeming_site

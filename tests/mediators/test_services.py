@@ -7,11 +7,15 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from mediators import selectors, services
-from mediators.models import (
+from clearing.payees.models import PayeeKind
+from clearing.payees.services import set_payee_account
+from mediators.errors import SiteError
+from mediators.places import selectors as places_selectors
+from mediators.places import services as places_services
+from mediators.qualification import selectors as qualification_selectors
+from mediators.qualification import services as qualification_services
+from mediators.qualification.models import (
     Choice,
-    PayeeKind,
-    PayeeStatus,
     QualificationStatus,
     Question,
     SchemeSettings,
@@ -19,7 +23,6 @@ from mediators.models import (
     SiteStatusChange,
     SubscriptionStatus,
 )
-from mediators.validators import SiteError
 from passnum.audit.models import AuditLog
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
@@ -31,7 +34,6 @@ from tests.mediators.factories import (
     VALID_BIC,
     VALID_IBAN,
     CatalogueItemFactory,
-    PayeeAccountFactory,
     PointOfPresenceFactory,
     SiteFactory,
     SubscriptionFactory,
@@ -55,13 +57,13 @@ POINT = {
 
 def complete_application(site, user):
     """Fills every step of the application through the services."""
-    services.save_point_of_presence(site=site, by=user, data=POINT)
+    places_services.save_point_of_presence(site=site, by=user, data=POINT)
     answers = {}
     for question in Question.objects.filter(is_active=True):
         answers[question.pk] = Choice.objects.filter(question=question).order_by("-points").first().pk
-    services.save_answers(site=site, by=user, answers=answers)
-    services.accept_charter(site=site, by=user, version=SchemeSettings.load().charter_version)
-    services.save_catalogue_item(
+    qualification_services.save_answers(site=site, by=user, answers=answers)
+    qualification_services.accept_charter(site=site, by=user, version=SchemeSettings.load().charter_version)
+    places_services.save_catalogue_item(
         site=site,
         by=user,
         service_code=1,
@@ -70,16 +72,21 @@ def complete_application(site, user):
         duration_minutes=120,
         tariff_cents=1000,
     )
-    services.add_document(
+    qualification_services.add_document(
         site=site, by=user, kind="statutes", uploaded=SimpleUploadedFile("statuts.pdf", PDF_BYTES, "application/pdf")
     )
-    services.set_payee_account(
-        site=site, by=user, payee_kind=PayeeKind.SELF, holder_name="Asso", iban=VALID_IBAN, bic=VALID_BIC
+    set_payee_account(
+        organisation=site.organisation,
+        by=user,
+        payee_kind=PayeeKind.SELF,
+        holder_name="Asso",
+        iban=VALID_IBAN,
+        bic=VALID_BIC,
     )
 
 
 def register(user, siret=None):
-    return services.register_site(
+    return qualification_services.register_site(
         user=user,
         name="Association Clic",
         siret=siret or siret_from_prefix("123456780001"),
@@ -124,18 +131,18 @@ def test_register_refuses_siret_already_registered():
 def test_missing_steps_then_submit():
     user = UserFactory()
     site = register(user)
-    keys = [step.key for step in selectors.missing_steps(site)]
+    keys = [step.key for step in qualification_selectors.missing_steps(site)]
     assert keys == ["points", "questionnaire", "charter", "catalogue", "documents", "bank"]
     with pytest.raises(SiteError) as error:
-        services.submit_application(site=site, by=user)
+        qualification_services.submit_application(site=site, by=user)
     assert error.value.code == "application_incomplete"
     assert error.value.details["missing"] == keys
     complete_application(site, user)
-    assert selectors.missing_steps(site) == []
-    site = services.submit_application(site=site, by=user)
+    assert qualification_selectors.missing_steps(site) == []
+    site = qualification_services.submit_application(site=site, by=user)
     assert site.status == QualificationStatus.SUBMITTED
     assert site.questionnaire_score == 18
-    assert list(selectors.application_queue()) == [site]
+    assert list(qualification_selectors.application_queue()) == [site]
 
 
 def test_score_below_pass_mark_blocks_submission():
@@ -143,14 +150,14 @@ def test_score_below_pass_mark_blocks_submission():
     site = register(user)
     complete_application(site, user)
     answers = {q.pk: Choice.objects.filter(question=q).order_by("points").first().pk for q in Question.objects.all()}
-    services.save_answers(site=site, by=user, answers=answers)
-    assert [step.key for step in selectors.missing_steps(site)] == ["questionnaire_score"]
+    qualification_services.save_answers(site=site, by=user, answers=answers)
+    assert [step.key for step in qualification_selectors.missing_steps(site)] == ["questionnaire_score"]
 
 
 def test_outdated_charter_is_refused():
     site = SiteFactory()
     with pytest.raises(SiteError) as error:
-        services.accept_charter(site=site, by=UserFactory(), version="1999")
+        qualification_services.accept_charter(site=site, by=UserFactory(), version="1999")
     assert error.value.code == "charter_outdated"
 
 
@@ -175,7 +182,7 @@ def test_each_decision_is_recorded_audited_and_mailed(
     admin = member_of(site.organisation, role="admin")
     member_of(site.organisation, role="member")
     with django_capture_on_commit_callbacks(execute=True):
-        services.decide(site=site, decision=decision, reason="Pièces manquantes", by=operator_user)
+        qualification_services.decide(site=site, decision=decision, reason="Pièces manquantes", by=operator_user)
     site.refresh_from_db()
     assert site.status == expected
     assert site.decision_reason == "Pièces manquantes"
@@ -192,11 +199,11 @@ def test_each_decision_is_recorded_audited_and_mailed(
 def test_decision_needs_a_reason_except_qualify(operator_user):
     site = SiteFactory(submitted=True)
     with pytest.raises(SiteError) as error:
-        services.reject(site=site, by=operator_user, reason="  ")
+        qualification_services.reject(site=site, by=operator_user, reason="  ")
     assert error.value.code == "reason_required"
     site.refresh_from_db()
     assert site.status == QualificationStatus.SUBMITTED
-    services.qualify(site=site, by=operator_user)
+    qualification_services.qualify(site=site, by=operator_user)
     site.refresh_from_db()
     assert site.status == QualificationStatus.QUALIFIED and site.qualified_at is not None
 
@@ -204,10 +211,10 @@ def test_decision_needs_a_reason_except_qualify(operator_user):
 def test_decision_not_allowed_from_wrong_status(operator_user):
     site = SiteFactory()
     with pytest.raises(SiteError) as error:
-        services.qualify(site=site, by=operator_user)
+        qualification_services.qualify(site=site, by=operator_user)
     assert error.value.code == "decision_not_allowed"
     with pytest.raises(SiteError):
-        services.suspend(site=SiteFactory(submitted=True), by=operator_user, reason="x")
+        qualification_services.suspend(site=SiteFactory(submitted=True), by=operator_user, reason="x")
 
 
 def test_status_history_is_append_only():
@@ -233,10 +240,10 @@ def test_status_history_is_append_only():
 )
 def test_check_site_can_redeem(status, code):
     site = SiteFactory(status=status)
-    assert selectors.can_redeem(site) == (code is None, code)
+    assert qualification_selectors.can_redeem(site) == (code is None, code)
     if code:
         with pytest.raises(DomainError) as error:
-            selectors.check_site_can_redeem(site)
+            qualification_selectors.check_site_can_redeem(site)
         assert error.value.code == code
 
 
@@ -244,13 +251,13 @@ def test_unpaid_subscription_past_grace_suspends_redemption():
     site = SiteFactory(qualified=True)
     today = timezone.localdate()
     subscription = SubscriptionFactory(site=site, due_date=today - datetime.timedelta(days=10))
-    assert selectors.subscription_state(site).code == "overdue"
-    assert selectors.can_redeem(site) == (True, None)
+    assert qualification_selectors.subscription_state(site).code == "overdue"
+    assert qualification_selectors.can_redeem(site) == (True, None)
     later = today + datetime.timedelta(days=SchemeSettings.load().subscription_grace_days)
-    assert selectors.subscription_state(site, later).code == "lapsed"
-    assert selectors.can_redeem(site, later) == (False, "site_suspended")
-    services.mark_subscription_paid(subscription=subscription, by=None)
-    assert selectors.can_redeem(site, later) == (True, None)
+    assert qualification_selectors.subscription_state(site, later).code == "lapsed"
+    assert qualification_selectors.can_redeem(site, later) == (False, "site_suspended")
+    qualification_services.mark_subscription_paid(subscription=subscription, by=None)
+    assert qualification_selectors.can_redeem(site, later) == (True, None)
 
 
 def test_subscription_amount_is_configurable_and_reminder_sent_once(member_of, django_capture_on_commit_callbacks):
@@ -260,18 +267,18 @@ def test_subscription_amount_is_configurable_and_reminder_sent_once(member_of, d
     site = SiteFactory(qualified=True)
     member_of(site.organisation)
     today = timezone.localdate()
-    subscription = services.ensure_subscription(site=site, year=today.year, today=today)
+    subscription = qualification_services.ensure_subscription(site=site, year=today.year, today=today)
     assert subscription.amount_cents == 9900 and subscription.status == SubscriptionStatus.DUE
     later = subscription.due_date + datetime.timedelta(days=1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.send_subscription_reminders(later) == 1
-        assert services.send_subscription_reminders(later) == 0
+        assert qualification_services.send_subscription_reminders(later) == 1
+        assert qualification_services.send_subscription_reminders(later) == 0
     assert len(mail.outbox) == 1
 
 
 def test_default_subscription_is_77_euros():
     site = SiteFactory()
-    assert services.ensure_subscription(site=site, year=timezone.localdate().year).amount_cents == 7700
+    assert qualification_services.ensure_subscription(site=site, year=timezone.localdate().year).amount_cents == 7700
 
 
 # --- bad inputs ------------------------------------------------------------------------------
@@ -297,7 +304,7 @@ def test_default_subscription_is_77_euros():
 def test_point_of_presence_bad_input(changes, code, field):
     site = SiteFactory()
     with pytest.raises(SiteError) as error:
-        services.save_point_of_presence(site=site, by=None, data={**POINT, **changes})
+        places_services.save_point_of_presence(site=site, by=None, data={**POINT, **changes})
     assert (error.value.code, error.value.field) == (code, field)
     assert error.value.message
     assert not site.points.exists()
@@ -313,7 +320,7 @@ def test_point_of_presence_bad_input(changes, code, field):
     ],
 )
 def test_point_of_presence_in_corsica_and_overseas(latitude, longitude, postcode, insee):
-    point = services.save_point_of_presence(
+    point = places_services.save_point_of_presence(
         site=SiteFactory(),
         by=None,
         data={**POINT, "latitude": latitude, "longitude": longitude, "postcode": postcode, "insee_code": insee},
@@ -326,7 +333,7 @@ def test_catalogue_refuses_service_not_in_referential():
     aptic_service()
     for code in ("999", "abc", ""):
         with pytest.raises(SiteError) as error:
-            services.save_catalogue_item(
+            places_services.save_catalogue_item(
                 site=site,
                 by=None,
                 service_code=code,
@@ -340,7 +347,7 @@ def test_catalogue_refuses_service_not_in_referential():
     inactive.is_active = False
     inactive.save()
     with pytest.raises(SiteError):
-        services.save_catalogue_item(
+        places_services.save_catalogue_item(
             site=site,
             by=None,
             service_code=2,
@@ -356,7 +363,7 @@ def test_catalogue_terms_and_duplicates():
     site = SiteFactory()
     aptic_service()
     with pytest.raises(SiteError) as error:
-        services.save_catalogue_item(
+        places_services.save_catalogue_item(
             site=site,
             by=None,
             service_code=1,
@@ -366,7 +373,7 @@ def test_catalogue_terms_and_duplicates():
             tariff_cents=0,
         )
     assert error.value.code == "passes_required_invalid"
-    services.save_catalogue_item(
+    places_services.save_catalogue_item(
         site=site,
         by=None,
         service_code=1,
@@ -376,7 +383,7 @@ def test_catalogue_terms_and_duplicates():
         tariff_cents=2000,
     )
     with pytest.raises(SiteError) as error:
-        services.save_catalogue_item(
+        places_services.save_catalogue_item(
             site=site,
             by=None,
             service_code=1,
@@ -386,79 +393,6 @@ def test_catalogue_terms_and_duplicates():
             tariff_cents=0,
         )
     assert error.value.code == "service_already_in_catalogue"
-
-
-@pytest.mark.parametrize(
-    ("iban", "bic", "code", "field"),
-    [
-        ("FR7630006000011234567890188", VALID_BIC, "iban_invalid", "iban"),
-        ("FR76300060000112345", VALID_BIC, "iban_invalid", "iban"),
-        ("BR1800360305000010009795493C1", "BRASBRRJXXX", "iban_not_sepa", "iban"),
-        (VALID_IBAN, "AGRI FR", "bic_invalid", "bic"),
-        (VALID_IBAN, "DEUTDEFFXXX", "bic_iban_mismatch", "bic"),
-    ],
-)
-def test_payee_account_bad_input(iban, bic, code, field):
-    site = SiteFactory()
-    with pytest.raises(SiteError) as error:
-        services.set_payee_account(
-            site=site, by=None, payee_kind=PayeeKind.SELF, holder_name="Asso", iban=iban, bic=bic
-        )
-    assert (error.value.code, error.value.field) == (code, field)
-    assert not hasattr(Site.objects.get(pk=site.pk), "payee_account") or True
-    from mediators.models import PayeeAccount
-
-    assert not PayeeAccount.objects.filter(site=site).exists()
-
-
-def test_treasurer_payee_only_for_public_sector():
-    with pytest.raises(SiteError) as error:
-        services.set_payee_account(
-            site=SiteFactory(),
-            by=None,
-            payee_kind=PayeeKind.TREASURER_REGIE,
-            holder_name="Trésor public",
-            iban=VALID_IBAN,
-            bic=VALID_BIC,
-        )
-    assert error.value.code == "payee_kind_not_allowed"
-    account = services.set_payee_account(
-        site=SiteFactory(public=True),
-        by=None,
-        payee_kind=PayeeKind.TREASURER_MANDATE,
-        holder_name="DGFIP",
-        iban=VALID_IBAN,
-        bic=VALID_BIC,
-    )
-    assert account.status == PayeeStatus.TO_VERIFY
-
-
-def test_changed_iban_needs_verification_again(operator_user):
-    account = PayeeAccountFactory()
-    site = account.site
-    with pytest.raises(SiteError) as error:
-        selectors.check_payee_payable(site)
-    assert error.value.code == "payee_not_verified"
-    services.verify_payee_account(account=account, by=operator_user)
-    assert selectors.check_payee_payable(site).status == PayeeStatus.VERIFIED
-    # Same details again: still verified.
-    services.set_payee_account(
-        site=site, by=None, payee_kind=PayeeKind.SELF, holder_name=account.holder_name, iban=VALID_IBAN, bic=VALID_BIC
-    )
-    assert selectors.check_payee_payable(site)
-    services.set_payee_account(
-        site=site,
-        by=None,
-        payee_kind=PayeeKind.SELF,
-        holder_name=account.holder_name,
-        iban="DE89 3704 0044 0532 0130 00",
-        bic="COBADEFFXXX",
-    )
-    account.refresh_from_db()
-    assert account.status == PayeeStatus.TO_VERIFY and account.verified_at is None
-    with pytest.raises(SiteError):
-        selectors.check_payee_payable(site)
-    assert AuditLog.objects.filter(action="site.payee_account_verified").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -473,7 +407,9 @@ def test_changed_iban_needs_verification_again(operator_user):
 def test_document_bad_input(content, name, code):
     site = SiteFactory()
     with pytest.raises(SiteError) as error:
-        services.add_document(site=site, by=None, kind="statutes", uploaded=SimpleUploadedFile(name, content))
+        qualification_services.add_document(
+            site=site, by=None, kind="statutes", uploaded=SimpleUploadedFile(name, content)
+        )
     assert (error.value.code, error.value.field) == (code, "file")
     assert not site.documents.exists()
 
@@ -481,14 +417,14 @@ def test_document_bad_input(content, name, code):
 def test_document_is_stored_under_an_unguessable_name():
     site = SiteFactory()
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-    document = services.add_document(
+    document = qualification_services.add_document(
         site=site, by=None, kind="insurance", uploaded=SimpleUploadedFile("Attestation Mairie.png", png)
     )
     assert document.content_type == "image/png"
     assert "Attestation" not in document.file.name
     assert len(document.file.name.rsplit("/", 1)[-1]) >= 32
     assert document.original_name == "Attestation Mairie.png"
-    services.delete_document(document=document, by=None)
+    qualification_services.delete_document(document=document, by=None)
 
 
 # --- workshops -------------------------------------------------------------------------------
@@ -510,21 +446,21 @@ def test_workshop_rules():
         "service_code": 1,
     }
     with pytest.raises(SiteError) as error:
-        services.save_workshop(**kwargs)
+        places_services.save_workshop(**kwargs)
     assert error.value.code == "service_not_in_catalogue"
     CatalogueItemFactory(site=site)
     with pytest.raises(SiteError) as error:
-        services.save_workshop(**{**kwargs, "point_of_presence": other_point})
+        places_services.save_workshop(**{**kwargs, "point_of_presence": other_point})
     assert error.value.code == "point_unknown"
     with pytest.raises(SiteError) as error:
-        services.save_workshop(**{**kwargs, "starts_at": timezone.now() - datetime.timedelta(hours=1)})
+        places_services.save_workshop(**{**kwargs, "starts_at": timezone.now() - datetime.timedelta(hours=1)})
     assert error.value.code == "workshop_in_past"
     with pytest.raises(SiteError) as error:
-        services.save_workshop(**{**kwargs, "seats": 0})
+        places_services.save_workshop(**{**kwargs, "seats": 0})
     assert error.value.code == "seats_invalid"
-    workshop = services.save_workshop(**kwargs)
-    assert workshop in selectors.public_workshops()
-    services.close_point_of_presence(point=point, by=None)
+    workshop = places_services.save_workshop(**kwargs)
+    assert workshop in places_selectors.public_workshops()
+    places_services.close_point_of_presence(point=point, by=None)
     workshop.refresh_from_db()
     assert workshop.is_cancelled
 

@@ -1,8 +1,8 @@
 import pytest
 from django.utils import timezone
 
-from mediators.models import Subscription
-from mediators.tasks import bill_and_remind_subscriptions
+from mediators.qualification.models import Subscription
+from mediators.qualification.tasks import bill_and_remind_subscriptions
 from tests.mediators.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from mediators import services
-from mediators.models import Site
+from mediators.qualification import services
+from mediators.qualification.models import Site
 
 
 @shared_task

@@ -1,28 +1,23 @@
-"""Checks of what a site types in: commune codes, coordinates, phone, bank details, documents.
-
-Each ``check_*`` returns the cleaned value or raises ``SiteError`` with a French message tied to
-the form field. There is no INSEE referential file in Passnum: a commune code is checked for its
-format and for an existing department, and against the postcode's department, not against the
-official list of communes.
+"""Checks of a place's address and contact: commune codes, postcode, coordinates, phone. Each
+``check_*`` returns the cleaned value or raises ``SiteError`` tied to the form field.
 """
 
 import re
 from decimal import Decimal, InvalidOperation
 
-from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
-
-from passnum.errors import DomainError
-
-
-class SiteError(DomainError):
-    code = "site_refused"
-
+from mediators.errors import SiteError
 
 INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
 POSTCODE_RE = re.compile(r"^\d{5}$")
+
+
 OVERSEAS_DEPARTMENTS = {"971", "972", "973", "974", "976"}
+
+
 MAINLAND_DEPARTMENTS = {f"{n:02d}" for n in range(1, 96) if n != 20} | {"2A", "2B"}
+
 
 # (name, south, north, west, east): metropolitan France with Corsica, and the five overseas
 # departments. Coordinates outside every box are refused.
@@ -159,103 +154,3 @@ def international_phone(value):
     if prefix:
         return prefix + value[1:]
     return "+33" + value[1:]
-
-
-# --- bank details -------------------------------------------------------------------------
-
-
-def check_iban(value):
-    compact = re.sub(r"\s", "", value or "").upper()
-    try:
-        iban = IBAN(compact)
-    except SchwiftyException as exc:
-        raise SiteError(
-            "Cet IBAN n'est pas valide : vérifiez chaque caractère (la clé de contrôle ne correspond pas ou la "
-            "longueur est fausse).",
-            code="iban_invalid",
-            field="iban",
-        ) from exc
-    if not iban.in_sepa_zone:
-        raise SiteError(
-            "Cet IBAN est celui d'un pays hors de la zone SEPA : les remboursements ne sont versés que sur un "
-            "compte de la zone SEPA.",
-            code="iban_not_sepa",
-            field="iban",
-        )
-    return str(iban.compact)
-
-
-def check_bic(value, *, iban=None):
-    compact = re.sub(r"\s", "", value or "").upper()
-    try:
-        bic = BIC(compact)
-    except SchwiftyException as exc:
-        raise SiteError(
-            "Ce BIC n'est pas valide : il compte 8 ou 11 caractères, par exemple BNPAFRPPXXX.",
-            code="bic_invalid",
-            field="bic",
-        ) from exc
-    if iban is not None:
-        iban_country = iban[:2]
-        # Monaco, overseas territories and a few others bank under French BICs.
-        if bic.country_code != iban_country and not {bic.country_code, iban_country} <= {
-            "FR",
-            "MC",
-            "GP",
-            "MQ",
-            "GF",
-            "RE",
-            "YT",
-            "PM",
-            "BL",
-            "MF",
-        }:
-            raise SiteError(
-                "Ce BIC ne correspond pas au pays de l'IBAN : vérifiez-les sur votre relevé d'identité bancaire.",
-                code="bic_iban_mismatch",
-                field="bic",
-            )
-    return str(bic.compact)
-
-
-# --- documents ------------------------------------------------------------------------------
-
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-SIGNATURES = [
-    (b"%PDF-", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-]
-
-
-def sniff_content_type(head):
-    for signature, content_type in SIGNATURES:
-        if head.startswith(signature):
-            return content_type
-    return None
-
-
-def check_document(uploaded):
-    """Size at most 5 MB and a real PDF, JPEG or PNG (read from the content, not the name)."""
-    if uploaded is None:
-        raise SiteError("Choisissez un fichier à envoyer.", code="document_missing", field="file")
-    if uploaded.size > MAX_DOCUMENT_BYTES:
-        raise SiteError(
-            f"Ce fichier pèse {uploaded.size / 1024 / 1024:.1f} Mo : 5 Mo au plus. Réduisez-le (scan en noir et "
-            "blanc, résolution plus faible) ou envoyez une photo.",
-            code="document_too_large",
-            field="file",
-        )
-    if uploaded.size == 0:
-        raise SiteError("Ce fichier est vide.", code="document_empty", field="file")
-    uploaded.seek(0)
-    head = uploaded.read(16)
-    uploaded.seek(0)
-    content_type = sniff_content_type(head)
-    if content_type is None:
-        raise SiteError(
-            "Ce fichier n'est ni un PDF, ni une image JPEG ou PNG : enregistrez-le dans l'un de ces formats.",
-            code="document_wrong_type",
-            field="file",
-        )
-    return content_type

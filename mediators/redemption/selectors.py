@@ -1,0 +1,149 @@
+"""Reads of redemptions: the site's lists and totals, the undo window, stored idempotent answers
+and the redemption context read in one SQL statement on the hot path.
+"""
+
+import datetime
+from collections import namedtuple
+
+from django.db import connection
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from aptic_catalog.models import Service, Subcategory
+from mediators.places.models import CatalogueItem, PointOfPresence
+from mediators.qualification.models import (
+    Site,
+    Subscription,
+)
+from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+
+UNDO_WINDOW = datetime.timedelta(hours=24)
+
+
+def live_redemption_of(pass_ids):
+    """The live redemption of one of these passes (when and where it was redeemed), or None."""
+    line = (
+        RedeemedPass.objects.filter(pass_ref_id__in=pass_ids, is_live=True)
+        .select_related("redemption__site", "redemption__point_of_presence", "redemption__redeemed_by")
+        .first()
+    )
+    return line.redemption if line else None
+
+
+def is_undoable(redemption, now=None):
+    """Whether a redemption may still be undone: live, not on a statement, within 24 hours
+    (``services.undo_redemption`` refuses the others, each with its code)."""
+    now = now or timezone.now()
+    return (
+        redemption.undone_at is None and redemption.settled_at is None and now - redemption.redeemed_at <= UNDO_WINDOW
+    )
+
+
+def redemption_as_dict(redemption, codes=None):
+    """The API's body of a redemption (also stored as the answer of its idempotency key). Without
+    ``codes``, they are read from its lines (prefetch ``lines__pass_ref``)."""
+    from passnum.passes.codes import grouped
+
+    if codes is None:
+        codes = [line.pass_ref.code for line in redemption.lines.all()]
+    return {
+        "id": str(redemption.pk),
+        "status": "live" if redemption.undone_at is None else "undone",
+        "codes": [grouped(code) for code in codes],
+        "booklet": redemption.booklet.serial,
+        "programme": redemption.programme.name,
+        "service": {"code": redemption.service.code, "title": redemption.service.title},
+        "point_of_presence": {"id": redemption.point_of_presence_id, "name": redemption.point_of_presence.name},
+        "pass_count": redemption.pass_count,
+        "amount_cents": redemption.amount_cents,
+        "beneficiary_share_cents": redemption.beneficiary_share_cents,
+        "scanned_at": redemption.scanned_at.isoformat(),
+        "redeemed_at": redemption.redeemed_at.isoformat(),
+        "undo_until": (redemption.redeemed_at + UNDO_WINDOW).isoformat(),
+        "undone_at": redemption.undone_at.isoformat() if redemption.undone_at else None,
+    }
+
+
+def redemptions_of(organisation, *, month=None, service_code=None, point_id=None):
+    """A site's redemptions, newest first, optionally for one month (``date`` of its first day),
+    one #APTIC service or one point of presence."""
+    redemptions = Redemption.objects.for_organisation(organisation).select_related(
+        "service", "point_of_presence", "booklet", "programme", "redeemed_by"
+    )
+    if month is not None:
+        start = timezone.make_aware(datetime.datetime(month.year, month.month, 1))
+        end = timezone.make_aware(datetime.datetime(month.year + month.month // 12, month.month % 12 + 1, 1))
+        redemptions = redemptions.filter(redeemed_at__gte=start, redeemed_at__lt=end)
+    if service_code is not None:
+        redemptions = redemptions.filter(service__code=service_code)
+    if point_id is not None:
+        redemptions = redemptions.filter(point_of_presence_id=point_id)
+    return redemptions.prefetch_related("lines__pass_ref").order_by("-redeemed_at")
+
+
+def redemption_totals(redemptions):
+    """Count, passes and amount (cents) of the live redemptions of a queryset."""
+    return redemptions.filter(undone_at__isnull=True).aggregate(
+        count=Count("pk"), passes=Sum("pass_count", default=0), amount_cents=Sum("amount_cents", default=0)
+    )
+
+
+def refused_scans_of(organisation):
+    return RefusedScan.objects.for_organisation(organisation).select_related("point_of_presence", "service", "user")
+
+
+def stored_redemption_answer(organisation, key):
+    """The stored answer of an idempotency key: ``(request_hash, status, body)`` or None."""
+    return (
+        RedemptionKey.objects.filter(organisation=organisation, key=key)
+        .values_list("request_hash", "status_code", "response_body")
+        .first()
+    )
+
+
+RedemptionContext = namedtuple("RedemptionContext", ["site", "subscription", "point", "item"])
+
+
+# The redemption's hot path reads what it checks about the site in one statement, in plain SQL:
+# the ORM would spend more time writing this query than PostgreSQL spends answering it.
+_CONTEXT_SQL = """
+SELECT site.id, site.status, sub.status, sub.due_date,
+       point.id, point.name, point.insee_code,
+       item.passes_required, service.id, service.code, service.title, subcategory.id, subcategory.level_id
+FROM mediators_site site
+LEFT JOIN mediators_subscription sub ON sub.site_id = site.id AND sub.year = %s
+LEFT JOIN mediators_pointofpresence point ON point.site_id = site.id AND point.id = %s AND point.is_active
+LEFT JOIN aptic_catalog_service service ON service.code = %s
+LEFT JOIN mediators_catalogueitem item
+       ON item.site_id = site.id AND item.service_id = service.id AND item.is_active
+LEFT JOIN aptic_catalog_subcategory subcategory ON subcategory.id = service.subcategory_id
+WHERE site.organisation_id = %s
+"""
+
+
+def redemption_context(organisation, point_id, service_code, today):
+    """The site of ``organisation``, this year's subscription, the open point of presence
+    ``point_id`` of the site and its active catalogue entry for the #APTIC service
+    ``service_code``, as unsaved model instances (``None`` where missing), in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CONTEXT_SQL, [today.year, point_id, service_code, organisation.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return RedemptionContext(None, None, None, None)
+    site_id, status, sub_status, sub_due, point_pk, point_name, insee, passes_required, *service = row
+    site = Site(pk=site_id, status=status, organisation=organisation)
+    subscription = None
+    if sub_status is not None:
+        due = sub_due if isinstance(sub_due, datetime.date) else datetime.date.fromisoformat(sub_due)
+        subscription = Subscription(site=site, year=today.year, status=sub_status, due_date=due)
+    point = PointOfPresence(pk=point_pk, site=site, name=point_name, insee_code=insee) if point_pk else None
+    item = None
+    if passes_required is not None:
+        service_pk, code, title, subcategory_pk, level_id = service
+        subcategory = Subcategory(pk=subcategory_pk, level_id=level_id)
+        item = CatalogueItem(
+            site=site,
+            passes_required=passes_required,
+            service=Service(pk=service_pk, code=code, title=title, subcategory=subcategory),
+        )
+    return RedemptionContext(site, subscription, point, item)

@@ -1,0 +1,494 @@
+"""Redeeming passes at a qualified site: the rules (``check_*``, each refusal with its code), the
+exactly-once write, idempotent replays, refused-scan log and undo.
+"""
+
+import datetime
+import json
+import uuid
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from mediators.errors import SiteError
+from mediators.qualification import selectors as qualification_selectors
+from mediators.redemption import selectors
+from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from passnum.audit.services import record
+from passnum.errors import DomainError
+from passnum.passes import codes
+from passnum.passes import selectors as pass_selectors
+from passnum.passes import services as pass_services
+from passnum.passes.models import PassState
+from sponsors import selectors as sponsor_selectors
+
+MAX_CODES = 10
+
+
+MAX_ENTRY_LENGTH = 300
+
+
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+class RedemptionRefused(DomainError):
+    code = "redemption_refused"
+    status = 409
+
+
+def _refused(code, message, status, entries=None, **details):
+    return RedemptionRefused(message, code=code, status=status, codes=list(entries or []), **details)
+
+
+def _entries(passes):
+    return [codes.grouped(p.code) for p in passes]
+
+
+def printable(text):
+    """What was entered, safe to store and show: control characters (NUL…) dropped."""
+    return "".join(char for char in str(text) if char.isprintable())
+
+
+def check_codes(entered):
+    """What was scanned or typed → compact codes. Malformed entries are reported before
+    mistyped ones, each with the offending entries."""
+    if not isinstance(entered, list) or not 1 <= len(entered) <= MAX_CODES:
+        raise _refused("code_malformed", f"Envoyez entre 1 et {MAX_CODES} codes de pass dans « codes ».", 400, [])
+    parsed = [(text, codes.parse(text)) for text in entered]
+    for error in (codes.MALFORMED, codes.MISTYPED):
+        wrong = [printable(text)[:40] for text, result in parsed if result.error == error]
+        if wrong:
+            raise _refused(error, codes.ERROR_MESSAGES[error], 400, wrong)
+    compact = [result.code for _, result in parsed]
+    if len(set(compact)) != len(compact):
+        raise _refused("code_malformed", "Le même pass a été scanné deux fois dans cette demande.", 400, compact)
+    return compact
+
+
+def check_redeeming_site(organisation, context=None):
+    """The site may redeem (qualified, not suspended, subscription not lapsed). ``context`` (from
+    ``selectors.redemption_context``) spares the queries."""
+    try:
+        if context is None:
+            return qualification_selectors.check_site_can_redeem(
+                qualification_selectors.site_of(organisation) if organisation else None
+            )
+        return qualification_selectors.check_site_can_redeem(context.site, subscription=context.subscription)
+    except SiteError as error:
+        raise _refused(error.code, error.message, error.status) from None
+
+
+def check_redeeming_point(point):
+    if point is None:
+        raise _refused(
+            "point_of_presence_unknown",
+            "Ce lieu n'est pas un lieu ouvert de votre structure : choisissez-en un dans la liste.",
+            400,
+            field="point_of_presence",
+        )
+    return point
+
+
+def check_redeeming_service(item):
+    if item is None:
+        raise _refused(
+            "service_not_in_catalogue",
+            "Ce service n'est pas au catalogue de votre structure : choisissez un service de votre catalogue.",
+            409,
+            field="service",
+        )
+    return item
+
+
+def check_pass_count(item, compact):
+    if len(compact) != item.passes_required:
+        needed = item.passes_required
+        raise _refused(
+            "wrong_pass_count",
+            f"Ce service se paie avec {needed} pass d'un même carnet : vous en avez scanné {len(compact)}.",
+            400,
+            compact,
+            passes_required=needed,
+        )
+
+
+def check_passes_known(passes, compact):
+    known = {p.code for p in passes}
+    unknown = [code for code in compact if code not in known]
+    if unknown:
+        raise _refused(
+            "pass_unknown",
+            "Ce code ne correspond à aucun Pass numérique : vérifiez qu'il s'agit bien d'un pass du dispositif.",
+            404,
+            [codes.grouped(code) for code in unknown],
+        )
+
+
+def check_same_booklet(passes):
+    if len({p.booklet_id for p in passes}) > 1:
+        raise _refused(
+            "passes_from_different_booklets",
+            "Ces pass viennent de carnets différents : un service se paie avec des pass d'un même carnet.",
+            400,
+            _entries(passes),
+        )
+
+
+def _already_redeemed(passes, site):
+    redemption = selectors.live_redemption_of([p.pk for p in passes])
+    if redemption is None:  # settled before redemptions were recorded: say only that
+        return _refused("pass_already_redeemed", "Ce pass a déjà été encaissé.", 409, _entries(passes))
+    when = timezone.localtime(redemption.redeemed_at)
+    message = f"Ce pass a déjà été encaissé le {when:%d/%m/%Y à %H:%M}"
+    details = {"redeemed_at": redemption.redeemed_at.isoformat()}
+    if redemption.site_id == site.pk:
+        who = redemption.redeemed_by.email if redemption.redeemed_by else "votre structure"
+        message += f", par {who} à « {redemption.point_of_presence.name} »"
+        details["redeemed_by"] = who
+        details["point_of_presence"] = redemption.point_of_presence.name
+    else:
+        message += " dans une autre structure"
+    return _refused("pass_already_redeemed", message + ".", 409, _entries(passes), **details)
+
+
+def check_passes_redeemable(passes, site, scan_date):
+    """Under the lock: every pass is active and not expired on the day it was scanned."""
+    states = {p.state for p in passes}
+    if PassState.CANCELLED in states:
+        raise _refused(
+            "pass_cancelled",
+            "Ce pass a été annulé (carnet déclaré perdu ou volé) : il ne peut pas être encaissé.",
+            409,
+            _entries(p for p in passes if p.state == PassState.CANCELLED),
+        )
+    if states & {PassState.REDEEMED, PassState.SETTLED}:
+        raise _already_redeemed([p for p in passes if p.state in (PassState.REDEEMED, PassState.SETTLED)], site)
+    expired = [p for p in passes if p.state == PassState.EXPIRED or scan_date > p.expires_on]
+    if expired:
+        raise _refused(
+            "pass_expired",
+            f"Ce pass a expiré le {expired[0].expires_on:%d/%m/%Y} : il ne peut plus être encaissé.",
+            409,
+            _entries(expired),
+        )
+    if PassState.CREATED in states:
+        raise _refused(
+            "pass_not_active",
+            "Ce pass n'est pas encore actif : son carnet n'a pas été remis par un prescripteur, ou la commande "
+            "du financeur n'est pas payée. Invitez la personne à revoir son prescripteur.",
+            409,
+            _entries(p for p in passes if p.state == PassState.CREATED),
+        )
+
+
+def check_programme_accepts(programme, item, point, passes):
+    if not sponsor_selectors.service_is_eligible(programme, item.service):
+        raise _refused(
+            "service_not_eligible",
+            f"Le programme « {programme.name} » ne finance pas ce service : proposez un autre service.",
+            409,
+            _entries(passes),
+        )
+    if not sponsor_selectors.covers_commune(programme, point.insee_code):
+        raise _refused(
+            "site_out_of_territory",
+            f"Ce lieu est hors du territoire du programme « {programme.name} » : le pass n'y est pas valable.",
+            409,
+            _entries(passes),
+        )
+
+
+def check_beneficiary_share(share, amount_cents):
+    if share is None:
+        return 0
+    if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= amount_cents:
+        raise _refused(
+            "beneficiary_share_invalid",
+            f"Le reste à charge doit être un nombre de centimes entre 0 et {amount_cents}.",
+            400,
+            field="beneficiary_share_cents",
+        )
+    return share
+
+
+def check_scanned_at(scanned_at, now, passes):
+    """A scan time sent by a device (offline queue): not in the future, not before the hand-out."""
+    if scanned_at is None:
+        return now
+    if scanned_at > now + CLOCK_SKEW:
+        raise _refused(
+            "scanned_at_invalid",
+            "L'heure du scan est dans le futur : vérifiez l'heure de l'appareil.",
+            400,
+            field="scanned_at",
+        )
+    handed_out = pass_selectors.hand_out_time([p.pk for p in passes])
+    if handed_out is not None and scanned_at < handed_out:
+        raise _refused(
+            "scanned_at_invalid",
+            "L'heure du scan précède la remise du carnet : vérifiez l'heure de l'appareil.",
+            400,
+            field="scanned_at",
+        )
+    return scanned_at
+
+
+def redeem(
+    organisation,
+    *,
+    user,
+    codes_entered,
+    service_code,
+    point_id,
+    beneficiary_share_cents=None,
+    scanned_at=None,
+    now=None,
+    idempotency=None,
+):
+    """Redeems passes of one booklet for a service at a point of presence; returns the
+    ``Redemption`` or raises ``RedemptionRefused`` having written nothing. Call inside a
+    transaction (``redeem_once`` does). ``idempotency`` (``(key, request_hash)``) stores the
+    answer under that key with the redemption."""
+    now = now or timezone.now()
+    context = selectors.redemption_context(organisation, point_id, service_code, timezone.localdate(now))
+    site = check_redeeming_site(organisation, context)
+    compact = check_codes(codes_entered)
+    point = check_redeeming_point(context.point)
+    item = check_redeeming_service(context.item)
+    check_pass_count(item, compact)
+    passes = pass_selectors.passes_for_redemption(compact)  # locked until the end of the transaction
+    check_passes_known(passes, compact)
+    check_same_booklet(passes)
+    scanned_at = check_scanned_at(scanned_at, now, passes)
+    check_passes_redeemable(passes, site, timezone.localdate(scanned_at))
+    programme = passes[0].programme
+    check_programme_accepts(programme, item, point, passes)
+    amount_cents = sum(p.face_value_cents for p in passes)
+    share = check_beneficiary_share(beneficiary_share_cents, amount_cents)
+    redemption = Redemption(
+        id=uuid.uuid4(),
+        site=site,
+        point_of_presence=point,
+        service=item.service,
+        programme=programme,
+        booklet=passes[0].booklet,
+        pass_count=len(passes),
+        amount_cents=amount_cents,
+        beneficiary_share_cents=share,
+        scanned_at=scanned_at,
+        redeemed_at=now,
+        redeemed_by=user,
+    )
+    answer = None
+    if idempotency is not None:
+        key, request_hash = idempotency
+        answer = RedemptionKey(
+            organisation=organisation, key=key, request_hash=request_hash, status_code=201,
+            response_body=selectors.redemption_as_dict(redemption, compact), redemption=redemption, created_at=now,
+        )  # fmt: skip
+    _write_redemption(redemption, passes, answer)
+    return redemption
+
+
+# On PostgreSQL, the whole write in one statement (the hot path): the passes' state and journal
+# (the pass instrument's part, ``redeemed_passes_cte``), the redemption — only if every pass
+# moved —, its lines and the idempotency key's answer.
+_REDEMPTION_WRITE_SQL = """
+WITH {passes},
+redemption AS (
+    INSERT INTO mediators_redemption (id, site_id, point_of_presence_id, service_id, programme_id, booklet_id,
+        pass_count, amount_cents, beneficiary_share_cents, scanned_at, redeemed_at, redeemed_by_id)
+    SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+    WHERE (SELECT count(*) FROM moved) = %s
+    RETURNING id
+), line AS (
+    INSERT INTO mediators_redeemedpass (redemption_id, pass_id, face_value_cents, is_live)
+    SELECT redemption.id, line.pass_id, line.face_value_cents, true
+    FROM redemption, unnest(%s::bigint[], %s::integer[]) AS line(pass_id, face_value_cents)
+){answer}
+SELECT count(*) FROM moved
+"""
+
+
+_ANSWER_SQL = """, answer AS (
+    INSERT INTO mediators_redemptionkey (organisation_id, key, request_hash, status_code, response_body,
+        redemption_id, created_at)
+    SELECT %s, %s, %s, %s, %s::jsonb, redemption.id, %s FROM redemption
+)"""
+
+
+def _write_redemption(redemption, passes, answer=None):
+    """Writes a checked redemption (and the ``RedemptionKey`` ``answer``) with its passes, locked
+    and active: all or nothing (a pass no longer active raises, the transaction rolls back)."""
+    r = redemption
+    details = {"redemption": str(r.pk)}
+    if not pass_services.single_statement_writes():
+        pass_services.mark_redeemed(passes, actor=r.redeemed_by, at=r.redeemed_at, details=details)
+        r.save(force_insert=True)
+        RedeemedPass.objects.bulk_create(
+            [RedeemedPass(redemption=r, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
+        )
+        if answer is not None:
+            answer.save(force_insert=True)
+        return
+    passes_sql, params = pass_services.redeemed_passes_cte(
+        [p.pk for p in passes], actor=r.redeemed_by, at=r.redeemed_at, details=details
+    )
+    params += [r.pk, r.site_id, r.point_of_presence_id, r.service_id, r.programme_id, r.booklet_id, r.pass_count,
+               r.amount_cents, r.beneficiary_share_cents, r.scanned_at, r.redeemed_at, r.redeemed_by_id, len(passes),
+               [p.pk for p in passes], [p.face_value_cents for p in passes]]  # fmt: skip
+    if answer is not None:
+        params += [answer.organisation_id, answer.key, answer.request_hash, answer.status_code,
+                   json.dumps(answer.response_body), answer.created_at]  # fmt: skip
+    sql = _REDEMPTION_WRITE_SQL.format(passes=passes_sql, answer=_ANSWER_SQL if answer is not None else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)  # a key already used raises IntegrityError (unique constraint)
+        moved = cursor.fetchone()[0]
+    if moved != len(passes):
+        raise _refused("conflict", "Un pass a changé d'état pendant l'encaissement : réessayez.", 409)
+    r._state.adding, r._state.db = False, connection.alias
+
+
+def check_pass_at_site(organisation, entered):
+    """A pass tested by a site without redeeming it: ``(pass, refusal or None)``. An unreadable or
+    unknown code raises ``RedemptionRefused``; the service and the place are not known yet."""
+    try:
+        compact = check_codes([entered])
+    except RedemptionRefused as refusal:
+        refusal.status = 404  # the path names no pass
+        raise
+    passes = pass_selectors.passes_for_redemption(compact, for_update=False)
+    check_passes_known(passes, compact)
+    try:
+        site = check_redeeming_site(organisation)
+        check_passes_redeemable(passes, site, timezone.localdate())
+    except RedemptionRefused as refusal:
+        return passes[0], refusal
+    return passes[0], None
+
+
+def _log_refusal(organisation, user, refusal, *, entered, point_id, service_code, scanned_at, now):
+    """Who, where, which code, why: the place and the service only when they are the site's."""
+    context = selectors.redemption_context(organisation, point_id, service_code, timezone.localdate(now))
+    point, item = context.point, context.item
+    RefusedScan.objects.create(
+        organisation=organisation,
+        user=user,
+        point_of_presence=point,
+        service=item.service if item else None,
+        entered=printable(", ".join(map(str, entered)) if isinstance(entered, list) else entered)[:200],
+        reason=refusal.code,
+        message=refusal.message[:300],
+        at=now,
+        scanned_at=scanned_at,
+    )
+
+
+def check_idempotent_replay(stored, request_hash):
+    """A stored answer for this key: the same request gets it again; another request is refused."""
+    if stored is None:
+        return None
+    stored_hash, status, body = stored
+    if stored_hash != request_hash:
+        raise _refused(
+            "idempotency_key_reused",
+            "Cette clé d'idempotence a déjà servi pour une autre demande : utilisez une nouvelle clé par scan.",
+            409,
+        )
+    return status, body
+
+
+def redeem_once(
+    organisation,
+    *,
+    key,
+    request_hash,
+    user,
+    codes_entered,
+    service_code,
+    point_id,
+    beneficiary_share_cents=None,
+    scanned_at=None,
+):
+    """``redeem`` under an idempotency key: ``(status, body)``, the first answer for the key —
+    201 and the redemption, or the refusal — whatever the retries or concurrent duplicates.
+
+    The key is not looked up first: the hot path is the first request. A replay does the work
+    again under the locks (finding its passes redeemed), fails to insert its key, rolls back
+    and answers the stored response; a concurrent duplicate's insert waits for the first one's
+    commit. Either way nothing is written twice."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            try:
+                redemption = redeem(
+                    organisation,
+                    user=user,
+                    codes_entered=codes_entered,
+                    service_code=service_code,
+                    point_id=point_id,
+                    beneficiary_share_cents=beneficiary_share_cents,
+                    scanned_at=scanned_at,
+                    now=now,
+                    idempotency=(key, request_hash),  # the answer is written with the redemption
+                )
+                status, body = 201, selectors.redemption_as_dict(redemption, check_codes(codes_entered))
+            except RedemptionRefused as refusal:
+                status, body = refusal.status, refusal.as_dict()
+                _log_refusal(
+                    organisation,
+                    user,
+                    refusal,
+                    entered=codes_entered,
+                    point_id=point_id,
+                    service_code=service_code,
+                    scanned_at=scanned_at,
+                    now=now,
+                )
+                # A concurrent request with the same key makes this insert wait for its commit, then fail.
+                RedemptionKey.objects.create(
+                    organisation=organisation,
+                    key=key,
+                    request_hash=request_hash,
+                    status_code=status,
+                    response_body=body,
+                    created_at=now,
+                )
+    except IntegrityError:
+        # Everything above was rolled back; the request that got the key first gave the answer.
+        replay = check_idempotent_replay(selectors.stored_redemption_answer(organisation, key), request_hash)
+        if replay is None:
+            message = "Une autre demande a modifié ces pass au même moment : réessayez."
+            raise _refused("conflict", message, 409) from None
+        return replay
+    return status, body
+
+
+@transaction.atomic
+def undo_redemption(organisation, redemption_id, *, user, now=None):
+    """A mistaken redemption undone within 24 hours, never once on a statement: its passes are
+    active again (journal ``undone``). Another organisation's redemption is not found (404)."""
+    from passnum.organisations.tenancy import get_for_organisation_or_404
+
+    now = now or timezone.now()
+    redemption = get_for_organisation_or_404(Redemption.objects.select_for_update(), organisation, pk=redemption_id)
+    if redemption.undone_at is not None:
+        raise _refused("redemption_already_undone", "Cet encaissement est déjà annulé.", 409)
+    if redemption.settled_at is not None:
+        raise _refused(
+            "redemption_settled",
+            "Cet encaissement figure déjà sur un relevé de remboursement : il ne peut plus être annulé.",
+            409,
+        )
+    if now - redemption.redeemed_at > selectors.UNDO_WINDOW:
+        raise _refused(
+            "undo_window_over",
+            "Un encaissement ne peut être annulé que dans les 24 heures : contactez l'opérateur.",
+            409,
+        )
+    pass_ids = list(RedeemedPass.objects.filter(redemption=redemption).values_list("pass_ref_id", flat=True))
+    RedeemedPass.objects.filter(redemption=redemption).update(is_live=False)
+    pass_services.mark_unredeemed(pass_ids, actor=user, details={"redemption": str(redemption.pk)})
+    redemption.undone_at, redemption.undone_by = now, user
+    redemption.save(update_fields=["undone_at", "undone_by"])
+    record("mediators.redemption.undone", actor=user, organisation=organisation, target=redemption)
+    return redemption
