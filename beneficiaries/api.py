@@ -23,6 +23,7 @@ from passnum.api import (
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import selectors as pass_selectors
+from passnum.refusals import HAND_OVER_REFUSALS, Refusal, documented
 
 ENDPOINT = "distributions"
 
@@ -111,9 +112,7 @@ class DistributionView(APIView):
         description=(
             "Active les pass du carnet (si la commande est payée). Rejouer la requête avec le même "
             "`Idempotency-Key` renvoie la première réponse sans rien refaire ; la même clé avec un autre "
-            "corps est refusée (`idempotency_key_reused`). Refus : `booklet_unknown`, `booklet_not_in_stock` "
-            "(404), `booklet_already_handed_out`, `booklet_cancelled`, `order_not_paid`, `programme_expired`, "
-            "`not_eligible`, `exception_reason_required` (409), `beneficiary_invalid` (400)."
+            f"corps est refusée. Refus : {documented(HAND_OVER_REFUSALS)}."
         ),
         request=DistributionInSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -139,7 +138,7 @@ class DistributionView(APIView):
             # The same key, raced by a concurrent request: answer its stored response.
             replay = self._replay(organisation, key, digest)
             if replay is None:
-                raise DomainError("Requête concurrente : réessayez.", code="conflict", status=409) from None
+                raise DomainError("Requête concurrente : réessayez.", code=Refusal.CONFLICT) from None
             status, body = replay
         return Response(body, status=status)
 
@@ -150,8 +149,7 @@ class DistributionView(APIView):
         if record.request_hash != digest:
             raise DomainError(
                 "Cette clé d'idempotence a déjà servi pour une autre requête : utilisez une nouvelle clé.",
-                code="idempotency_key_reused",
-                status=409,
+                code=Refusal.IDEMPOTENCY_KEY_REUSED,
             )
         return record.status_code, record.response_body
 

@@ -20,6 +20,7 @@ from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
+from passnum.refusals import Refusal
 from sponsors import selectors as sponsor_selectors
 
 COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
@@ -28,39 +29,39 @@ UNDO_MINUTES = 15
 
 
 class BookletUnknown(DomainError):
-    code = "booklet_unknown"
+    code = Refusal.BOOKLET_UNKNOWN
     status = 404
     message = "Aucun carnet ne porte ce numéro : vérifiez le numéro imprimé sous le code-barres."
 
 
 class BookletNotInStock(DomainError):
-    code = "booklet_not_in_stock"
+    code = Refusal.BOOKLET_NOT_IN_STOCK
     status = 404
     message = "Ce carnet ne fait pas partie du stock de votre organisation : il ne peut pas être remis ici."
 
 
 class HandOverRefused(DomainError):
-    code = "hand_over_refused"
+    code = Refusal.HAND_OVER_REFUSED
     status = 409
 
 
 class BeneficiaryRefused(DomainError):
-    code = "beneficiary_invalid"
+    code = Refusal.BENEFICIARY_INVALID
     status = 400
 
 
 class NotEligible(DomainError):
-    code = "not_eligible"
+    code = Refusal.NOT_ELIGIBLE
     status = 409
 
 
 class UndoRefused(DomainError):
-    code = "undo_refused"
+    code = Refusal.HAND_OVER_UNDO_REFUSED
     status = 409
 
 
 class LossRefused(DomainError):
-    code = "loss_refused"
+    code = Refusal.LOSS_REFUSED
     status = 409
 
 
@@ -69,7 +70,7 @@ class LossRefused(DomainError):
 
 def check_prescriber(organisation):
     if organisation is None or organisation.kind != OrganisationKind.PRESCRIBER:
-        raise HandOverRefused("Seul un prescripteur peut remettre un carnet.", code="not_a_prescriber", status=403)
+        raise HandOverRefused("Seul un prescripteur peut remettre un carnet.", code=Refusal.NOT_A_PRESCRIBER)
 
 
 def check_booklet(serial, organisation, *, for_update=False):
@@ -84,13 +85,13 @@ def check_booklet(serial, organisation, *, for_update=False):
         when = f" le {timezone.localtime(live.at):%d/%m/%Y à %H:%M}" if live else ""
         raise HandOverRefused(
             f"Ce carnet a déjà été remis{when} : il ne peut pas l'être une seconde fois.",
-            code="booklet_already_handed_out",
+            code=Refusal.BOOKLET_ALREADY_HANDED_OUT,
             field="serial",
         )
     if booklet.state == booklet.State.CANCELLED:
         raise HandOverRefused(
             "Ce carnet a été déclaré perdu ou annulé : ses pass ne valent plus rien, remettez-en un autre.",
-            code="booklet_cancelled",
+            code=Refusal.BOOKLET_CANCELLED,
             field="serial",
         )
     if booklet.state != booklet.State.ALLOCATED:
@@ -99,7 +100,7 @@ def check_booklet(serial, organisation, *, for_update=False):
         raise HandOverRefused(
             "La commande de ce carnet n'est pas encore payée par le commanditaire : ses pass ne peuvent pas être "
             "activés. Remettez un autre carnet.",
-            code="order_not_paid",
+            code=Refusal.ORDER_NOT_PAID,
             field="serial",
         )
     programme = booklet.programme
@@ -107,13 +108,13 @@ def check_booklet(serial, organisation, *, for_update=False):
         raise HandOverRefused(
             f"Le programme « {programme.name} » a pris fin le {programme.valid_until:%d/%m/%Y} : "
             "ce carnet ne peut plus être remis.",
-            code="programme_expired",
+            code=Refusal.PROGRAMME_EXPIRED,
             field="serial",
         )
     if not programme.is_open:
         raise HandOverRefused(
             f"Le programme « {programme.name} » est clos : ce carnet ne peut plus être remis.",
-            code="programme_closed",
+            code=Refusal.PROGRAMME_CLOSED,
             field="serial",
         )
     return booklet
@@ -221,7 +222,7 @@ def check_eligibility(programme, warnings, exception_reason):
     if not reason:
         raise NotEligible(
             " ".join(warnings) + " Le programme accepte une dérogation : indiquez-en la raison pour continuer.",
-            code="exception_reason_required",
+            code=Refusal.EXCEPTION_REASON_REQUIRED,
             field="exception_reason",
             warnings=warnings,
         )
@@ -333,15 +334,15 @@ def _hand_over(organisation, serial, data, user, exception_reason, submission_ke
 
 def _check_replacement(replaces, organisation):
     if replaces.organisation_id != organisation.pk:
-        raise HandOverRefused("Cette remise n'appartient pas à votre organisation.", code="replacement_refused")
+        raise HandOverRefused("Cette remise n'appartient pas à votre organisation.", code=Refusal.REPLACEMENT_REFUSED)
     if not LossDeclaration.objects.filter(hand_over=replaces).exists():
         raise HandOverRefused(
             "Un carnet de remplacement n'est remis qu'à la place d'un carnet déclaré perdu ou volé.",
-            code="replacement_refused",
+            code=Refusal.REPLACEMENT_REFUSED,
         )
     if HandOver.objects.live().filter(replaces=replaces).exists():
         raise HandOverRefused(
-            "Un carnet de remplacement a déjà été remis pour ce carnet perdu.", code="replacement_refused"
+            "Un carnet de remplacement a déjà été remis pour ce carnet perdu.", code=Refusal.REPLACEMENT_REFUSED
         )
     return replaces.beneficiary
 
@@ -360,11 +361,11 @@ def undo_hand_over(handover, *, user=None, request=None):
     to stock; the beneficiary's contact data, collected for this hand-over only, is erased."""
     handover = HandOver.objects.select_for_update().select_related("booklet", "beneficiary").get(pk=handover.pk)
     if handover.undone_at is not None:
-        raise UndoRefused("Cette remise est déjà annulée.", code="already_undone")
+        raise UndoRefused("Cette remise est déjà annulée.", code=Refusal.HAND_OVER_ALREADY_UNDONE)
     if timezone.now() > undo_deadline(handover):
         raise UndoRefused(
             f"Une remise ne s'annule que dans les {UNDO_MINUTES} minutes : déclarez plutôt le carnet perdu si besoin.",
-            code="undo_window_over",
+            code=Refusal.UNDO_WINDOW_OVER,
         )
     if LossDeclaration.objects.filter(booklet=handover.booklet).exists():
         raise UndoRefused("Ce carnet a été déclaré perdu : la remise ne peut plus être annulée.")
@@ -398,7 +399,7 @@ def check_loss(serial, organisation, *, for_update=False):
     if booklet.holder_id != getattr(organisation, "pk", None):
         raise BookletNotInStock("Ce carnet n'a pas été confié à votre organisation.", field="serial")
     if booklet.state == booklet.State.CANCELLED:
-        raise LossRefused("Ce carnet est déjà déclaré perdu ou annulé.", code="booklet_cancelled", field="serial")
+        raise LossRefused("Ce carnet est déjà déclaré perdu ou annulé.", code=Refusal.BOOKLET_CANCELLED, field="serial")
     return booklet
 
 

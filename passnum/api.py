@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from passnum.errors import DomainError
+from passnum.refusals import Refusal
 
 DRF_CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
@@ -28,7 +29,7 @@ DRF_CODES = {
     status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
     status.HTTP_406_NOT_ACCEPTABLE: "not_acceptable",
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
-    status.HTTP_429_TOO_MANY_REQUESTS: "rate_limited",
+    status.HTTP_429_TOO_MANY_REQUESTS: Refusal.RATE_LIMITED,
 }
 
 FRENCH_MESSAGES = {
@@ -38,7 +39,7 @@ FRENCH_MESSAGES = {
     "method_not_allowed": "Méthode non autorisée.",
     "not_acceptable": "Format de réponse non disponible.",
     "unsupported_media_type": "Format de requête non pris en charge : envoyez du JSON.",
-    "rate_limited": "Trop de tentatives : réessayez dans quelques instants.",
+    Refusal.RATE_LIMITED: "Trop de tentatives : réessayez dans quelques instants.",
     "invalid": "Données invalides : corrigez les champs signalés.",
 }
 
@@ -135,7 +136,7 @@ def idempotency_key(request):
     if not IDEMPOTENCY_KEY.match(key):
         raise DomainError(
             "En-tête Idempotency-Key manquant ou invalide (1 à 100 lettres, chiffres, « _ . : - »).",
-            code="idempotency_key_invalid",
+            code=Refusal.IDEMPOTENCY_KEY_INVALID,
             field="Idempotency-Key",
         )
     return key

@@ -14,7 +14,8 @@ class DomainError(Exception):
 
     def __init__(self, message=None, *, code=None, field=None, status=None, **details):
         self.code = code or self.code
-        self.status = status or self.status
+        # A refusal of ``passnum.refusals`` carries its own status.
+        self.status = status or getattr(code, "status", None) or self.status
         self.message = message or self.message
         self.field = field
         self.details = details

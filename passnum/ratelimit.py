@@ -8,15 +8,15 @@ from django.core.cache import cache
 
 from passnum.audit.services import client_ip
 from passnum.errors import DomainError
+from passnum.refusals import Refusal
 
 WINDOW_SECONDS = 600
 LIMITS = {"user": 30, "ip": 100}  # failures per window
-FAILED_LOOKUPS = {"code_malformed", "code_mistyped", "pass_unknown"}
 
 
 class RateLimited(DomainError):
-    code = "rate_limited"
-    status = 429
+    code = Refusal.RATE_LIMITED
+    status = Refusal.RATE_LIMITED.status
     message = "Trop de codes erronés en peu de temps : attendez quelques minutes avant de réessayer."
 
     def __init__(self, retry_after):

@@ -16,6 +16,7 @@ from mediators.places.validators import (
     check_postcode_matches_insee,
 )
 from passnum.audit.services import record, snapshot
+from passnum.refusals import Refusal
 
 POINT_FIELDS = [
     "name",
@@ -173,7 +174,7 @@ def check_workshop(*, site, service_code, point_of_presence, starts_at, duration
     service = check_catalogue_service(service_code)
     if not CatalogueItem.objects.filter(site=site, service=service, is_active=True).exists():
         raise SiteError(
-            "Ajoutez d'abord ce service à votre catalogue.", code="service_not_in_catalogue", field="service"
+            "Ajoutez d'abord ce service à votre catalogue.", code=Refusal.SERVICE_NOT_IN_CATALOGUE, field="service"
         )
     if point_of_presence is None or point_of_presence.site_id != site.pk or not point_of_presence.is_active:
         raise SiteError("Choisissez un de vos lieux ouverts.", code="point_unknown", field="point_of_presence")

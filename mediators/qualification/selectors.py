@@ -22,6 +22,7 @@ from mediators.qualification.models import (
 )
 from passnum.organisations.enums import Role
 from passnum.organisations.selectors import members_of
+from passnum.refusals import Refusal
 
 Step = namedtuple("Step", ["key", "label", "url_name"])
 
@@ -150,21 +151,18 @@ def check_site_can_redeem(site, today=None, subscription=_UNREAD):
     ):
         raise SiteError(
             "Cette structure n'est pas qualifiée pour le Pass numérique : elle ne peut pas encaisser de pass.",
-            code="site_not_qualified",
-            status=403,
+            code=Refusal.SITE_NOT_QUALIFIED,
         )
     if site.status == QualificationStatus.SUSPENDED:
         raise SiteError(
             "La qualification de cette structure est suspendue : elle ne peut pas encaisser de pass pour l'instant.",
-            code="site_suspended",
-            status=403,
+            code=Refusal.SITE_SUSPENDED,
         )
     if subscription_state(site, today, subscription).blocks_redemption:
         raise SiteError(
             "L'abonnement annuel de cette structure est impayé : l'encaissement des pass est suspendu jusqu'au "
             "paiement.",
-            code="site_suspended",
-            status=403,
+            code=Refusal.SITE_SUSPENDED,
         )
     return site
 

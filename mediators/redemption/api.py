@@ -31,7 +31,14 @@ from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes.codes import grouped
 from passnum.passes.models import PassState
-from passnum.ratelimit import FAILED_LOOKUPS, check_lookups_allowed, count_failed_lookup
+from passnum.ratelimit import check_lookups_allowed, count_failed_lookup
+from passnum.refusals import (
+    FAILED_LOOKUPS,
+    PASS_CHECK_REFUSALS,
+    REDEMPTION_REFUSALS,
+    REDEMPTION_UNDO_REFUSALS,
+    documented,
+)
 
 MONTH = re.compile(r"^([12]\d{3})-(0[1-9]|1[0-2])$", re.ASCII)
 
@@ -173,11 +180,9 @@ class PassCheckView(APIView):
     @extend_schema(
         summary="Tester un pass sans l'encaisser",
         description=(
-            "État du pass et refus qu'un encaissement recevrait ici (`pass_not_active`, `pass_already_redeemed`, "
-            "`pass_expired`, `pass_cancelled`, `site_not_qualified`, `site_suspended`). Aucun pass sous ce code : "
-            "404 avec `code_malformed` (illisible), `code_mistyped` (faute de frappe) ou `pass_unknown`. "
-            "Les échecs répétés sont limités par utilisateur et par adresse IP (429 `rate_limited`, "
-            "en-tête Retry-After)."
+            "État du pass et refus qu'un encaissement recevrait ici. Les codes illisibles, mal tapés ou "
+            "inconnus répétés sont limités par utilisateur et par adresse IP (429, en-tête Retry-After). "
+            f"Refus : {documented(PASS_CHECK_REFUSALS)}."
         ),
         responses={200: PassCheckSerializer, **ERROR_RESPONSES},
     )
@@ -217,13 +222,10 @@ class RedemptionsView(APIView):
         description=(
             "Encaisse d'un coup les pass d'un même carnet pour un service du catalogue, en un lieu de la "
             "structure. Rejouer la requête avec le même `Idempotency-Key` renvoie la même réponse (statut et "
-            "corps) sans rien refaire ; la même clé avec un autre corps : 409 `idempotency_key_reused`. Refus "
-            "(`error.code`, `error.codes` = les codes en cause) : `code_malformed`, `code_mistyped`, "
-            "`pass_unknown`, `pass_not_active`, `pass_already_redeemed` (avec `redeemed_at` et, pour la même "
-            "structure, `redeemed_by`), `pass_expired`, `pass_cancelled`, `site_not_qualified`, `site_suspended`, "
-            "`service_not_in_catalogue`, `service_not_eligible`, `site_out_of_territory`, "
-            "`passes_from_different_booklets`, `wrong_pass_count`, `point_of_presence_unknown`, "
-            "`beneficiary_share_invalid`, `scanned_at_invalid`, `rate_limited`. Chaque scan refusé est journalisé."
+            "corps) sans rien refaire ; la même clé avec un autre corps est refusée. Un pass déjà encaissé "
+            "donne aussi `redeemed_at` et, pour la même structure, `redeemed_by`. Chaque scan refusé est "
+            "journalisé. Refus (`error.code` ; `error.codes` = les codes de pass en cause) : "
+            f"{documented(REDEMPTION_REFUSALS)}."
         ),
         request=RedemptionInSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -300,7 +302,7 @@ class RedemptionView(TenantScopedMixin, APIView):
     @extend_schema(
         summary="Annuler un encaissement",
         description="Dans les 24 heures, jamais une fois sur un relevé : les pass redeviennent utilisables. "
-        "Refus (409) : `undo_window_over`, `redemption_settled`, `redemption_already_undone`.",
+        f"Refus : {documented(REDEMPTION_UNDO_REFUSALS)}.",
         responses={
             200: RedemptionSerializer,
             **ERROR_RESPONSES,

@@ -11,6 +11,7 @@ from django.db import models
 from clearing.money import euros
 from mediators.places.models import PointOfPresence
 from mediators.qualification.models import Site, SiteOwnedQuerySet
+from passnum.refusals import Refusal
 
 
 class Redemption(models.Model):
@@ -140,7 +141,7 @@ class RefusedScan(models.Model):
         "aptic_catalog.Service", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     entered = models.CharField("code saisi ou scanné", max_length=200)
-    reason = models.CharField("raison", max_length=40, db_index=True)
+    reason = models.CharField("raison", max_length=40, choices=Refusal.choices(), db_index=True)
     message = models.CharField("message", max_length=300)
     at = models.DateTimeField("date", db_index=True)
     scanned_at = models.DateTimeField("scanné le", null=True, blank=True)
@@ -152,6 +153,10 @@ class RefusedScan(models.Model):
         verbose_name = "scan refusé"
         verbose_name_plural = "scans refusés"
         ordering = ["-at", "-pk"]
+        constraints = [
+            # Every reason is a refusal of the one vocabulary (passnum.refusals).
+            models.CheckConstraint(condition=models.Q(reason__in=Refusal.values()), name="refused_scan_reason_known"),
+        ]
         triggers = [
             pgtrigger.Protect(name="refused_scan_append_only", operation=pgtrigger.Update),
         ]

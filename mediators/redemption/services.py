@@ -19,6 +19,7 @@ from passnum.passes import codes
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.passes.models import PassState
+from passnum.refusals import Refusal
 from sponsors import selectors as sponsor_selectors
 
 MAX_CODES = 10
@@ -35,8 +36,8 @@ class RedemptionRefused(DomainError):
     status = 409
 
 
-def _refused(code, message, status, entries=None, **details):
-    return RedemptionRefused(message, code=code, status=status, codes=list(entries or []), **details)
+def _refused(refusal, message, entries=None, **details):
+    return RedemptionRefused(message, code=refusal, status=refusal.status, codes=list(entries or []), **details)
 
 
 def _entries(passes):
@@ -52,15 +53,15 @@ def check_codes(entered):
     """What was scanned or typed → compact codes. Malformed entries are reported before
     mistyped ones, each with the offending entries."""
     if not isinstance(entered, list) or not 1 <= len(entered) <= MAX_CODES:
-        raise _refused("code_malformed", f"Envoyez entre 1 et {MAX_CODES} codes de pass dans « codes ».", 400, [])
+        raise _refused(Refusal.CODE_MALFORMED, f"Envoyez entre 1 et {MAX_CODES} codes de pass dans « codes ».", [])
     parsed = [(text, codes.parse(text)) for text in entered]
     for error in (codes.MALFORMED, codes.MISTYPED):
         wrong = [printable(text)[:40] for text, result in parsed if result.error == error]
         if wrong:
-            raise _refused(error, codes.ERROR_MESSAGES[error], 400, wrong)
+            raise _refused(error, codes.ERROR_MESSAGES[error], wrong)
     compact = [result.code for _, result in parsed]
     if len(set(compact)) != len(compact):
-        raise _refused("code_malformed", "Le même pass a été scanné deux fois dans cette demande.", 400, compact)
+        raise _refused(Refusal.CODE_MALFORMED, "Le même pass a été scanné deux fois dans cette demande.", compact)
     return compact
 
 
@@ -74,15 +75,14 @@ def check_redeeming_site(organisation, context=None):
             )
         return qualification_selectors.check_site_can_redeem(context.site, subscription=context.subscription)
     except SiteError as error:
-        raise _refused(error.code, error.message, error.status) from None
+        raise _refused(error.code, error.message) from None
 
 
 def check_redeeming_point(point):
     if point is None:
         raise _refused(
-            "point_of_presence_unknown",
+            Refusal.POINT_OF_PRESENCE_UNKNOWN,
             "Ce lieu n'est pas un lieu ouvert de votre structure : choisissez-en un dans la liste.",
-            400,
             field="point_of_presence",
         )
     return point
@@ -91,9 +91,8 @@ def check_redeeming_point(point):
 def check_redeeming_service(item):
     if item is None:
         raise _refused(
-            "service_not_in_catalogue",
+            Refusal.SERVICE_NOT_IN_CATALOGUE,
             "Ce service n'est pas au catalogue de votre structure : choisissez un service de votre catalogue.",
-            409,
             field="service",
         )
     return item
@@ -103,9 +102,8 @@ def check_pass_count(item, compact):
     if len(compact) != item.passes_required:
         needed = item.passes_required
         raise _refused(
-            "wrong_pass_count",
+            Refusal.WRONG_PASS_COUNT,
             f"Ce service se paie avec {needed} pass d'un même carnet : vous en avez scanné {len(compact)}.",
-            400,
             compact,
             passes_required=needed,
         )
@@ -116,9 +114,8 @@ def check_passes_known(passes, compact):
     unknown = [code for code in compact if code not in known]
     if unknown:
         raise _refused(
-            "pass_unknown",
+            Refusal.PASS_UNKNOWN,
             "Ce code ne correspond à aucun Pass numérique : vérifiez qu'il s'agit bien d'un pass du dispositif.",
-            404,
             [codes.grouped(code) for code in unknown],
         )
 
@@ -126,9 +123,8 @@ def check_passes_known(passes, compact):
 def check_same_booklet(passes):
     if len({p.booklet_id for p in passes}) > 1:
         raise _refused(
-            "passes_from_different_booklets",
+            Refusal.PASSES_FROM_DIFFERENT_BOOKLETS,
             "Ces pass viennent de carnets différents : un service se paie avec des pass d'un même carnet.",
-            400,
             _entries(passes),
         )
 
@@ -136,7 +132,7 @@ def check_same_booklet(passes):
 def _already_redeemed(passes, site):
     redemption = selectors.live_redemption_of([p.pk for p in passes])
     if redemption is None:  # settled before redemptions were recorded: say only that
-        return _refused("pass_already_redeemed", "Ce pass a déjà été encaissé.", 409, _entries(passes))
+        return _refused(Refusal.PASS_ALREADY_REDEEMED, "Ce pass a déjà été encaissé.", _entries(passes))
     when = timezone.localtime(redemption.redeemed_at)
     message = f"Ce pass a déjà été encaissé le {when:%d/%m/%Y à %H:%M}"
     details = {"redeemed_at": redemption.redeemed_at.isoformat()}
@@ -147,7 +143,7 @@ def _already_redeemed(passes, site):
         details["point_of_presence"] = redemption.point_of_presence.name
     else:
         message += " dans une autre structure"
-    return _refused("pass_already_redeemed", message + ".", 409, _entries(passes), **details)
+    return _refused(Refusal.PASS_ALREADY_REDEEMED, message + ".", _entries(passes), **details)
 
 
 def check_passes_redeemable(passes, site, scan_date):
@@ -155,9 +151,8 @@ def check_passes_redeemable(passes, site, scan_date):
     states = {p.state for p in passes}
     if PassState.CANCELLED in states:
         raise _refused(
-            "pass_cancelled",
+            Refusal.PASS_CANCELLED,
             "Ce pass a été annulé (carnet déclaré perdu ou volé) : il ne peut pas être encaissé.",
-            409,
             _entries(p for p in passes if p.state == PassState.CANCELLED),
         )
     if states & {PassState.REDEEMED, PassState.SETTLED}:
@@ -165,17 +160,15 @@ def check_passes_redeemable(passes, site, scan_date):
     expired = [p for p in passes if p.state == PassState.EXPIRED or scan_date > p.expires_on]
     if expired:
         raise _refused(
-            "pass_expired",
+            Refusal.PASS_EXPIRED,
             f"Ce pass a expiré le {expired[0].expires_on:%d/%m/%Y} : il ne peut plus être encaissé.",
-            409,
             _entries(expired),
         )
     if PassState.CREATED in states:
         raise _refused(
-            "pass_not_active",
+            Refusal.PASS_NOT_ACTIVE,
             "Ce pass n'est pas encore actif : son carnet n'a pas été remis par un prescripteur, ou la commande "
             "du financeur n'est pas payée. Invitez la personne à revoir son prescripteur.",
-            409,
             _entries(p for p in passes if p.state == PassState.CREATED),
         )
 
@@ -183,16 +176,14 @@ def check_passes_redeemable(passes, site, scan_date):
 def check_programme_accepts(programme, item, point, passes):
     if not sponsor_selectors.service_is_eligible(programme, item.service):
         raise _refused(
-            "service_not_eligible",
+            Refusal.SERVICE_NOT_ELIGIBLE,
             f"Le programme « {programme.name} » ne finance pas ce service : proposez un autre service.",
-            409,
             _entries(passes),
         )
     if not sponsor_selectors.covers_commune(programme, point.insee_code):
         raise _refused(
-            "site_out_of_territory",
+            Refusal.SITE_OUT_OF_TERRITORY,
             f"Ce lieu est hors du territoire du programme « {programme.name} » : le pass n'y est pas valable.",
-            409,
             _entries(passes),
         )
 
@@ -202,9 +193,8 @@ def check_beneficiary_share(share, amount_cents):
         return 0
     if isinstance(share, bool) or not isinstance(share, int) or not 0 <= share <= amount_cents:
         raise _refused(
-            "beneficiary_share_invalid",
+            Refusal.BENEFICIARY_SHARE_INVALID,
             f"Le reste à charge doit être un nombre de centimes entre 0 et {amount_cents}.",
-            400,
             field="beneficiary_share_cents",
         )
     return share
@@ -216,17 +206,15 @@ def check_scanned_at(scanned_at, now, passes):
         return now
     if scanned_at > now + CLOCK_SKEW:
         raise _refused(
-            "scanned_at_invalid",
+            Refusal.SCANNED_AT_INVALID,
             "L'heure du scan est dans le futur : vérifiez l'heure de l'appareil.",
-            400,
             field="scanned_at",
         )
     handed_out = pass_selectors.hand_out_time([p.pk for p in passes])
     if handed_out is not None and scanned_at < handed_out:
         raise _refused(
-            "scanned_at_invalid",
+            Refusal.SCANNED_AT_INVALID,
             "L'heure du scan précède la remise du carnet : vérifiez l'heure de l'appareil.",
-            400,
             field="scanned_at",
         )
     return scanned_at
@@ -344,7 +332,7 @@ def _write_redemption(redemption, passes, answer=None):
         cursor.execute(sql, params)  # a key already used raises IntegrityError (unique constraint)
         moved = cursor.fetchone()[0]
     if moved != len(passes):
-        raise _refused("conflict", "Un pass a changé d'état pendant l'encaissement : réessayez.", 409)
+        raise _refused(Refusal.CONFLICT, "Un pass a changé d'état pendant l'encaissement : réessayez.")
     r._state.adding, r._state.db = False, connection.alias
 
 
@@ -390,9 +378,8 @@ def check_idempotent_replay(stored, request_hash):
     stored_hash, status, body = stored
     if stored_hash != request_hash:
         raise _refused(
-            "idempotency_key_reused",
+            Refusal.IDEMPOTENCY_KEY_REUSED,
             "Cette clé d'idempotence a déjà servi pour une autre demande : utilisez une nouvelle clé par scan.",
-            409,
         )
     return status, body
 
@@ -458,7 +445,7 @@ def redeem_once(
         replay = check_idempotent_replay(selectors.stored_redemption_answer(organisation, key), request_hash)
         if replay is None:
             message = "Une autre demande a modifié ces pass au même moment : réessayez."
-            raise _refused("conflict", message, 409) from None
+            raise _refused(Refusal.CONFLICT, message) from None
         return replay
     return status, body
 
@@ -472,18 +459,16 @@ def undo_redemption(organisation, redemption_id, *, user, now=None):
     now = now or timezone.now()
     redemption = get_for_organisation_or_404(Redemption.objects.select_for_update(), organisation, pk=redemption_id)
     if redemption.undone_at is not None:
-        raise _refused("redemption_already_undone", "Cet encaissement est déjà annulé.", 409)
+        raise _refused(Refusal.REDEMPTION_ALREADY_UNDONE, "Cet encaissement est déjà annulé.")
     if redemption.settled_at is not None:
         raise _refused(
-            "redemption_settled",
+            Refusal.REDEMPTION_SETTLED,
             "Cet encaissement figure déjà sur un relevé de remboursement : il ne peut plus être annulé.",
-            409,
         )
     if now - redemption.redeemed_at > selectors.UNDO_WINDOW:
         raise _refused(
-            "undo_window_over",
+            Refusal.UNDO_WINDOW_OVER,
             "Un encaissement ne peut être annulé que dans les 24 heures : contactez l'opérateur.",
-            409,
         )
     pass_ids = list(RedeemedPass.objects.filter(redemption=redemption).values_list("pass_ref_id", flat=True))
     RedeemedPass.objects.filter(redemption=redemption).update(is_live=False)

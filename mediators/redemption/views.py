@@ -37,12 +37,12 @@ from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.tenancy import get_for_organisation_or_404
 from passnum.passes import codes as pass_codes
 from passnum.ratelimit import (
-    FAILED_LOOKUPS,
     VERIFY_PER_MINUTE,
     check_lookups_allowed,
     count_failed_lookup,
     per_ip_limit_reached,
 )
+from passnum.refusals import FAILED_LOOKUPS, Refusal
 
 SCAN_CHOICE_KEY = "passnum_scan_choice"
 
@@ -57,30 +57,8 @@ SCAN_ASSETS = (
 )
 
 
-SCAN_NEXT_ACTIONS = {
-    "success": "Rendez le service à la personne, puis scannez le pass suivant.",
-    "code_malformed": "Scannez à nouveau le QR code ou le code-barres, ou tapez le code imprimé sur le pass.",
-    "code_mistyped": "Vérifiez chaque caractère du code et tapez-le à nouveau, ou scannez le pass.",
-    "pass_unknown": "Vérifiez qu'il s'agit bien d'un Pass numérique ; sinon, ce pass ne paie pas le service.",
-    "pass_not_active": "Invitez la personne à revoir le prescripteur qui lui a remis le carnet.",
-    "pass_already_redeemed": "Ne rendez pas le service au titre de ce pass : demandez un autre pass du carnet.",
-    "pass_expired": "Ce pass ne peut plus servir : demandez un autre pass encore valable.",
-    "pass_cancelled": "Ce pass ne peut pas servir : orientez la personne vers son prescripteur.",
-    "site_not_qualified": "Contactez l'opérateur du Pass numérique.",
-    "site_suspended": "Contactez l'opérateur du Pass numérique.",
-    "service_not_in_catalogue": "Choisissez un service de votre catalogue, puis scannez à nouveau.",
-    "service_not_eligible": "Choisissez un autre service, financé par ce programme, puis scannez à nouveau.",
-    "site_out_of_territory": "Orientez la personne vers un lieu de son territoire (« Où utiliser mon pass »).",
-    "passes_from_different_booklets": "Scannez à nouveau des pass tous issus du même carnet.",
-    "wrong_pass_count": "Scannez à nouveau le nombre de pass que demande ce service.",
-    "point_of_presence_unknown": "Choisissez un de vos lieux dans la liste, puis scannez à nouveau.",
-    "beneficiary_share_invalid": "Corrigez le reste à charge, puis scannez à nouveau.",
-    "scanned_at_invalid": "Vérifiez la date et l'heure de l'appareil, puis scannez à nouveau.",
-    "idempotency_key_reused": "Rechargez la page, puis scannez à nouveau.",
-    "rate_limited": "Attendez quelques minutes avant de scanner à nouveau.",
-    "conflict": "Scannez à nouveau le pass.",
-    "already_collected": "Scannez un autre pass du même carnet.",
-}
+#: What the person at the scanner does after a redemption (a refusal's next action is its own).
+SCAN_NEXT_AFTER_SUCCESS = "Rendez le service à la personne, puis scannez le pass suivant."
 
 
 SCAN_DEFAULT_NEXT = "Vérifiez le pass et réessayez, ou scannez le pass suivant."
@@ -112,8 +90,22 @@ def scan_success(body):
         "kind": "success",
         "title": "Pass encaissé" if count == 1 else f"{count} pass encaissés",
         "details": details,
-        "next": SCAN_NEXT_ACTIONS["success"],
+        "next": SCAN_NEXT_AFTER_SUCCESS,
     }
+
+
+def _next_action(code):
+    try:
+        return Refusal(code).next_action
+    except ValueError:  # a code this version does not know (an older or newer device)
+        return SCAN_DEFAULT_NEXT
+
+
+def _refusal_label(code):
+    try:
+        return Refusal(code).label
+    except ValueError:
+        return code
 
 
 def scan_refusal(error):
@@ -124,7 +116,7 @@ def scan_refusal(error):
         "title": "Encaissement refusé",
         "message": error["message"],
         "details": [f"Pass en cause : {', '.join(entries)}"] if entries else [],
-        "next": SCAN_NEXT_ACTIONS.get(error["code"], SCAN_DEFAULT_NEXT),
+        "next": _next_action(error["code"]),
         "code": error["code"],
     }
 
@@ -159,7 +151,7 @@ def _scan_submit(request, form, points, items):
         return following(scan_refusal(error.as_dict()["error"]), keep=collected, key=data["key"], code=entered)
     item = next((item for item in items if item.service.code == data["service"]), None)
     required = item.passes_required if item is not None else 1
-    mistakes = (pass_codes.MALFORMED, pass_codes.MISTYPED)
+    mistakes = (Refusal.CODE_MALFORMED, Refusal.CODE_MISTYPED)
     if len(collected) + 1 < required:
         # A service paid with several passes: each is tested now, all are redeemed together.
         parsed = pass_codes.parse(entered)
@@ -169,7 +161,7 @@ def _scan_submit(request, form, points, items):
                 "title": "Pass déjà scanné",
                 "message": "Ce pass est déjà scanné pour ce service.",
                 "details": [],
-                "next": SCAN_NEXT_ACTIONS["already_collected"],
+                "next": Refusal.ALREADY_COLLECTED.next_action,
             }
             return following(outcome, keep=collected, key=data["key"], share=share_text)
         try:
@@ -252,7 +244,7 @@ def scan(request):
         "service_worker": reverse("mediators:scan_service_worker"),
         "organisation": request.organisation.pk,
         "passes_required": {str(item.service.code): item.passes_required for item in items},
-        "next_actions": SCAN_NEXT_ACTIONS,
+        "next_actions": {refusal.value: refusal.next_action for refusal in Refusal},
         "default_next": SCAN_DEFAULT_NEXT,
     }
     cannot = None
@@ -325,30 +317,6 @@ def pass_landing(request, code):
         "mediators/pass_landing.html",
         {"code": code, "result": pass_or_booklet_status(code), "site_cannot_redeem": site_cannot_redeem},
     )
-
-
-REFUSAL_LABELS = {
-    "code_malformed": "Code illisible",
-    "code_mistyped": "Faute de frappe dans le code",
-    "pass_unknown": "Pass inconnu",
-    "pass_not_active": "Pass pas encore utilisable",
-    "pass_already_redeemed": "Pass déjà encaissé",
-    "pass_expired": "Pass expiré",
-    "pass_cancelled": "Pass annulé",
-    "site_not_qualified": "Structure non qualifiée",
-    "site_suspended": "Structure suspendue",
-    "service_not_in_catalogue": "Service hors de votre catalogue",
-    "service_not_eligible": "Service non financé par le programme",
-    "site_out_of_territory": "Lieu hors du territoire du programme",
-    "passes_from_different_booklets": "Pass de carnets différents",
-    "wrong_pass_count": "Nombre de pass incorrect",
-    "point_of_presence_unknown": "Lieu inconnu",
-    "beneficiary_share_invalid": "Reste à charge incorrect",
-    "scanned_at_invalid": "Date de scan incorrecte",
-    "idempotency_key_reused": "Demande déjà envoyée",
-    "rate_limited": "Trop de codes erronés",
-    "conflict": "Pass modifié au même moment",
-}
 
 
 REDEMPTIONS_CSV_HEADER = [
@@ -539,7 +507,7 @@ def refused_scans(request):
     """« Scans refusés »: each refused scan with its reason, filtered by reason."""
     scans = selectors.refused_scans_of(request.organisation)
     codes = scans.order_by().values_list("reason", flat=True).distinct()
-    reasons = sorted(((code, REFUSAL_LABELS.get(code, code)) for code in codes), key=lambda choice: choice[1])
+    reasons = sorted(((code, _refusal_label(code)) for code in codes), key=lambda choice: choice[1])
     form = forms.RefusedScanFilterForm(request.GET, reasons=reasons)
     reason = form.cleaned_data.get("reason") if form.is_valid() else None
     if reason:
@@ -552,7 +520,7 @@ def refused_scans(request):
             "form": form,
             "page": page,
             "reason": reason,
-            "reason_label": REFUSAL_LABELS.get(reason, reason) if reason else "",
+            "reason_label": _refusal_label(reason) if reason else "",
             "query": urlencode({"reason": reason}) if reason else "",
         },
     )

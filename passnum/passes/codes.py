@@ -33,6 +33,8 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from passnum.refusals import Refusal
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CHECK_ALPHABET = ALPHABET + "*~$=U"
 DATA_LENGTH = 12
@@ -45,8 +47,8 @@ _CONFUSIONS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 _URL_PATH = re.compile(r"^/p/([^/]+)/?$")
 
-MALFORMED = "code_malformed"
-MISTYPED = "code_mistyped"
+MALFORMED = Refusal.CODE_MALFORMED
+MISTYPED = Refusal.CODE_MISTYPED
 
 
 def check_symbol(data):

@@ -18,13 +18,14 @@ from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import codes
 from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun, StockMovement
+from passnum.refusals import Refusal
 
 MAX_ALLOCATION = 5000
 BATCH_SIZE = 2000
 
 
 class OrderNotPaid(DomainError):
-    code = "order_not_paid"
+    code = Refusal.ORDER_NOT_PAID
     message = "La commande n'est pas encore payée : les pass ne peuvent pas être activés ni imprimés."
 
 
@@ -37,7 +38,7 @@ class PrintRunRefused(DomainError):
 
 
 class BookletRefused(DomainError):
-    code = "booklet_refused"
+    code = Refusal.BOOKLET_REFUSED
 
 
 # --- Validators -----------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def mark_redeemed(locked_passes, *, actor=None, at=None, details=None):
     and the caller's transaction must roll back (never a partial redemption)."""
     ids = [p.pk for p in locked_passes]
     if Pass.objects.filter(pk__in=ids, state=PassState.ACTIVE).update(state=PassState.REDEEMED) != len(ids):
-        raise BookletRefused("Un pass a changé d'état pendant l'encaissement : réessayez.", code="conflict", status=409)
+        raise BookletRefused("Un pass a changé d'état pendant l'encaissement : réessayez.", code=Refusal.CONFLICT)
     _journal(ids, JournalKind.REDEEMED, actor=actor, details=details, at=at or timezone.now())
     return ids
 
@@ -416,7 +417,8 @@ def undo_hand_out(booklet, *, actor=None, details=None):
     states = set(booklet.passes.select_for_update().values_list("state", flat=True))
     if states - {PassState.CREATED, PassState.ACTIVE}:
         raise BookletRefused(
-            "Un pass de ce carnet a déjà été utilisé : la remise ne peut plus être annulée.", code="booklet_pass_used"
+            "Un pass de ce carnet a déjà été utilisé : la remise ne peut plus être annulée.",
+            code=Refusal.BOOKLET_PASS_USED,
         )
     ids = transition(
         booklet.passes.all(),
@@ -439,7 +441,7 @@ def undo_hand_out(booklet, *, actor=None, details=None):
 
 
 class ReturnRefused(DomainError):
-    code = "return_refused"
+    code = Refusal.RETURN_REFUSED
     status = 409
 
 
@@ -455,17 +457,14 @@ def operator_organisation():
         raise ReturnRefused(
             "Le stock de l'opérateur est introuvable : les carnets ne peuvent pas être rendus pour l'instant. "
             "Contactez l'opérateur.",
-            code="operator_missing",
-            status=503,
+            code=Refusal.OPERATOR_MISSING,
         )
     return operator
 
 
 def check_returning_prescriber(organisation):
     if organisation is None or organisation.kind != OrganisationKind.PRESCRIBER:
-        raise ReturnRefused(
-            "Seul un prescripteur peut rendre des carnets de son stock.", code="not_a_prescriber", status=403
-        )
+        raise ReturnRefused("Seul un prescripteur peut rendre des carnets de son stock.", code=Refusal.NOT_A_PRESCRIBER)
 
 
 def serial_ranges(booklets):
@@ -512,57 +511,55 @@ def _find_returned_booklets(serials, first_serial, last_serial, *, for_update):
     if wanted and (first or last):
         raise ReturnRefused(
             "Indiquez soit une liste de numéros, soit une série (du premier au dernier), pas les deux.",
-            code="return_invalid",
+            code=Refusal.RETURN_INVALID,
             field="serials",
-            status=400,
         )
     if first or last:
         if not first or not last:
             raise ReturnRefused(
                 "Indiquez le premier et le dernier numéro de la série.",
-                code="return_invalid",
+                code=Refusal.RETURN_INVALID,
                 field="first_serial",
-                status=400,
             )
         ends = {b.serial: b for b in Booklet.objects.filter(serial__in=[first, last])}
         for serial, field in ((first, "first_serial"), (last, "last_serial")):
             if serial not in ends:
                 raise ReturnRefused(
                     f"Aucun carnet ne porte le numéro {serial} : vérifiez le numéro imprimé sous le code-barres.",
-                    code="booklet_unknown",
+                    code=Refusal.BOOKLET_UNKNOWN,
                     field=field,
-                    status=404,
                 )
         start, end = ends[first], ends[last]
         if start.programme_id != end.programme_id:
             raise ReturnRefused(
                 "Le premier et le dernier carnet de la série doivent être du même programme.",
-                code="return_invalid",
+                code=Refusal.RETURN_INVALID,
                 field="first_serial",
-                status=400,
             )
         if start.number > end.number:
             raise ReturnRefused(
-                "Le premier numéro doit précéder le dernier.", code="return_invalid", field="first_serial", status=400
+                "Le premier numéro doit précéder le dernier.",
+                code=Refusal.RETURN_INVALID,
+                field="first_serial",
             )
         if end.number - start.number + 1 > MAX_ALLOCATION:
             raise ReturnRefused(
                 f"Rendez au plus {MAX_ALLOCATION} carnets à la fois.",
-                code="return_too_many",
+                code=Refusal.RETURN_TOO_MANY,
                 field="first_serial",
-                status=400,
             )
         return list(queryset.filter(programme_id=start.programme_id, number__gte=start.number, number__lte=end.number))
     if not wanted:
         raise ReturnRefused(
             "Indiquez les carnets à rendre : leurs numéros, ou le premier et le dernier d'une série.",
-            code="return_empty",
+            code=Refusal.RETURN_EMPTY,
             field="serials",
-            status=400,
         )
     if len(wanted) > MAX_ALLOCATION:
         raise ReturnRefused(
-            f"Rendez au plus {MAX_ALLOCATION} carnets à la fois.", code="return_too_many", field="serials", status=400
+            f"Rendez au plus {MAX_ALLOCATION} carnets à la fois.",
+            code=Refusal.RETURN_TOO_MANY,
+            field="serials",
         )
     booklets = list(queryset.filter(serial__in=wanted))
     found = {b.serial for b in booklets}
@@ -575,9 +572,8 @@ def _find_returned_booklets(serials, first_serial, last_serial, *, for_update):
                 else f"Aucun carnet ne porte ces {len(unknown)} numéros : {_quote(unknown)}"
             )
             + ". Vérifiez les numéros imprimés sous les codes-barres ; aucun carnet n'a été rendu.",
-            code="booklet_unknown",
+            code=Refusal.BOOKLET_UNKNOWN,
             field="serials",
-            status=404,
         )
     return booklets
 
@@ -598,7 +594,7 @@ def _check_returnable(prescriber, booklets, *, field):
     if elsewhere:
         problems.append(
             (
-                "booklet_not_in_stock",
+                Refusal.BOOKLET_NOT_IN_STOCK,
                 404,
                 f"Le carnet {elsewhere[0]} ne fait pas partie du stock de votre organisation."
                 if len(elsewhere) == 1
@@ -608,7 +604,7 @@ def _check_returnable(prescriber, booklets, *, field):
     if handed_out:
         problems.append(
             (
-                "booklet_already_handed_out",
+                Refusal.BOOKLET_ALREADY_HANDED_OUT,
                 409,
                 f"Le carnet {handed_out[0]} a déjà été remis à un bénéficiaire."
                 if len(handed_out) == 1
@@ -618,7 +614,7 @@ def _check_returnable(prescriber, booklets, *, field):
     if cancelled:
         problems.append(
             (
-                "booklet_cancelled",
+                Refusal.BOOKLET_CANCELLED,
                 409,
                 f"Le carnet {cancelled[0]} a été déclaré perdu ou annulé."
                 if len(cancelled) == 1
@@ -645,7 +641,7 @@ def _check_returnable(prescriber, booklets, *, field):
     if used:
         raise ReturnRefused(
             f"Des pass du carnet {used[0]} ont déjà servi ou été activés : il ne peut pas être rendu.",
-            code="booklet_pass_used",
+            code=Refusal.BOOKLET_PASS_USED,
             field=field,
         )
 
