@@ -59,7 +59,7 @@ from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind, Role
 from passnum.organisations.selectors import pending_invitations_of
 from passnum.organisations.services import OrganisationError, create_organisation, invite, update_organisation
-from passnum.passes import codes
+from passnum.passes import codes, validity
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.passes.models import PassState
@@ -934,8 +934,9 @@ def _already_redeemed(passes, site):
     return _refused("pass_already_redeemed", message + ".", 409, _entries(passes), **details)
 
 
-def check_passes_redeemable(passes, site, scan_date):
-    """Under the lock: every pass is active and not expired on the day it was scanned."""
+def check_passes_redeemable(passes, site, scan_date, *, today=None):
+    """Under the lock: every pass is active and not expired (``passes.validity.is_expired``)."""
+    today = today or timezone.localdate()
     states = {p.state for p in passes}
     if PassState.CANCELLED in states:
         raise _refused(
@@ -944,9 +945,13 @@ def check_passes_redeemable(passes, site, scan_date):
             409,
             _entries(p for p in passes if p.state == PassState.CANCELLED),
         )
-    if states & {PassState.REDEEMED, PassState.SETTLED}:
-        raise _already_redeemed([p for p in passes if p.state in (PassState.REDEEMED, PassState.SETTLED)], site)
-    expired = [p for p in passes if p.state == PassState.EXPIRED or scan_date > p.expires_on]
+    if PassState.REDEEMED in states:
+        raise _already_redeemed([p for p in passes if p.state == PassState.REDEEMED], site)
+    expired = [
+        p
+        for p in passes
+        if validity.is_expired(state=p.state, expires_on=p.expires_on, scanned_on=scan_date, today=today)
+    ]
     if expired:
         raise _refused(
             "pass_expired",

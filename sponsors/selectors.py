@@ -2,6 +2,7 @@
 
 from django.db.models import Count
 
+from passnum.passes import selectors as pass_selectors
 from sponsors.models import Order, Programme, SponsorInvoice
 
 
@@ -18,6 +19,33 @@ def invoices_of(organisation):
         SponsorInvoice.objects.for_organisation(organisation)
         .select_related("order__programme", "payment")
         .order_by("-year", "-sequence")
+    )
+
+
+def programme_counters(*, programme) -> dict[str, int]:
+    """The booklets of a programme, as its sponsor follows them: issued, at prescribers (in
+    stock), handed out, started (some passes used), used up (every pass used), cancelled."""
+    booklets = pass_selectors.booklets_of_programme(programme)
+    counts = pass_selectors.booklet_counts(booklets)
+    return {
+        "issued": counts["total"],
+        "at_prescribers": counts["allocated"],
+        "handed_out": counts["handed_out"],
+        **pass_selectors.booklet_usage(booklets),
+        "cancelled": counts["cancelled"],
+    }
+
+
+def programmes_ending(organisation, *, today, within_days: int = 30):
+    """The open programmes of a sponsor whose validity ends within ``within_days`` (the banner)."""
+    from datetime import timedelta
+
+    return (
+        Programme.objects.for_organisation(organisation)
+        .filter(
+            status=Programme.Status.OPEN, valid_until__gte=today, valid_until__lte=today + timedelta(days=within_days)
+        )
+        .order_by("valid_until", "name")
     )
 
 
