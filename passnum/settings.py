@@ -173,6 +173,8 @@ CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
     "subscriptions": {"task": "mediators.tasks.bill_and_remind_subscriptions", "schedule": crontab(hour=6, minute=0)},
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
+    "expire-passes": {"task": "clearing.tasks.expire_passes", "schedule": crontab(hour=2, minute=15)},
+    "expiry-alerts": {"task": "clearing.tasks.send_expiry_alerts", "schedule": crontab(hour=7, minute=0)},
 }
 
 # --- Accounts ---------------------------------------------------------------------------

@@ -27,6 +27,22 @@ class ProgrammeAdmin(AuditedAdminMixin, ImportExportModelAdmin):
     filter_horizontal = ["eligible_levels", "eligible_subcategories", "eligible_services"]
     inlines = [CoFunderInline]
 
+    def save_model(self, request, obj, form, change):
+        # The passes' dates move with the programme's end, in the admin's transaction.
+        if change and {"valid_until", "grace_months", "grace_days"} & set(form.changed_data):
+            before = Programme.objects.get(pk=obj.pk)
+            dates_before = (before.valid_until, services.pass_services.expiry_date(before))
+            try:
+                services.move_passes_with_programme(obj, dates_before=dates_before)
+            except DomainError as error:
+                messages.error(request, error.message)
+                obj.valid_until, obj.grace_months, obj.grace_days = (
+                    before.valid_until,
+                    before.grace_months,
+                    before.grace_days,
+                )
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Order)
 class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):

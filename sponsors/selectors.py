@@ -1,6 +1,8 @@
 """Reads of the sponsors' space (always through ``for_organisation``)."""
 
-from django.db.models import Count
+from datetime import timedelta
+
+from django.db.models import Count, Sum
 
 from passnum.passes import selectors as pass_selectors
 from sponsors.models import Order, Programme, SponsorInvoice
@@ -36,17 +38,30 @@ def programme_counters(*, programme) -> dict[str, int]:
     }
 
 
-def programmes_ending(organisation, *, today, within_days: int = 30):
-    """The open programmes of a sponsor whose validity ends within ``within_days`` (the banner)."""
-    from datetime import timedelta
-
+def programmes_ending_soon(*, today, within_days: int = 30, organisation=None):
+    """Open programmes whose validity ends between ``today`` and ``within_days`` later (the
+    banner of a sponsor's space, or every sponsor's for the alerts), with their sponsor."""
+    programmes = Programme.objects.all() if organisation is None else Programme.objects.for_organisation(organisation)
     return (
-        Programme.objects.for_organisation(organisation)
-        .filter(
-            status=Programme.Status.OPEN, valid_until__gte=today, valid_until__lte=today + timedelta(days=within_days)
+        programmes.filter(
+            status=Programme.Status.OPEN,
+            valid_until__gte=today,
+            valid_until__lte=today + timedelta(days=within_days),
         )
-        .order_by("valid_until", "name")
+        .select_related("sponsor")
+        .order_by("valid_until", "name", "pk")
     )
+
+
+def ordered_value_by_programme(*, programme=None) -> dict[int, int]:
+    """For the ledger: the face value of the passes of each programme's confirmed orders
+    (invoiced or paid: their passes exist), in cents. Quotes have no passes yet; an order is
+    cancelled only as a quote."""
+    orders = Order.objects.filter(status__in=[Order.Status.INVOICED, Order.Status.PAID])
+    if programme is not None:
+        orders = orders.filter(programme=programme)
+    rows = orders.values("programme_id").annotate(value=Sum("face_value_cents")).order_by()
+    return {row["programme_id"]: row["value"] or 0 for row in rows}
 
 
 def programmes_with_ids(ids):

@@ -278,7 +278,9 @@ def update_programme(programme, data, *, actor=None, request=None):
             )
     check_programme_data(data, programme=programme)
     before = snapshot(programme, fields=PROGRAMME_FIELDS)
+    dates_before = (programme.valid_until, pass_services.expiry_date(programme))
     _apply(programme, data)
+    moved = move_passes_with_programme(programme, dates_before=dates_before)
     programme.save()
     _save_relations(programme, data)
     record(
@@ -288,9 +290,22 @@ def update_programme(programme, data, *, actor=None, request=None):
         organisation=programme.sponsor,
         target=programme,
         before=before,
-        after=snapshot(programme, fields=PROGRAMME_FIELDS),
+        after={**snapshot(programme, fields=PROGRAMME_FIELDS), **({"passes_moved": moved} if moved else {})},
     )
     return programme
+
+
+def move_passes_with_programme(programme, *, dates_before) -> int:
+    """A programme's end (validity or grace) moved: its passes' dates move with it, in the
+    caller's transaction, so that no pass keeps an end its programme no longer has. Refused once
+    passes of it expired (they were credited back). Returns the number of passes moved."""
+    valid_until, expires_on = programme.valid_until, pass_services.expiry_date(programme)
+    if (valid_until, expires_on) == tuple(dates_before):
+        return 0
+    try:
+        return pass_services.move_programme_dates(programme=programme, valid_until=valid_until, expires_on=expires_on)
+    except DomainError as error:
+        raise ProgrammeRefused(error.message, code=error.code, field="valid_until") from error
 
 
 @transaction.atomic

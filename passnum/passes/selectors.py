@@ -88,6 +88,24 @@ def value_by_programme_and_state(*, programme=None) -> dict[int, dict[str, tuple
     return result
 
 
+def unpaid_passes_past(*, last_expires_on) -> dict[int, tuple[int, int]]:
+    """Passes of orders never paid whose ``expires_on`` is on or before ``last_expires_on``:
+    ``{programme_id: (passes, cents)}``. They were never money: the expiry leaves them
+    ``created`` and reports them apart."""
+    rows = (
+        Pass.objects.filter(state=PassState.CREATED, expires_on__lte=last_expires_on)
+        .exclude(booklet__order__status="paid")
+        .values("programme_id")
+        .annotate(n=Count("pk"), value=Sum("face_value_cents"))
+        .order_by()
+    )
+    return {row["programme_id"]: (row["n"], row["value"] or 0) for row in rows}
+
+
+def programmes_with_expired_passes() -> set[int]:
+    return set(Pass.objects.filter(state=PassState.EXPIRED).values_list("programme_id", flat=True).distinct())
+
+
 def booklets_of_programme(programme):
     return Booklet.objects.filter(programme=programme)
 
