@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "passnum.organisations",
     "passnum.audit",
     "passnum.passes",
+    "passnum.numbering",
     "aptic_catalog",
     "sponsors",
     "prescribers",

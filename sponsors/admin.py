@@ -9,7 +9,7 @@ from passnum.errors import DomainError
 from passnum.organisations.admin import AuditedAdminMixin
 from passnum.passes.downloads import files_response
 from sponsors import services
-from sponsors.models import CoFunder, InvoiceCounter, Order, Programme, SponsorInvoice, SponsorPayment
+from sponsors.models import CoFunder, Order, Programme, SponsorInvoice, SponsorPayment
 
 
 class CoFunderInline(admin.TabularInline):
@@ -150,8 +150,3 @@ class SponsorPaymentAdmin(ReadOnlyAdmin):
     list_display = ["invoice", "paid_on", "reference", "recorded_by", "recorded_at"]
     search_fields = ["invoice__number", "reference"]
     list_select_related = ["invoice", "recorded_by"]
-
-
-@admin.register(InvoiceCounter)
-class InvoiceCounterAdmin(ReadOnlyAdmin):
-    list_display = ["year", "last_number"]
