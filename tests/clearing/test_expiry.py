@@ -72,9 +72,11 @@ def test_a_late_offline_scan_is_refused_once_the_window_closed_even_before_the_n
     world = programme_in_every_state(redeem=0)
     pass_ = world.booklet.passes.order_by("position").first()
     scanned_at = at_noon(world.expires_on)
-    with time_machine.travel(at_noon(world.expiry_day), tick=False):
-        with pytest.raises(mediator_services.RedemptionRefused) as refused:
-            redeem_passes(world.place, [pass_], scanned_at=scanned_at)
+    with (
+        time_machine.travel(at_noon(world.expiry_day), tick=False),
+        pytest.raises(mediator_services.RedemptionRefused) as refused,
+    ):
+        redeem_passes(world.place, [pass_], scanned_at=scanned_at)
     assert refused.value.code == "pass_expired"
     with time_machine.travel(at_noon(world.expiry_day - timedelta(days=1)), tick=False):
         redemption = redeem_passes(world.place, [pass_], scanned_at=scanned_at)
