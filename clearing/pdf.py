@@ -10,7 +10,8 @@ from clearing import selectors
 
 STYLESHEET = """
 @page { size: A4; margin: 18mm;
-  @bottom-center { content: string(number) " — page " counter(page) " / " counter(pages); font-size: 8pt; color: #555; } }
+  @bottom-center { content: string(number) " — page " counter(page) " / " counter(pages);
+    font-size: 8pt; color: #555; } }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 10pt; color: #1a1a1a; }
 h1 { font-size: 18pt; color: #00563f; margin: 0 0 6mm 0; string-set: number content(); }
 .parties { display: flex; justify-content: space-between; margin-bottom: 8mm; }

@@ -137,10 +137,12 @@ def _insert_lines(statement: Statement, redemptions) -> int:
     )
     select_sql, params = source.query.sql_with_params()
     table = connection.ops.quote_name(StatementLine._meta.db_table)
-    sql = (
-        f"INSERT INTO {table} (statement_id, live, redemption_id, service_id, point_of_presence_id, programme_id,"
-        f" pass_count, amount_cents, redeemed_at) SELECT %s, %s, r.* FROM ({select_sql}) AS r"
+    # Only quoted names and Django's own compiled SELECT go into the text; values are parameters.
+    columns = ", ".join(
+        ["statement_id", "live", "redemption_id", "service_id", "point_of_presence_id", "programme_id"]
+        + ["pass_count", "amount_cents", "redeemed_at"]
     )
+    sql = f"INSERT INTO {table} ({columns}) SELECT %s, %s, r.* FROM ({select_sql}) AS r"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [statement.pk, True, *params])
         return cursor.rowcount

@@ -175,7 +175,10 @@ CELERY_BEAT_SCHEDULE = {
     "subscriptions": {"task": "mediators.tasks.bill_and_remind_subscriptions", "schedule": crontab(hour=6, minute=0)},
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
     # The monthly close (statements of the month that just ended), Paris time.
-    "close-month": {"task": "clearing.tasks.close_previous_month", "schedule": crontab(day_of_month=1, hour=2, minute=0)},
+    "close-month": {
+        "task": "clearing.tasks.close_previous_month",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
 }
 
 # --- Accounts ---------------------------------------------------------------------------
