@@ -4,13 +4,14 @@ month, and statements."""
 import datetime
 
 import factory
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
 from clearing.models import Adjustment, Statement
 from clearing.services import PARIS
 from mediators.models import Redemption
-from tests.mediators.factories import SiteFactory, redeem_passes, redeemable_booklet, redeeming_site
+from tests.mediators.factories import PDF_BYTES, SiteFactory, redeem_passes, redeemable_booklet, redeeming_site
 
 
 def paris(year, month, day=15, hour=12):
@@ -56,6 +57,7 @@ class StatementFactory(factory.django.DjangoModelFactory):
     adjustments_cents = 0
     subscription_netted_cents = 0
     total_cents = 1000
+    pdf = factory.LazyFunction(lambda: ContentFile(PDF_BYTES, name="releve.pdf"))
 
 
 class AdjustmentFactory(factory.django.DjangoModelFactory):
