@@ -120,6 +120,7 @@ class AdjustmentForm(forms.ModelForm):
         label="Montant (€)",
         max_digits=9,
         decimal_places=2,
+        localize=True,  # « -5,50 » as a French operator types it
         help_text="Négatif pour reprendre une somme payée à tort, par exemple -10,00.",
     )
 
@@ -162,4 +163,5 @@ class AdjustmentAdmin(admin.ModelAdmin):
             by=request.user,
             request=request,
         )
-        obj.pk = adjustment.pk  # the admin's « added » message and redirect point at it
+        # The admin's « added » message and redirect describe the adjustment the service wrote.
+        obj.pk, obj.amount_cents, obj.created_at = adjustment.pk, adjustment.amount_cents, adjustment.created_at

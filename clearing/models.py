@@ -233,4 +233,4 @@ class Adjustment(models.Model):
         ]
 
     def __str__(self):
-        return f"Régularisation de {euros(self.amount_cents)}"
+        return f"Régularisation de {euros(self.amount_cents or 0)}"
