@@ -1,14 +1,105 @@
-"""Reads of clearing: credit notes of a sponsor, what is left to credit, and the ledger check."""
+"""Reads of clearing: a site's statements, their lines grouped for display, what is pending."""
 
 from dataclasses import dataclass
 
-from clearing.models import CreditNote
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from clearing.models import Adjustment, CreditNote, Statement, StatementLine, StatementStatus
 from mediators.ledger import redeemed_value_by_programme
+from mediators.settlement import unsettled_redemptions
 from passnum.organisations.enums import Role
 from passnum.organisations.selectors import members_of
+from passnum.organisations.tenancy import get_for_organisation_or_404
 from passnum.passes import selectors as pass_selectors
 from passnum.passes.models import PassState
 from sponsors import selectors as sponsor_selectors
+
+
+def statements_of(organisation, *, year: int | None = None):
+    """The organisation's statements, newest first (a year of numbering, if given)."""
+    statements = Statement.objects.for_organisation(organisation).select_related("site__organisation")
+    if year is not None:
+        statements = statements.filter(year=year)
+    return statements.order_by("-month", "-number")
+
+
+def statement_of(organisation, *, number: str) -> Statement:
+    """One statement of the organisation by its number; 404 for another organisation's."""
+    return get_for_organisation_or_404(
+        Statement.objects.select_related("site__organisation"), organisation, number=number
+    )
+
+
+def statement_groups(*, statement: Statement) -> list[dict]:
+    """The statement's lines by service and point de présence, with counts and totals (one query)."""
+    rows = (
+        StatementLine.objects.filter(statement=statement)
+        .values("service__code", "service__title", "point_of_presence__name")
+        .annotate(redemptions=Count("pk"), passes=Sum("pass_count"), cents=Sum("amount_cents"))
+        .order_by("point_of_presence__name", "service__code")
+    )
+    return [
+        {
+            "service_code": row["service__code"],
+            "service": row["service__title"],
+            "point_of_presence": row["point_of_presence__name"],
+            "redemptions": row["redemptions"],
+            "passes": row["passes"],
+            "amount_cents": row["cents"],
+        }
+        for row in rows
+    ]
+
+
+def statement_adjustments(*, statement: Statement):
+    return Adjustment.objects.filter(statement=statement).order_by("created_at")
+
+
+def pending_of(*, site) -> dict:
+    """What the site's next statement holds so far: redemptions not yet on a statement (the
+    current month's, and any earlier one left unsettled) and adjustments not yet carried."""
+    redemptions = unsettled_redemptions(site_id=site.pk).aggregate(
+        count=Count("pk"), cents=Sum("amount_cents"), passes=Sum("pass_count")
+    )
+    adjustments = Adjustment.objects.filter(site=site, statement__isnull=True).aggregate(
+        count=Count("pk"), cents=Sum("amount_cents")
+    )
+    redemptions_cents, adjustments_cents = redemptions["cents"] or 0, adjustments["cents"] or 0
+    return {
+        "month": timezone.localdate().replace(day=1),
+        "redemptions": redemptions["count"],
+        "passes": redemptions["passes"] or 0,
+        "redemptions_cents": redemptions_cents,
+        "adjustments": adjustments["count"],
+        "adjustments_cents": adjustments_cents,
+        "total_cents": redemptions_cents + adjustments_cents,
+    }
+
+
+def statement_as_dict(statement: Statement, *, with_lines: bool = False) -> dict:
+    body = {
+        "number": statement.number,
+        "month": f"{statement.month:%Y-%m}",
+        "issued_at": statement.issued_at.isoformat(),
+        "status": statement.status,
+        "redemption_count": statement.redemption_count,
+        "pass_count": statement.pass_count,
+        "redemptions_cents": statement.redemptions_cents,
+        "adjustments_cents": statement.adjustments_cents,
+        "subscription_netted_cents": statement.subscription_netted_cents,
+        "total_cents": statement.total_cents,
+        "pdf_ready": bool(statement.pdf),
+    }
+    if with_lines:
+        body["groups"] = statement_groups(statement=statement)
+        body["adjustments"] = [
+            {"amount_cents": a.amount_cents, "reason": a.reason} for a in statement_adjustments(statement=statement)
+        ]
+    return body
+
+
+# --- expiry and credit notes
 
 
 def sponsor_managers_emails(organisation) -> list[str]:
@@ -52,7 +143,8 @@ class LedgerLine:
     ``created`` (not handed out, or order unpaid), ``active``, ``redeemed_unsettled`` and
     ``settled`` (read from the live redemptions, not from the passes), ``expired``, ``cancelled``.
     ``redeemed_passes`` is the value of the passes in state ``redeemed``, which must equal the
-    redemptions' two columns. ``paid_to_sites`` is left for the monthly statements (``None``)."""
+    redemptions' two columns. ``paid_to_sites`` (the paid statement lines) is shown beside: a
+    settled redemption waits for its statement's transfer."""
 
     programme_id: int
     programme: str
@@ -65,7 +157,7 @@ class LedgerLine:
     expired: int
     cancelled: int
     redeemed_passes: int
-    paid_to_sites: int | None = None
+    paid_to_sites: int = 0
 
     COLUMNS = ("created", "active", "redeemed_unsettled", "settled", "expired", "cancelled")
 
@@ -86,10 +178,14 @@ class LedgerLine:
         return self.difference == 0 and self.redeemed_difference == 0
 
 
-def paid_to_sites_by_programme(*, programme=None) -> dict[int, int] | None:
-    """Hook for « paid to sites = sum of the paid statement lines », once the monthly statements
-    exist: ``None`` until then (the ledger shows it as unknown)."""
-    return None
+def paid_to_sites_by_programme(*, programme=None) -> dict[int, int]:
+    """Paid to sites: the live lines of the statements marked paid, per programme, in cents.
+    Shown beside the ledger (never more than ``settled``; adjustments are per site, not here)."""
+    lines = StatementLine.objects.filter(live=True, statement__status=StatementStatus.PAID)
+    if programme is not None:
+        lines = lines.filter(programme=programme)
+    rows = lines.values("programme_id").annotate(value=Sum("amount_cents")).order_by()
+    return {row["programme_id"]: row["value"] or 0 for row in rows}
 
 
 def ledger(*, programme=None) -> list[LedgerLine]:
@@ -121,7 +217,7 @@ def ledger(*, programme=None) -> list[LedgerLine]:
                 expired=cents(PassState.EXPIRED),
                 cancelled=cents(PassState.CANCELLED),
                 redeemed_passes=cents(PassState.REDEEMED),
-                paid_to_sites=None if paid is None else paid.get(pk, 0),
+                paid_to_sites=paid.get(pk, 0),
             )
         )
     return lines

@@ -1,32 +1,348 @@
-"""Use cases of clearing: the expiry of passes, the sponsors' alerts before a programme's end
-and the credit notes (avoirs) of expired passes.
+"""Use cases of clearing: the monthly close, voiding a statement, adjustments, status moves.
 
-The expiry is set-based (one statement moves every pass and writes its journal), serialised by a
-PostgreSQL advisory lock, and idempotent: a pass expires once, a programme gets one credit note.
+The close is set-based: per site, one transaction takes the site's settlement lock (the undo
+takes it too), then copies the site's live, unsettled redemptions into statement lines with one
+INSERT … SELECT and marks them settled with one UPDATE. A redemption has at most one live line
+(partial unique index), so a rerun, two closes at once or a close killed half-way pay nothing
+twice. Every refusal is a ``DomainError`` with a French message, raised before any write.
 """
 
+import dataclasses
+import datetime
 import io
 from dataclasses import dataclass, field
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from clearing import selectors
-from clearing.models import CreditNote, ExpiryAlert
+from clearing.models import (
+    Adjustment,
+    CreditNote,
+    ExpiryAlert,
+    Statement,
+    StatementLine,
+    StatementStatus,
+    StatementStatusChange,
+    euros,
+)
+from mediators.models import Site
+from mediators.settlement import (
+    lock_site_settlement,
+    settle_redemptions,
+    sites_with_unsettled_redemptions,
+    unsettle_redemptions,
+    unsettled_redemptions,
+)
 from passnum.audit.services import record
 from passnum.errors import DomainError
+from passnum.numbering.models import Series
+from passnum.numbering.services import next_number
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.passes import validity
 from passnum.passes.models import PassState
 from sponsors import selectors as sponsor_selectors
-from sponsors.templatetags.money import euros
+
+PARIS = ZoneInfo("Europe/Paris")
+MAX_ADJUSTMENT_CENTS = 100_000_00
+
+# Status moves a statement may make (payment batches will drive the middle ones).
+TRANSITIONS = {
+    StatementStatus.ISSUED: {StatementStatus.IN_BATCH, StatementStatus.VOIDED},
+    StatementStatus.IN_BATCH: {StatementStatus.PAID, StatementStatus.REJECTED},
+    StatementStatus.REJECTED: {StatementStatus.TO_PAY, StatementStatus.VOIDED},
+    StatementStatus.TO_PAY: {StatementStatus.IN_BATCH, StatementStatus.VOIDED},
+    StatementStatus.PAID: set(),
+    StatementStatus.VOIDED: set(),
+}
+
+
+class ClearingError(DomainError):
+    code = "clearing_refused"
+
+
+# --- months ----------------------------------------------------------------------------------
+
+
+def read_month(month: "datetime.date | str") -> datetime.date:
+    """``2026-10`` or a date → the first day of that month."""
+    if isinstance(month, datetime.date):
+        return month.replace(day=1)
+    try:
+        year, number = (int(part) for part in str(month).strip().split("-"))
+        return datetime.date(year, number, 1)
+    except (TypeError, ValueError):
+        raise ClearingError(
+            "Mois invalide : utilisez le format AAAA-MM, par exemple 2026-10.", code="month_invalid", field="month"
+        ) from None
+
+
+def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """Start and end (excluded) of a month in Paris time, as aware datetimes."""
+    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return (
+        datetime.datetime.combine(month, datetime.time(), tzinfo=PARIS),
+        datetime.datetime.combine(following, datetime.time(), tzinfo=PARIS),
+    )
+
+
+def previous_month(today: datetime.date) -> datetime.date:
+    return (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def check_month_ended(month: datetime.date, now: datetime.datetime) -> None:
+    if now < month_bounds(month)[1]:
+        raise ClearingError(
+            f"Le mois {month:%m/%Y} n'est pas terminé : il se clôt à partir du 1er du mois suivant.",
+            code="month_not_ended",
+            status=409,
+        )
+
+
+# --- the monthly close -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class CloseResult:
+    month: datetime.date
+    numbers: list[str]
+
+    @property
+    def message(self) -> str:
+        if not self.numbers:
+            return f"Mois {self.month:%m/%Y} déjà clos : aucun relevé à émettre."
+        return f"Mois {self.month:%m/%Y} clos : {len(self.numbers)} relevé(s) émis ({', '.join(self.numbers)})."
+
+
+def close_month(*, month: "datetime.date | str", now: datetime.datetime | None = None) -> CloseResult:
+    """Issues one statement per site with live unsettled redemptions redeemed before the end of
+    ``month`` (earlier ones too: those of a voided statement) or pending adjustments.
+
+    Safe to rerun and to run twice at once: a site that already has a statement for the month is
+    skipped, under its lock. A month not yet ended is refused (``month_not_ended``).
+    """
+    month = read_month(month)
+    now = now or timezone.now()
+    check_month_ended(month, now)
+    end = month_bounds(month)[1]
+    site_ids = set(sites_with_unsettled_redemptions(before=end))
+    site_ids |= set(Adjustment.objects.filter(statement__isnull=True).values_list("site_id", flat=True))
+    numbers = []
+    for site in Site.objects.filter(pk__in=site_ids).select_related("organisation").order_by("pk"):
+        statement = close_site_month(site=site, month=month, now=now)
+        if statement is not None:
+            numbers.append(statement.number)
+    pending_pdfs = list(
+        Statement.objects.filter(month=month, pdf="")
+        .exclude(status=StatementStatus.VOIDED)
+        .values_list("pk", flat=True)
+    )
+    if pending_pdfs:
+        from clearing.tasks import render_statement_pdfs
+
+        transaction.on_commit(lambda: render_statement_pdfs.delay(pending_pdfs))
+    return CloseResult(month=month, numbers=numbers)
+
+
+def _insert_lines(statement: Statement, redemptions) -> int:
+    """INSERT … SELECT: one line per redemption of ``redemptions``, in one statement."""
+    source = redemptions.order_by().values_list(
+        "id", "service_id", "point_of_presence_id", "programme_id", "pass_count", "amount_cents", "redeemed_at"
+    )
+    select_sql, params = source.query.sql_with_params()
+    table = connection.ops.quote_name(StatementLine._meta.db_table)
+    # Only quoted names and Django's own compiled SELECT go into the text; values are parameters.
+    columns = ", ".join(
+        ["statement_id", "live", "redemption_id", "service_id", "point_of_presence_id", "programme_id"]
+        + ["pass_count", "amount_cents", "redeemed_at"]
+    )
+    sql = f"INSERT INTO {table} ({columns}) SELECT %s, %s, r.* FROM ({select_sql}) AS r"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [statement.pk, True, *params])
+        return cursor.rowcount
+
+
+@transaction.atomic
+def close_site_month(*, site: Site, month: datetime.date, now: datetime.datetime) -> Statement | None:
+    """The statement of one site for ``month``, or None when there is nothing to pay or the site
+    already has one. One transaction: number, statement, lines, settlement, adjustments, log."""
+    lock_site_settlement(organisation_id=site.organisation_id)
+    if Statement.objects.filter(site=site, month=month).exclude(status=StatementStatus.VOIDED).exists():
+        return None
+    end = month_bounds(month)[1]
+    redemptions = unsettled_redemptions(site_id=site.pk, before=end)
+    totals = redemptions.aggregate(count=Count("pk"), cents=Sum("amount_cents"), passes=Sum("pass_count"))
+    count, redemptions_cents = totals["count"], totals["cents"] or 0
+    adjustments = list(Adjustment.objects.select_for_update().filter(site=site, statement__isnull=True))
+    adjustments_cents = sum(a.amount_cents for a in adjustments)
+    if redemptions_cents + adjustments_cents < 0:
+        adjustments, adjustments_cents = [], 0  # they wait for a statement that can carry them
+    if not count and not adjustments:
+        return None
+    statement = Statement.objects.create(
+        number=next_number(series=Series.REL, year=timezone.localtime(now, PARIS).year),
+        year=timezone.localtime(now, PARIS).year,
+        site=site,
+        month=month,
+        issued_at=now,
+        site_name=site.organisation.name,
+        site_siret=site.organisation.siret or "",
+        redemption_count=count,
+        pass_count=totals["passes"] or 0,
+        redemptions_cents=redemptions_cents,
+        adjustments_cents=adjustments_cents,
+        subscription_netted_cents=0,
+        total_cents=redemptions_cents + adjustments_cents,
+    )
+    inserted = _insert_lines(statement, redemptions)
+    settled = settle_redemptions(site_id=site.pk, before=end, now=now)
+    if not inserted == settled == count:  # impossible under the lock; never issue a wrong total
+        raise ClearingError(
+            "Les encaissements ont changé pendant la clôture : relancez-la.", code="close_conflict", status=409
+        )
+    Adjustment.objects.filter(pk__in=[a.pk for a in adjustments]).update(statement=statement)
+    StatementStatusChange.objects.create(statement=statement, to_status=StatementStatus.ISSUED, at=now)
+    record(
+        "clearing.statement.issued",
+        organisation=site.organisation,
+        target=statement,
+        after={"month": f"{month:%Y-%m}", "redemptions": count, "total_cents": statement.total_cents},
+    )
+    return statement
+
+
+# --- statuses and voids ----------------------------------------------------------------------
+
+
+def check_transition(statement: Statement, to_status: str) -> None:
+    if to_status not in TRANSITIONS.get(statement.status, set()):
+        raise ClearingError(
+            f"Le relevé {statement.number} est « {statement.get_status_display()} » : il ne peut pas passer à "
+            f"« {StatementStatus(to_status).label} ».",
+            code="statement_status_refused",
+            status=409,
+        )
+
+
+@transaction.atomic
+def change_status(*, statement: Statement, to_status: str, by=None, reason: str = "", request=None) -> Statement:
+    """Moves a statement to ``to_status`` and logs the move (append-only)."""
+    statement = Statement.objects.select_for_update().select_related("site__organisation").get(pk=statement.pk)
+    check_transition(statement, to_status)
+    from_status = statement.status
+    statement.status = to_status
+    statement.save(update_fields=["status"])
+    StatementStatusChange.objects.create(
+        statement=statement, from_status=from_status, to_status=to_status, reason=reason, by=by, at=timezone.now()
+    )
+    record(
+        "clearing.statement.status",
+        actor=by,
+        request=request,
+        organisation=statement.site.organisation,
+        target=statement,
+        before={"status": from_status},
+        after={"status": to_status, "reason": reason},
+    )
+    return statement
+
+
+def check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ClearingError("Indiquez le motif.", code="reason_required", field="reason")
+    return reason
+
+
+@transaction.atomic
+def void_statement(*, statement: Statement, reason: str, by, request=None) -> Statement:
+    """The operator voids a statement: it keeps its number and shows as voided; its redemptions
+    are unsettled (their lines stay, no longer live) and its adjustments wait again, so the next
+    close pays them."""
+    reason = check_reason(reason)
+    lock_site_settlement(organisation_id=statement.site.organisation_id)
+    statement = Statement.objects.select_for_update().get(pk=statement.pk)
+    check_transition(statement, StatementStatus.VOIDED)
+    live_lines = StatementLine.objects.filter(statement=statement, live=True)
+    unsettle_redemptions(redemption_ids=live_lines.values("redemption_id"))
+    live_lines.update(live=False)
+    Adjustment.objects.filter(statement=statement).update(statement=None)
+    return change_status(statement=statement, to_status=StatementStatus.VOIDED, by=by, reason=reason, request=request)
+
+
+# --- adjustments -----------------------------------------------------------------------------
+
+
+def next_statement_cents(*, site: Site, extra_cents: int = 0) -> int:
+    """What the site's next statement would pay today: its live unsettled redemptions and its
+    pending adjustments (plus ``extra_cents``)."""
+    redeemed = unsettled_redemptions(site_id=site.pk)
+    pending = Adjustment.objects.filter(site=site, statement__isnull=True)
+    return (
+        (redeemed.aggregate(total=Sum("amount_cents"))["total"] or 0)
+        + (pending.aggregate(total=Sum("amount_cents"))["total"] or 0)
+        + extra_cents
+    )
+
+
+def check_adjustment(*, site: Site, amount_cents: int, reason: str) -> str:
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents == 0:
+        raise ClearingError("Indiquez un montant différent de zéro.", code="adjustment_amount_invalid", field="amount")
+    if abs(amount_cents) > MAX_ADJUSTMENT_CENTS:
+        raise ClearingError(
+            f"Une régularisation ne dépasse pas {euros(MAX_ADJUSTMENT_CENTS)}.",
+            code="adjustment_amount_invalid",
+            field="amount",
+        )
+    reason = check_reason(reason)
+    if next_statement_cents(site=site, extra_cents=amount_cents) < 0:
+        raise ClearingError(
+            "Cette régularisation rendrait négatif le prochain relevé de la structure : réduisez-la ou "
+            "attendez que ses encaissements la couvrent.",
+            code="adjustment_makes_statement_negative",
+            field="amount",
+        )
+    return reason
+
+
+@transaction.atomic
+def add_adjustment(*, site: Site, amount_cents: int, reason: str, by, request=None) -> Adjustment:
+    """A correction (may be negative) carried on the site's next statement; audited."""
+    lock_site_settlement(organisation_id=site.organisation_id)  # the close cannot carry half of it
+    reason = check_adjustment(site=site, amount_cents=amount_cents, reason=reason)
+    adjustment = Adjustment.objects.create(
+        site=site, amount_cents=amount_cents, reason=reason, created_by=by, created_at=timezone.now()
+    )
+    record(
+        "clearing.adjustment.added",
+        actor=by,
+        request=request,
+        organisation=site.organisation,
+        target=adjustment,
+        after={"amount_cents": amount_cents, "reason": reason},
+    )
+    return adjustment
+
+
+def attach_pdf(*, statement: Statement, name: str, content: bytes) -> bool:
+    """Stores the rendered PDF (the only field of an issued statement that may change, with its
+    status). False when another worker stored it first: the caller then sends nothing."""
+    from django.core.files.base import ContentFile
+
+    statement.pdf.save(name, ContentFile(content), save=False)
+    return bool(Statement.objects.filter(pk=statement.pk, pdf="").update(pdf=statement.pdf.name))
+
+
+# --- expiry and credit notes
 
 ALERT_THRESHOLDS = (30, 15, 7)  # days before a programme's end
 # Key of the advisory lock that queues two expiry runs behind each other ("PNEXPIRY").
@@ -88,9 +404,7 @@ def expire_passes(*, today: date | None = None) -> ExpiryReport:
 
 def credit_note_number(*, year: int) -> str:
     """The next ``AV-YYYY-NNNNNN``, from the gapless numbering (inside the note's transaction)."""
-    from passnum.numbering.services import next_number
-
-    return next_number(series="AV", year=year)
+    return next_number(series=Series.AV, year=year)
 
 
 def issue_credit_notes(*, today: date | None = None) -> list[CreditNote]:

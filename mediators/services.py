@@ -43,6 +43,7 @@ from mediators.models import (
     SupportingDocument,
     Workshop,
 )
+from mediators.settlement import lock_site_settlement
 from mediators.validators import (
     SiteError,
     check_bic,
@@ -1257,6 +1258,7 @@ def undo_redemption(organisation, redemption_id, *, user, now=None):
     from passnum.organisations.tenancy import get_for_organisation_or_404
 
     now = now or timezone.now()
+    lock_site_settlement(organisation_id=organisation.pk)  # a monthly close cannot settle it meanwhile
     redemption = get_for_organisation_or_404(Redemption.objects.select_for_update(), organisation, pk=redemption_id)
     if redemption.undone_at is not None:
         raise _refused("redemption_already_undone", "Cet encaissement est déjà annulé.", 409)

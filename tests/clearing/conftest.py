@@ -3,5 +3,5 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
-    """Credit notes' PDFs go to a temporary folder."""
+    """Statement and credit note PDFs go to a temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

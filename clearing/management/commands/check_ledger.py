@@ -35,8 +35,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 "  " + " ; ".join(f"{name} {euros(v)} €" for name, v in zip(columns, figures, strict=True))
             )
-            if line.paid_to_sites is not None:
-                self.stdout.write(f"  versé aux structures {euros(line.paid_to_sites)} €")
+            self.stdout.write(f"  dont versé aux structures (relevés payés) {euros(line.paid_to_sites)} €")
             if line.redeemed_difference:
                 self.stdout.write(
                     f"  pass à l'état encaissé {euros(line.redeemed_passes)} € ≠ encaissements "

@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ("clearing", "0001_initial"),
         ("organisations", "0002_api_token"),
         ("sponsors", "0002_programme_requires_beneficiary_name"),
     ]
