@@ -65,7 +65,6 @@ STATE_TEXT = {
     PassState.CREATED: "Ce pass n'est pas encore activé : il le sera quand un prescripteur vous remettra le carnet.",
     PassState.ACTIVE: "Ce pass est utilisable.",
     PassState.REDEEMED: "Ce pass a déjà été utilisé.",
-    PassState.SETTLED: "Ce pass a déjà été utilisé.",
     PassState.EXPIRED: "Ce pass a expiré : sa date de validité est passée.",
     PassState.CANCELLED: "Ce pass a été annulé (carnet déclaré perdu ou volé).",
 }

@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("sponsors.api_urls")),
     path("", include("prescribers.api_urls")),
     path("", include("beneficiaries.api_urls")),
+    path("", include("clearing.api_urls")),
 ]

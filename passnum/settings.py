@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "passnum.organisations",
     "passnum.audit",
     "passnum.passes",
+    "passnum.numbering",
     "aptic_catalog",
     "sponsors",
     "prescribers",
@@ -177,6 +178,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
+    "expire-passes": {"task": "clearing.tasks.expire_passes", "schedule": crontab(hour=2, minute=15)},
+    "expiry-alerts": {"task": "clearing.tasks.send_expiry_alerts", "schedule": crontab(hour=7, minute=0)},
+    # The monthly close (statements of the month that just ended), Paris time.
+    "close-month": {
+        "task": "clearing.tasks.close_previous_month",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
 }
 
 # --- Accounts ---------------------------------------------------------------------------

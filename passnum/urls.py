@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("sponsors.urls")),
     path("", include("prescribers.urls")),
     path("", include("beneficiaries.urls")),
+    path("", include("clearing.urls")),
     path("api/v1/", include(("passnum.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

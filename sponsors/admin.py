@@ -9,7 +9,7 @@ from passnum.errors import DomainError
 from passnum.organisations.admin import AuditedAdminMixin
 from passnum.passes.downloads import files_response
 from sponsors import services
-from sponsors.models import CoFunder, InvoiceCounter, Order, Programme, SponsorInvoice, SponsorPayment
+from sponsors.models import CoFunder, Order, Programme, SponsorInvoice, SponsorPayment
 
 
 class CoFunderInline(admin.TabularInline):
@@ -26,6 +26,22 @@ class ProgrammeAdmin(AuditedAdminMixin, ImportExportModelAdmin):
     autocomplete_fields = ["sponsor"]
     filter_horizontal = ["eligible_levels", "eligible_subcategories", "eligible_services"]
     inlines = [CoFunderInline]
+
+    def save_model(self, request, obj, form, change):
+        # The passes' dates move with the programme's end, in the admin's transaction.
+        if change and {"valid_until", "grace_months", "grace_days"} & set(form.changed_data):
+            before = Programme.objects.get(pk=obj.pk)
+            dates_before = (before.valid_until, services.pass_services.expiry_date(before))
+            try:
+                services.move_passes_with_programme(obj, dates_before=dates_before)
+            except DomainError as error:
+                messages.error(request, error.message)
+                obj.valid_until, obj.grace_months, obj.grace_days = (
+                    before.valid_until,
+                    before.grace_months,
+                    before.grace_days,
+                )
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Order)
@@ -134,8 +150,3 @@ class SponsorPaymentAdmin(ReadOnlyAdmin):
     list_display = ["invoice", "paid_on", "reference", "recorded_by", "recorded_at"]
     search_fields = ["invoice__number", "reference"]
     list_select_related = ["invoice", "recorded_by"]
-
-
-@admin.register(InvoiceCounter)
-class InvoiceCounterAdmin(ReadOnlyAdmin):
-    list_display = ["year", "last_number"]

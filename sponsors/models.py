@@ -208,20 +208,6 @@ class Order(models.Model):
         return self.booklet_count * self.programme.passes_per_booklet
 
 
-class InvoiceCounter(models.Model):
-    """The last invoice number of a year: locked (SELECT … FOR UPDATE) to number without gaps."""
-
-    year = models.PositiveIntegerField("année", primary_key=True)
-    last_number = models.PositiveIntegerField("dernier numéro", default=0)
-
-    class Meta:
-        verbose_name = "compteur de factures"
-        verbose_name_plural = "compteurs de factures"
-
-    def __str__(self):
-        return f"{self.year} : {self.last_number}"
-
-
 class SponsorInvoiceQuerySet(TenantQuerySet, models.QuerySet):
     pass
 

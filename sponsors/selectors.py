@@ -1,7 +1,10 @@
 """Reads of the sponsors' space (always through ``for_organisation``)."""
 
-from django.db.models import Count
+from datetime import timedelta
 
+from django.db.models import Count, Sum
+
+from passnum.passes import selectors as pass_selectors
 from sponsors.models import Order, Programme, SponsorInvoice
 
 
@@ -19,6 +22,46 @@ def invoices_of(organisation):
         .select_related("order__programme", "payment")
         .order_by("-year", "-sequence")
     )
+
+
+def programme_counters(*, programme) -> dict[str, int]:
+    """The booklets of a programme, as its sponsor follows them: issued, at prescribers (in
+    stock), handed out, started (some passes used), used up (every pass used), cancelled."""
+    booklets = pass_selectors.booklets_of_programme(programme)
+    counts = pass_selectors.booklet_counts(booklets)
+    return {
+        "issued": counts["total"],
+        "at_prescribers": counts["allocated"],
+        "handed_out": counts["handed_out"],
+        **pass_selectors.booklet_usage(booklets),
+        "cancelled": counts["cancelled"],
+    }
+
+
+def programmes_ending_soon(*, today, within_days: int = 30, organisation=None):
+    """Open programmes whose validity ends between ``today`` and ``within_days`` later (the
+    banner of a sponsor's space, or every sponsor's for the alerts), with their sponsor."""
+    programmes = Programme.objects.all() if organisation is None else Programme.objects.for_organisation(organisation)
+    return (
+        programmes.filter(
+            status=Programme.Status.OPEN,
+            valid_until__gte=today,
+            valid_until__lte=today + timedelta(days=within_days),
+        )
+        .select_related("sponsor")
+        .order_by("valid_until", "name", "pk")
+    )
+
+
+def ordered_value_by_programme(*, programme=None) -> dict[int, int]:
+    """For the ledger: the face value of the passes of each programme's confirmed orders
+    (invoiced or paid: their passes exist), in cents. Quotes have no passes yet; an order is
+    cancelled only as a quote."""
+    orders = Order.objects.filter(status__in=[Order.Status.INVOICED, Order.Status.PAID])
+    if programme is not None:
+        orders = orders.filter(programme=programme)
+    rows = orders.values("programme_id").annotate(value=Sum("face_value_cents")).order_by()
+    return {row["programme_id"]: row["value"] or 0 for row in rows}
 
 
 def programmes_with_ids(ids):

@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from passnum.audit.services import record, snapshot
 from passnum.errors import DomainError
+from passnum.numbering.models import Series
+from passnum.numbering.services import next_number, sequence_of
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import services as pass_services
-from sponsors.models import CoFunder, InvoiceCounter, Order, Programme, SponsorInvoice, SponsorPayment
+from sponsors.models import CoFunder, Order, Programme, SponsorInvoice, SponsorPayment
 
 MIN_BOOKLETS, MAX_BOOKLETS = 1, 5000
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -278,7 +280,9 @@ def update_programme(programme, data, *, actor=None, request=None):
             )
     check_programme_data(data, programme=programme)
     before = snapshot(programme, fields=PROGRAMME_FIELDS)
+    dates_before = (programme.valid_until, pass_services.expiry_date(programme))
     _apply(programme, data)
+    moved = move_passes_with_programme(programme, dates_before=dates_before)
     programme.save()
     _save_relations(programme, data)
     record(
@@ -288,9 +292,22 @@ def update_programme(programme, data, *, actor=None, request=None):
         organisation=programme.sponsor,
         target=programme,
         before=before,
-        after=snapshot(programme, fields=PROGRAMME_FIELDS),
+        after={**snapshot(programme, fields=PROGRAMME_FIELDS), **({"passes_moved": moved} if moved else {})},
     )
     return programme
+
+
+def move_passes_with_programme(programme, *, dates_before) -> int:
+    """A programme's end (validity or grace) moved: its passes' dates move with it, in the
+    caller's transaction, so that no pass keeps an end its programme no longer has. Refused once
+    passes of it expired (they were credited back). Returns the number of passes moved."""
+    valid_until, expires_on = programme.valid_until, pass_services.expiry_date(programme)
+    if (valid_until, expires_on) == tuple(dates_before):
+        return 0
+    try:
+        return pass_services.move_programme_dates(programme=programme, valid_until=valid_until, expires_on=expires_on)
+    except DomainError as error:
+        raise ProgrammeRefused(error.message, code=error.code, field="valid_until") from error
 
 
 @transaction.atomic
@@ -352,19 +369,6 @@ def cancel_quote(order, *, actor=None, request=None):
     return order
 
 
-def next_invoice_number(year):
-    """The next number of ``year``, from its counter row locked until the transaction ends."""
-    InvoiceCounter.objects.get_or_create(year=year)
-    counter = InvoiceCounter.objects.select_for_update().get(year=year)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return counter.last_number
-
-
-def invoice_number(year, sequence):
-    return f"FAC-{year}-{sequence:06d}"
-
-
 def render_invoice_pdf(invoice, order):
     from weasyprint import HTML
 
@@ -393,14 +397,14 @@ def confirm_order(order, *, actor=None, request=None):
     check_programme_orderable(programme)
     now = timezone.now()
     year = timezone.localtime(now).year
-    sequence = next_invoice_number(year)
+    number = next_number(series=Series.FAC, year=year)
     sponsor = programme.sponsor
     invoice = SponsorInvoice(
         order=order,
         sponsor=sponsor,
         year=year,
-        sequence=sequence,
-        number=invoice_number(year, sequence),
+        sequence=sequence_of(number),
+        number=number,
         issued_at=now,
         sponsor_name=sponsor.name,
         sponsor_address=" ".join(x for x in (sponsor.address, sponsor.postcode, sponsor.city) if x),

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from clearing.models import CreditNote
 from passnum.organisations.tenancy import tenant_path
 from passnum.passes.models import PrintFile
 from sponsors import views
@@ -16,6 +17,7 @@ urlpatterns = [
     tenant_path("sponsor/commandes/<int:pk>/confirmer/", views.order_confirm, name="order_confirm", model=Order),
     tenant_path("sponsor/commandes/<int:pk>/carnets/", views.order_allocate, name="order_allocate", model=Order),
     tenant_path("sponsor/factures/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf", model=SponsorInvoice),
+    tenant_path("sponsor/avoirs/<int:pk>/pdf/", views.credit_note_pdf, name="credit_note_pdf", model=CreditNote),
     tenant_path(
         "sponsor/impressions/fichiers/<int:pk>/", views.print_file_download, name="print_file", model=PrintFile
     ),

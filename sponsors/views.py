@@ -1,9 +1,12 @@
 """The sponsor's space (/sponsor/): programmes, orders, invoices, print status, allocation."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
+from clearing import selectors as clearing_selectors
 from passnum.errors import DomainError
 from passnum.organisations.decorators import organisation_required
 from passnum.organisations.enums import OrganisationKind, Role
@@ -41,8 +44,26 @@ def home(request):
             "programmes": selectors.programmes_of(request.organisation),
             "orders": selectors.orders_of(request.organisation)[:50],
             "invoices": selectors.invoices_of(request.organisation)[:50],
+            "ending": _ending_soon(request.organisation),
+            "credit_notes": clearing_selectors.credit_notes_of(request.organisation)[:50],
         },
     )
+
+
+def _ending_soon(organisation, programme=None):
+    """Programmes within 30 days of their end, with their booklet counters (the banner)."""
+    programmes = selectors.programmes_ending_soon(today=timezone.localdate(), organisation=organisation)
+    if programme is not None:
+        programmes = programmes.filter(pk=programme.pk)
+    today = timezone.localdate()
+    return [
+        {
+            "programme": p,
+            "days_left": (p.valid_until - today).days,
+            "counters": selectors.programme_counters(programme=p),
+        }
+        for p in programmes
+    ]
 
 
 @sponsor_required
@@ -84,6 +105,7 @@ def programme_detail(request, pk):
             "orders": programme.orders.select_related("invoice").order_by("-pk"),
             "cofunders": programme.cofunders.all(),
             "counts": pass_selectors.booklet_counts(Booklet.objects.filter(programme=programme)),
+            "ending": _ending_soon(request.organisation, programme),
         },
     )
 
@@ -199,3 +221,13 @@ def invoice_pdf(request, pk):
 def print_file_download(request, pk):
     print_file = get_for_organisation_or_404(PrintFile.objects.all(), request.organisation, pk=pk)
     return file_response(print_file.file, print_file.download_name)
+
+
+@sponsor_required
+def credit_note_pdf(request, pk):
+    note = get_for_organisation_or_404(
+        clearing_selectors.credit_notes_of(request.organisation), request.organisation, pk=pk
+    )
+    if not note.pdf:
+        raise Http404("Le PDF de cet avoir est en préparation : réessayez dans quelques minutes.")
+    return file_response(note.pdf, f"{note.number}.pdf")

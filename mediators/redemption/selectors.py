@@ -6,7 +6,7 @@ import datetime
 from collections import namedtuple
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from aptic_catalog.models import Service, Subcategory
@@ -147,3 +147,33 @@ def redemption_context(organisation, point_id, service_code, today):
             service=Service(pk=service_pk, code=code, title=title, subcategory=subcategory),
         )
     return RedemptionContext(site, subscription, point, item)
+
+
+# --- the ledger check (clearing.selectors.ledger): what the live redemption lines say a
+# programme's redeemed passes are worth, split by whether their redemption was settled.
+
+
+def redeemed_value_by_programme(*, programme=None) -> dict[int, dict[str, tuple[int, int]]]:
+    """``{programme_id: {"redeemed_unsettled": (passes, cents), "settled": (passes, cents)}}``,
+    from the live redeemed-pass lines (one query)."""
+    lines = RedeemedPass.objects.filter(is_live=True)
+    if programme is not None:
+        lines = lines.filter(redemption__programme=programme)
+    unsettled, settled = Q(redemption__settled_at__isnull=True), Q(redemption__settled_at__isnull=False)
+    rows = (
+        lines.values("redemption__programme_id")
+        .annotate(
+            unsettled_n=Count("pk", filter=unsettled),
+            unsettled_cents=Sum("face_value_cents", filter=unsettled),
+            settled_n=Count("pk", filter=settled),
+            settled_cents=Sum("face_value_cents", filter=settled),
+        )
+        .order_by()
+    )
+    return {
+        row["redemption__programme_id"]: {
+            "redeemed_unsettled": (row["unsettled_n"], row["unsettled_cents"] or 0),
+            "settled": (row["settled_n"], row["settled_cents"] or 0),
+        }
+        for row in rows
+    }

@@ -13,9 +13,10 @@ from mediators.errors import SiteError
 from mediators.qualification import selectors as qualification_selectors
 from mediators.redemption import selectors
 from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.settlement import lock_site_settlement
 from passnum.audit.services import record
 from passnum.errors import DomainError
-from passnum.passes import codes
+from passnum.passes import codes, validity
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.passes.models import PassState
@@ -146,8 +147,9 @@ def _already_redeemed(passes, site):
     return _refused(Refusal.PASS_ALREADY_REDEEMED, message + ".", _entries(passes), **details)
 
 
-def check_passes_redeemable(passes, site, scan_date):
-    """Under the lock: every pass is active and not expired on the day it was scanned."""
+def check_passes_redeemable(passes, site, scan_date, *, today=None):
+    """Under the lock: every pass is active and not expired (``passes.validity.is_expired``)."""
+    today = today or timezone.localdate()
     states = {p.state for p in passes}
     if PassState.CANCELLED in states:
         raise _refused(
@@ -155,9 +157,13 @@ def check_passes_redeemable(passes, site, scan_date):
             "Ce pass a été annulé (carnet déclaré perdu ou volé) : il ne peut pas être encaissé.",
             _entries(p for p in passes if p.state == PassState.CANCELLED),
         )
-    if states & {PassState.REDEEMED, PassState.SETTLED}:
-        raise _already_redeemed([p for p in passes if p.state in (PassState.REDEEMED, PassState.SETTLED)], site)
-    expired = [p for p in passes if p.state == PassState.EXPIRED or scan_date > p.expires_on]
+    if PassState.REDEEMED in states:
+        raise _already_redeemed([p for p in passes if p.state == PassState.REDEEMED], site)
+    expired = [
+        p
+        for p in passes
+        if validity.is_expired(state=p.state, expires_on=p.expires_on, scanned_on=scan_date, today=today)
+    ]
     if expired:
         raise _refused(
             Refusal.PASS_EXPIRED,
@@ -457,6 +463,7 @@ def undo_redemption(organisation, redemption_id, *, user, now=None):
     from passnum.organisations.tenancy import get_for_organisation_or_404
 
     now = now or timezone.now()
+    lock_site_settlement(organisation_id=organisation.pk)  # a monthly close cannot settle it meanwhile
     redemption = get_for_organisation_or_404(Redemption.objects.select_for_update(), organisation, pk=redemption_id)
     if redemption.undone_at is not None:
         raise _refused(Refusal.REDEMPTION_ALREADY_UNDONE, "Cet encaissement est déjà annulé.")

@@ -56,8 +56,9 @@ class Booklet(models.Model):
 class PassState(models.TextChoices):
     CREATED = "created", "Créé (commande non payée)"
     ACTIVE = "active", "Actif"
+    # Redeemed passes stay "redeemed": whether the site was paid for them is read from their
+    # redemption (``Redemption.settled_at``), the one truth, not from a second pass state.
     REDEEMED = "redeemed", "Encaissé"
-    SETTLED = "settled", "Réglé au site"
     EXPIRED = "expired", "Expiré"
     CANCELLED = "cancelled", "Annulé"
 
@@ -103,7 +104,6 @@ class JournalKind(models.TextChoices):
     HAND_OUT_UNDONE = "handout_undo", "Remise annulée"
     REDEEMED = "redeemed", "Encaissé"
     UNDONE = "undone", "Encaissement annulé"
-    SETTLED = "settled", "Réglé"
     EXPIRED = "expired", "Expiré"
     CANCELLED = "cancelled", "Annulé"
 

@@ -78,6 +78,56 @@ def value_by_state(programme):
     return result
 
 
+def value_by_programme_and_state(*, programme=None) -> dict[int, dict[str, tuple[int, int]]]:
+    """For the ledger: ``{programme_id: {state: (passes, cents)}}`` (one query)."""
+    passes = Pass.objects.all() if programme is None else Pass.objects.filter(programme=programme)
+    result = {}
+    rows = passes.values("programme_id", "state").annotate(n=Count("pk"), value=Sum("face_value_cents"))
+    for row in rows.order_by():
+        result.setdefault(row["programme_id"], {})[row["state"]] = (row["n"], row["value"] or 0)
+    return result
+
+
+def unpaid_passes_past(*, last_expires_on) -> dict[int, tuple[int, int]]:
+    """Passes of orders never paid whose ``expires_on`` is on or before ``last_expires_on``:
+    ``{programme_id: (passes, cents)}``. They were never money: the expiry leaves them
+    ``created`` and reports them apart."""
+    rows = (
+        Pass.objects.filter(state=PassState.CREATED, expires_on__lte=last_expires_on)
+        .exclude(booklet__order__status="paid")
+        .values("programme_id")
+        .annotate(n=Count("pk"), value=Sum("face_value_cents"))
+        .order_by()
+    )
+    return {row["programme_id"]: (row["n"], row["value"] or 0) for row in rows}
+
+
+def programmes_with_expired_passes() -> set[int]:
+    return set(Pass.objects.filter(state=PassState.EXPIRED).values_list("programme_id", flat=True).distinct())
+
+
+def booklets_of_programme(programme):
+    return Booklet.objects.filter(programme=programme)
+
+
+def booklet_usage(booklets) -> dict[str, int]:
+    """How far booklets were used: ``started`` (some passes redeemed, not all) and ``used_up``
+    (every pass redeemed), in one query."""
+    rows = (
+        Pass.objects.filter(booklet__in=booklets)
+        .values("booklet_id")
+        .annotate(total=Count("pk"), used=Count("pk", filter=Q(state=PassState.REDEEMED)))
+        .order_by()
+    )
+    started = used_up = 0
+    for row in rows:
+        if row["used"] and row["used"] == row["total"]:
+            used_up += 1
+        elif row["used"]:
+            started += 1
+    return {"started": started, "used_up": used_up}
+
+
 # --- Counter of prescribers and "check my pass" (read by prescribers and beneficiaries) -------
 
 SERIAL = re.compile(r"^[A-Z]{2,6}\d{6}$")
@@ -136,14 +186,14 @@ def booklet_summary(booklet):
         "total": sum(counts.values()),
         "usable": counts[PassState.ACTIVE],
         "usable_cents": usable_cents,
-        "used": counts[PassState.REDEEMED] + counts[PassState.SETTLED],
+        "used": counts[PassState.REDEEMED],
         "valid_until": first.get("valid_until"),
         "expires_on": first.get("expires_on"),
     }
 
 
 def booklet_has_used_passes(booklet):
-    return booklet.passes.filter(state__in=[PassState.REDEEMED, PassState.SETTLED]).exists()
+    return booklet.passes.filter(state=PassState.REDEEMED).exists()
 
 
 def pass_by_code(code):

@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from passnum.audit.services import record
@@ -714,3 +714,81 @@ def return_booklets(prescriber, serials=(), *, first_serial="", last_serial="", 
             },
         )
     return booklets, True
+
+
+# --- Expiry and end-date moves (called by clearing and sponsors) ------------------------------
+#
+# Which passes expire: the ones still worth money once the upload window of their last day is
+# closed (``validity``), i.e. active passes and the never-handed-out passes of a PAID order (the
+# sponsor paid for them: they are credited back). Passes of an order never paid stay ``created``:
+# they were never money; the expiry reports them apart and the ledger counts them as created.
+
+_EXPIRE_SQL = """
+WITH moved AS (
+    UPDATE passes_pass AS pass SET state = %(expired)s
+    FROM passes_booklet AS booklet, sponsors_order AS ord
+    WHERE booklet.id = pass.booklet_id AND ord.id = booklet.order_id
+      AND pass.expires_on <= %(last_expires_on)s
+      AND (pass.state = %(active)s OR (pass.state = %(created)s AND ord.status = %(paid)s))
+    RETURNING pass.id, pass.programme_id, pass.face_value_cents, pass.expires_on
+), journal AS (
+    INSERT INTO passes_passjournal (pass_id, kind, at, actor_id, details)
+    SELECT id, %(kind)s, %(at)s, NULL, jsonb_build_object('expires_on', expires_on::text) FROM moved
+)
+SELECT programme_id, count(*), sum(face_value_cents) FROM moved GROUP BY programme_id ORDER BY programme_id
+"""
+
+
+def expire_passes_past(*, last_expires_on, at=None) -> dict[int, tuple[int, int]]:
+    """Passes worth money whose ``expires_on`` is on or before ``last_expires_on`` become
+    ``expired``, with their journal entry, in one statement on PostgreSQL (set-based: no loop
+    over passes). Returns ``{programme_id: (passes, cents)}`` of the passes moved now.
+
+    Safe to run twice at once: the update repeats the state condition, so a pass already moved
+    by the other run (whose row lock it waited for) is not moved, nor journaled, again."""
+    at = at or timezone.now()
+    params = {
+        "expired": PassState.EXPIRED,
+        "active": PassState.ACTIVE,
+        "created": PassState.CREATED,
+        "paid": "paid",
+        "last_expires_on": last_expires_on,
+        "kind": JournalKind.EXPIRED,
+        "at": at,
+    }
+    if single_statement_writes():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_EXPIRE_SQL, params)
+            return {programme_id: (count, int(cents)) for programme_id, count, cents in cursor.fetchall()}
+    # The embedded default (SQLite): the same set, locked by SQLite's write transaction.
+    with transaction.atomic():
+        worth_money = Pass.objects.filter(expires_on__lte=last_expires_on).filter(
+            Q(state=PassState.ACTIVE) | Q(state=PassState.CREATED, booklet__order__status="paid")
+        )
+        rows = list(worth_money.values_list("pk", "programme_id", "face_value_cents", "expires_on"))
+        Pass.objects.filter(pk__in=[row[0] for row in rows]).update(state=PassState.EXPIRED)
+        PassJournal.objects.bulk_create(
+            [
+                PassJournal(pass_ref_id=pk, kind=JournalKind.EXPIRED, at=at, details={"expires_on": str(day)})
+                for pk, _, _, day in rows
+            ],
+            batch_size=BATCH_SIZE,
+        )
+    moved = {}
+    for _pk, programme_id, cents, _day in rows:
+        count, total = moved.get(programme_id, (0, 0))
+        moved[programme_id] = (count + 1, total + cents)
+    return moved
+
+
+def move_programme_dates(*, programme, valid_until, expires_on) -> int:
+    """A programme's end moved: its passes' dates move with it, in the caller's transaction
+    (the programme row locked by it). Refused once a pass of it expired. Returns the passes moved."""
+    if Pass.objects.filter(programme=programme, state=PassState.EXPIRED).exists():
+        raise BookletRefused(
+            "Des pass de ce programme ont déjà expiré et ont été remboursés au commanditaire par un avoir : "
+            "sa date de fin ne peut plus changer.",
+            code="programme_already_expired",
+            field="valid_until",
+        )
+    return Pass.objects.filter(programme=programme).update(valid_until=valid_until, expires_on=expires_on)

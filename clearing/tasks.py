@@ -1,0 +1,90 @@
+"""Jobs of clearing (Celery): the monthly close on the 1st, the statements' PDFs after commit."""
+
+from celery import shared_task
+from django.core.mail import EmailMessage
+from django.utils import timezone
+
+from clearing import services
+from clearing.models import CreditNote, Statement
+from clearing.pdf import render_statement_pdf
+from passnum.organisations.enums import Role
+from passnum.organisations.selectors import members_of
+
+PDF_BATCH = 50
+
+
+@shared_task
+def close_previous_month():
+    """Beat, on the 1st at 02:00 (Paris): closes the month that just ended. Safe to rerun."""
+    result = services.close_month(month=services.previous_month(timezone.localdate()))
+    return result.message
+
+
+def statement_recipients(statement):
+    members = members_of(statement.site.organisation).filter(role__in=[Role.ADMIN, Role.FINANCE], user__is_active=True)
+    return sorted({m.user.email for m in members if m.user.email})
+
+
+def send_statement(statement, content):
+    recipients = statement_recipients(statement)
+    if not recipients:
+        return
+    message = EmailMessage(
+        f"Relevé de remboursement {statement.number} — Pass numérique",
+        (
+            f"Bonjour,\n\nVoici le relevé de remboursement {statement.number} de « {statement.site_name} » pour les "
+            f"encaissements de {statement.month:%m/%Y} : {statement.total_display} à vous verser.\n\n"
+            "Il est aussi disponible dans votre espace, rubrique « Relevés ».\n\nL'équipe du Pass numérique"
+        ),
+        to=recipients,
+    )
+    message.attach(f"{statement.number}.pdf", content, "application/pdf")
+    message.send()
+
+
+@shared_task
+def render_statement_pdfs(statement_ids):
+    """Renders, stores and e-mails the PDF of each statement that has none yet, by batches.
+
+    Runs after the close has committed; a statement rendered already is skipped, so a retry sends
+    nothing twice."""
+    rendered = 0
+    ids = sorted(statement_ids)
+    for start in range(0, len(ids), PDF_BATCH):
+        batch = Statement.objects.filter(pk__in=ids[start : start + PDF_BATCH], pdf="").select_related(
+            "site__organisation"
+        )
+        for statement in batch:
+            content = render_statement_pdf(statement)
+            if services.attach_pdf(statement=statement, name=f"{statement.number}.pdf", content=content):
+                send_statement(statement, content)
+                rendered += 1
+    return rendered
+
+
+# --- expiry and credit notes
+
+
+@shared_task
+def expire_passes():
+    """Expires the passes whose upload window closed and issues the credit notes. Idempotent."""
+    report = services.expire_passes()
+    return {
+        "expired": sum(n for n, _ in report.expired.values()),
+        "credit_notes": report.credit_notes,
+        "unpaid": sum(n for n, _ in report.unpaid.values()),
+    }
+
+
+@shared_task
+def send_expiry_alerts():
+    """J-30, J-15, J-7 warnings to sponsors, once each."""
+    return services.send_expiry_alerts()
+
+
+@shared_task
+def render_and_send_credit_note(pk):
+    """After the credit note's commit: its PDF, then the e-mail to the sponsor (each once)."""
+    note = CreditNote.objects.get(pk=pk)
+    services.attach_credit_note_pdf(credit_note=note)
+    return services.send_credit_note(credit_note=note)

@@ -1,0 +1,72 @@
+"""Document numbers are gapless and unique per series and year under concurrency: the counter row
+is locked in the transaction that issues the document (real PostgreSQL connections, real threads)."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from passnum.numbering.models import DocumentCounter, Series
+from passnum.numbering.services import next_number
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_documents_get_distinct_gapless_numbers_in_each_series():
+    taken = {Series.FAC: [], Series.REL: []}
+    lock, barrier = threading.Lock(), threading.Barrier(16)
+
+    def issue(series, fail):
+        try:
+            barrier.wait()  # every first caller at once: the counter rows do not exist yet
+            with transaction.atomic():
+                number = next_number(series=series, year=2031)
+                time.sleep(0.05)  # hold the lock while the others queue behind it
+                if fail:
+                    raise Boom  # a rolled-back document gives its number back
+                with lock:
+                    taken[series].append(number)
+        except Boom:
+            pass
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=issue, args=(series, index == 3))
+        for series in (Series.FAC, Series.REL)
+        for index in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for series in (Series.FAC, Series.REL):
+        assert sorted(taken[series]) == [f"{series}-2031-{n:06d}" for n in range(1, 8)]
+        assert DocumentCounter.objects.get(series=series, year=2031).last_number == 7
+
+
+@pytest.mark.django_db
+def test_numbers_follow_each_other_per_series_and_year():
+    with transaction.atomic():
+        assert next_number(series=Series.REL, year=2026) == "REL-2026-000001"
+        assert next_number(series=Series.REL, year=2026) == "REL-2026-000002"
+        assert next_number(series=Series.REL, year=2027) == "REL-2027-000001"
+        assert next_number(series=Series.AV, year=2026) == "AV-2026-000001"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_number_is_refused_outside_the_documents_transaction():
+    with pytest.raises(transaction.TransactionManagementError):
+        next_number(series=Series.ABO, year=2026)
+    assert not DocumentCounter.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_unknown_series_is_refused():
+    with transaction.atomic(), pytest.raises(ValueError):
+        next_number(series="XYZ", year=2026)
