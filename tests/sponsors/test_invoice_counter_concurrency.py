@@ -17,6 +17,9 @@ class Boom(Exception):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_invoices_get_distinct_gapless_numbers():
+    """Proves the lock on the year's ``InvoiceCounter`` row (``select_for_update`` in
+    ``next_invoice_number``), held 50 ms by each transaction: eight invoices at once get 1 to 8,
+    and the rolled-back one gives its number back."""
     taken, lock, barrier = [], threading.Lock(), threading.Barrier(8)
 
     def issue(fail):
