@@ -13,7 +13,7 @@ import re
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -40,6 +40,7 @@ FRENCH_MESSAGES = {
     "not_acceptable": "Format de réponse non disponible.",
     "unsupported_media_type": "Format de requête non pris en charge : envoyez du JSON.",
     Refusal.RATE_LIMITED: "Trop de tentatives : réessayez dans quelques instants.",
+    "csrf_failed": "Jeton CSRF absent ou invalide : rechargez la page, puis recommencez.",
     "invalid": "Données invalides : corrigez les champs signalés.",
 }
 
@@ -52,6 +53,9 @@ def exception_handler(exc, context):
     if response is None:
         return None
     code = DRF_CODES.get(response.status_code, "error")
+    if isinstance(exc, PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        # A session request without its CSRF token: say so, not "no right to do this".
+        code = "csrf_failed"
     body = {"code": code, "message": FRENCH_MESSAGES.get(code, "Requête refusée.")}
     if code == "invalid":
         body["fields"] = response.data
@@ -76,7 +80,10 @@ def error_response(description):
 ERROR_RESPONSES = {
     400: error_response("Données invalides (`invalid`) ou refus métier (code dans `error.code`)."),
     401: error_response("`not_authenticated` : ni session ni jeton valable."),
-    403: error_response("`permission_denied` : rôle ou type d'organisation insuffisant."),
+    403: error_response(
+        "`permission_denied` : rôle ou type d'organisation insuffisant ; `csrf_failed` : requête de session "
+        "sans jeton CSRF."
+    ),
     404: error_response("`not_found` : inexistant ou appartenant à une autre organisation."),
     429: error_response("`rate_limited` : trop de requêtes ; voir l'en-tête Retry-After."),
 }

@@ -350,6 +350,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two « status » choice sets: each its own named enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "StatementStatusEnum": "clearing.models.StatementStatus",
+        "RedemptionStatusEnum": ["live", "undone"],
+    },
 }
 
 # --- Logging ----------------------------------------------------------------------------

@@ -103,3 +103,203 @@ def owning_organisation(obj):
     for attribute in path.split("__"):
         value = getattr(value, attribute)
     return value
+
+
+# --- The world of the walk: two organisations of each kind, with marked data -----------------
+#
+# ``build_world()`` builds two independent "sides" (A, the visitor's, and B, the other one): for
+# each, a sponsor, a prescriber, a site and a co-funder, with a programme, booklets in stock, handed
+# out and lost, a redemption, a refused scan, members, invitations, tokens, documents… Every value
+# that can be told apart carries a marker (``zq<side><what>``, or the value itself for serials,
+# pass codes and invoice numbers), recorded with its category so that the walk can search every
+# response for the other side's markers.
+
+WALK_KINDS = ("sponsor", "prescriber", "site", "funder")
+
+# Where a marker may legitimately appear (everything else: nowhere outside its organisation).
+PRIVATE = "private"
+# Published on purpose for a qualified site: the finder, its place pages, the open data.
+PUBLISHED = "published"
+# Printed on the booklet: whoever holds one of its passes or its serial may read it.
+PRINTED = "printed"
+
+
+class World:
+    """Both sides of the walk; ``side("a")`` is the visitor's, ``side("b")`` the other one."""
+
+    def __init__(self, a, b):
+        self.sides = {"a": a, "b": b}
+
+    def side(self, label):
+        return self.sides[label]
+
+
+class Side:
+    def __init__(self, label):
+        self.label = label
+        self.organisations = {}  # kind → Organisation
+        self.admins = {}  # kind → User, admin of that organisation (the visitor, on side A)
+        self.markers = {}  # marker text → (category, what it marks)
+        self.by_what = {}  # what it marks → marker text
+        self.printed_by_booklet = {}  # serial → markers printed on that booklet (and its passes)
+
+    def mark(self, what, category=PRIVATE, *, text=None):
+        text = text or f"zq{self.label}{what}"
+        self.markers[text] = (category, what)
+        self.by_what[what] = text
+        return text
+
+    def printed(self, serials):
+        """What is printed on these booklets (and the programme's name): whoever holds them reads it."""
+        texts = {self.by_what["programmename"]}
+        for serial in serials:
+            texts.update(self.printed_by_booklet[serial])
+        return texts
+
+
+def build_side(label):
+    """One side: its organisations, members and data, each marked (see ``Side.mark``)."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from beneficiaries import services as beneficiary_services
+    from beneficiaries.models import LossKind
+    from mediators.redemption import services as mediator_services
+    from passnum.passes import codes
+    from sponsors.models import CoFunder
+    from tests.beneficiaries.factories import BENEFICIARY, booklets_in_stock
+    from tests.clearing.factories import CreditNoteFactory, StatementFactory
+    from tests.clearing.payees.factories import PayeeAccountFactory
+    from tests.factories import ApiTokenFactory, InvitationFactory, MembershipFactory, OrganisationFactory, UserFactory
+    from tests.mediators.factories import (
+        CatalogueItemFactory,
+        PointOfPresenceFactory,
+        RefusedScanFactory,
+        SiteFactory,
+        SubscriptionFactory,
+        SupportingDocumentFactory,
+        WorkshopFactory,
+        aptic_service,
+    )
+    from tests.passes.factories import PrintFileFactory, PrintRunFactory
+    from tests.sponsors.factories import SponsorInvoiceFactory
+
+    side = Side(label)
+    for kind in WALK_KINDS:
+        # A qualified site's organisation name is published (finder, open data).
+        category = PUBLISHED if kind == "site" else PRIVATE
+        organisation = OrganisationFactory(kind=kind, name=side.mark(f"{kind}org", category))
+        side.organisations[kind] = organisation
+        admin = UserFactory(
+            with_mfa=True, email=side.mark(f"{kind}admin@exemple.fr"), last_name=side.mark(f"{kind}adminname")
+        )
+        MembershipFactory(user=admin, organisation=organisation, role="admin")
+        side.admins[kind] = admin
+        colleague = UserFactory(email=side.mark(f"{kind}member@exemple.fr"), first_name=side.mark(f"{kind}memberfirst"))
+        MembershipFactory(user=colleague, organisation=organisation, role="member")
+        InvitationFactory(organisation=organisation, email=side.mark(f"{kind}invited@exemple.fr"), invited_by=admin)
+        ApiTokenFactory(organisation=organisation, user=admin, name=side.mark(f"{kind}token"))
+
+    sponsor, prescriber = side.organisations["sponsor"], side.organisations["prescriber"]
+    site_org = side.organisations["site"]
+    programme_name = side.mark("programmename", PRINTED)
+    booklets = booklets_in_stock(
+        prescriber,
+        4,
+        sponsor=sponsor,
+        name=programme_name,
+        prefix=f"QZ{label.upper()}",
+        departments=["33"],
+        communes=[],
+        allows_exceptions=True,
+        requires_beneficiary_name=True,
+        contact_name=side.mark("programmecontact"),
+        contact_email=side.mark("programmecontact@exemple.fr"),
+    )
+    programme, order = booklets[0].programme, booklets[0].order
+    CoFunder.objects.create(
+        programme=programme, name=side.mark("cofunder"), organisation=side.organisations["funder"], share_bp=2000
+    )
+    invoice = SponsorInvoiceFactory(order=order, sponsor=sponsor, sponsor_name=sponsor.name)
+    side.mark("invoice", text=invoice.number)
+    PrintFileFactory(
+        print_run=PrintRunFactory(order=order),
+        first_serial=booklets[0].serial,
+        last_serial=booklets[-1].serial,
+    )
+    for booklet in booklets:
+        printed = [side.mark(f"serial{booklet.number}", PRINTED, text=booklet.serial)]
+        for pass_ in booklet.passes.all():
+            printed.append(side.mark(f"pass{booklet.number}-{pass_.position}", PRINTED, text=pass_.code))
+            printed.append(
+                side.mark(f"pass{booklet.number}-{pass_.position}g", PRINTED, text=codes.grouped(pass_.code))
+            )
+        side.printed_by_booklet[booklet.serial] = printed
+
+    agent = side.admins["prescriber"]
+    handed, exception, lost, in_stock = booklets
+    beneficiary = {
+        **BENEFICIARY,
+        "contact_consent": True,
+        "email": side.mark("beneficiary@exemple.fr"),
+        "phone": "0611223344",
+        "name": side.mark("beneficiaryname"),
+        "name_consent": True,
+    }
+    beneficiary_services.hand_over(prescriber, handed.serial, beneficiary, user=agent)
+    beneficiary_services.hand_over(
+        prescriber,
+        exception.serial,
+        {**beneficiary, "commune": "75056", "name": side.mark("exceptionname")},
+        user=agent,
+        exception_reason=side.mark("exceptionreason"),
+    )
+    beneficiary_services.hand_over(prescriber, lost.serial, {**beneficiary, "name": side.mark("lostname")}, user=agent)
+    beneficiary_services.declare_lost(prescriber, lost.serial, kind=LossKind.STOLEN, user=agent)
+
+    site = SiteFactory(qualified=True, organisation=site_org, legal_form="association")
+    SubscriptionFactory(site=site)
+    point = PointOfPresenceFactory(
+        site=site,
+        name=side.mark("pointname", PUBLISHED),
+        address=side.mark("pointaddress", PUBLISHED),
+        email=side.mark("point@exemple.fr", PUBLISHED),
+    )
+    item = CatalogueItemFactory(site=site, service=aptic_service(1))
+    WorkshopFactory(site=site, point_of_presence=point, service=aptic_service(1))
+    SupportingDocumentFactory(site=site, original_name=side.mark("document") + ".pdf")
+    PayeeAccountFactory(organisation=site.organisation, holder_name=side.mark("payee"))
+    site_user = side.admins["site"]
+    passes = list(handed.passes.order_by("position"))
+    redemption = mediator_services.redeem(
+        site_org,
+        user=site_user,
+        codes_entered=[passes[0].code],
+        service_code=item.service.code,
+        point_id=point.pk,
+    )
+    side.mark("redemption", text=str(redemption.pk))
+    RefusedScanFactory(organisation=site_org, entered=side.mark("refusedentry"), user=site_user, at=timezone.now())
+    statement = StatementFactory(site=site, number=side.mark("relnumber"), year=timezone.localdate().year)
+    CreditNoteFactory(programme=programme, number=side.mark("avnumber"))
+
+    side.objects = SimpleNamespace(
+        programme=programme,
+        order=order,
+        point=point,
+        item=item,
+        stock_serial=in_stock.serial,
+        handed_serial=handed.serial,
+        lost_serial=lost.serial,
+        redeemed_code=passes[0].code,
+        active_code=passes[1].code,
+        cancelled_code=lost.passes.order_by("position").first().code,
+        member_email=colleague.email,
+        statement=statement,
+    )
+    return side
+
+
+def build_world():
+    return World(build_side("a"), build_side("b"))

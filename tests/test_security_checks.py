@@ -13,12 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authentication import SessionAuthentication
 
-from tests.factories import OrganisationFactory
+from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.tenancy import (
     factory_for,
     is_third_party,
     iter_url_patterns,
-    owning_organisation,
     route_tenancy,
     url_parameters,
     view_class_of,
@@ -92,28 +91,55 @@ def routes_for_csrf():
         yield pytest.param(name, pattern, id=name)
 
 
+# Who walks each route: a member of every kind of organisation and the operator's staff, so that
+# each route is posted to by the kind it serves (whose kind check would otherwise answer 403 first
+# and hide a route exempted from CSRF).
+CSRF_VISITORS = ("sponsor", "prescriber", "site", "funder", "operator")
+
+
+def csrf_visitor(kind, member_of):
+    if kind == "operator":
+        user = UserFactory(staff=True, with_mfa=True)
+        MembershipFactory(user=user, organisation=OrganisationFactory(operator=True), role="admin")
+        return user
+    return member_of(OrganisationFactory(kind=kind))
+
+
+def is_csrf_refusal(response):
+    """The CSRF refusal itself — the project's page (CSRF_FAILURE_VIEW) or the API's ``csrf_failed``
+    — and not any other 403 (a kind or role check)."""
+    if response.status_code != 403:
+        return False
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        return response.json()["error"]["code"] == "csrf_failed"
+    return "403_csrf.html" in {template.name for template in response.templates}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "pattern"), list(routes_for_csrf()))
 def test_every_state_changing_route_requires_the_csrf_token(name, pattern, member_of):
-    """A logged-in user's POST without the CSRF token is refused on every route of the project."""
-    organisation = OrganisationFactory()
+    """A logged-in user's POST without the CSRF token gets the CSRF refusal on every route of the
+    project, whatever the kind of organisation they act for."""
     kwargs = {}
     if url_parameters(pattern):
         tenancy = route_tenancy(pattern)
         if tenancy[0] == "tenant":
             _, model, lookups = tenancy
             obj = factory_for(model)()
-            organisation = owning_organisation(obj)
             kwargs = {url_kwarg: getattr(obj, field) for url_kwarg, field in lookups.items()}
         else:
             kwargs = {param: "1" for param in url_parameters(pattern)}
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(member_of(organisation))
     url = reverse(name, kwargs=kwargs)
-    response = client.post(url, {"email": "x@exemple.fr", "name": "x"})
-    if url.startswith("/api/") and response.status_code == 405:
-        return  # read-only endpoint: nothing to change
-    if name == "healthz":
-        assert response.status_code in {403, 405}
-        return
-    assert response.status_code == 403, f"POST {url} sans jeton CSRF : {response.status_code}"
+    for kind in CSRF_VISITORS:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(csrf_visitor(kind, member_of))
+        response = client.post(url, {"email": "x@exemple.fr", "name": "x"})
+        assert is_csrf_refusal(response), (
+            f"POST {url} sans jeton CSRF par un membre {kind} : {response.status_code}, pas le refus CSRF"
+        )
+        # The same request with its token passes the CSRF check (the walk is not vacuous).
+        client.get(reverse("home"))
+        token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else None
+        if token:
+            response = client.post(url, {"email": "x@exemple.fr", "name": "x"}, headers={"x-csrftoken": token})
+            assert not is_csrf_refusal(response), f"POST {url} avec le jeton CSRF : toujours refusé"

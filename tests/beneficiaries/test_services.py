@@ -233,6 +233,10 @@ def test_only_prescribers_hand_over():
 
 @pytest.mark.django_db(transaction=True)
 def test_double_submission_in_parallel_applies_once():
+    """Proves the partial unique index of one live hand-over per booklet (the booklet row lock taken
+    first by ``hand_over`` only makes the loser wait instead of failing on the index): the same form
+    sent twice at once gives one hand-over (the second finds it by its submission key), two
+    different forms give one hand-over and one refusal."""
     prescriber = OrganisationFactory(prescriber=True)
     booklet = booklets_in_stock(prescriber, count=1)[0]
     barrier = threading.Barrier(2)

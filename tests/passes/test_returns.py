@@ -201,37 +201,55 @@ def test_serial_ranges():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_return_and_hand_out_racing_never_both_apply():
-    """The booklet row is locked: a hand-over racing a return either wins (the return is refused)
-    or loses (it finds the booklet gone); never both."""
+@pytest.mark.parametrize("first", ["return", "hand_out"])
+def test_return_and_hand_out_racing_never_both_apply(first):
+    """Proves the booklet row lock (``SELECT … FOR UPDATE`` in ``return_booklets`` and in
+    ``hand_out_booklet``): the first operation holds it until its transaction ends (``pg_sleep``
+    keeps the transaction open) while the second starts; the second must wait, then find the
+    booklet gone — without the lock it would read the booklet still in stock and both would apply."""
     OrganisationFactory(operator=True)
     prescriber = OrganisationFactory(prescriber=True)
     order = OrderFactory(programme=ProgrammeFactory(), booklet_count=1, status=Order.Status.PAID)
     with transaction.atomic():
         services.generate_booklets(order)
     booklet = services.allocate_booklets(order, prescriber, count=1)[0]
-    barrier = threading.Barrier(2)
-    outcomes = []
+    actions = {
+        "return": lambda: services.return_booklets(prescriber, [booklet.serial]),
+        "hand_out": lambda: services.hand_out_booklet(booklet),
+    }
+    second = "hand_out" if first == "return" else "return"
+    applied, outcomes = threading.Event(), {}
 
-    def run(action):
+    def run_first():
         try:
-            barrier.wait()
-            action()
-            outcomes.append("ok")
+            with transaction.atomic():
+                actions[first]()
+                applied.set()  # done, not committed: the second operation starts now
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_sleep(0.5)")
+            outcomes[first] = "ok"
+        finally:
+            applied.set()
+            connection.close()
+
+    def run_second():
+        try:
+            applied.wait()
+            actions[second]()
+            outcomes[second] = "ok"
         except DomainError as error:
-            outcomes.append(error.code)
+            outcomes[second] = error.code
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=run, args=(lambda: services.return_booklets(prescriber, [booklet.serial]),)),
-        threading.Thread(target=run, args=(lambda: services.hand_out_booklet(booklet),)),
-    ]
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert outcomes.count("ok") == 1
+    assert outcomes[first] == "ok"
+    assert outcomes[second] != "ok", outcomes
     booklet.refresh_from_db()
     moved = StockMovement.objects.filter(booklet=booklet, from_organisation=prescriber).exists()
-    assert (booklet.state, moved) in {(Booklet.State.CREATED, True), (Booklet.State.HANDED_OUT, False)}
+    expected = (Booklet.State.CREATED, True) if first == "return" else (Booklet.State.HANDED_OUT, False)
+    assert (booklet.state, moved) == expected
