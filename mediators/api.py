@@ -9,7 +9,7 @@ import re
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
 from rest_framework.negotiation import BaseContentNegotiation
@@ -31,6 +31,7 @@ from passnum.api import (
     api_organisation,
     error_response,
     idempotency_key,
+    path_parameter,
     request_hash,
 )
 from passnum.audit.services import client_ip
@@ -296,6 +297,7 @@ class PassCheckView(APIView):
             "Les échecs répétés sont limités par utilisateur et par adresse IP (429 `rate_limited`, "
             "en-tête Retry-After)."
         ),
+        parameters=[path_parameter("code", str, "Code du pass, tel que scanné ou tapé.", "GZ2E AVFW 4W49D")],
         responses={200: PassCheckSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, code):
@@ -344,6 +346,18 @@ class RedemptionsView(APIView):
         ),
         request=RedemptionInSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "Un atelier payé par un pass",
+                value={
+                    "codes": ["GZ2E AVFW 4W49D"],
+                    "service": 3,
+                    "point_of_presence": 1,
+                    "beneficiary_share_cents": 0,
+                },
+                request_only=True,
+            )
+        ],
         responses={
             201: RedemptionSerializer,
             **ERROR_RESPONSES,
@@ -394,6 +408,11 @@ def read_month(text):
     )
 
 
+REDEMPTION_ID = path_parameter(
+    "id", OpenApiTypes.UUID, "Identifiant de l'encaissement.", "5b0f3a52-8d1e-4c7a-9f26-0e4d1c3b7a90"
+)
+
+
 class RedemptionView(TenantScopedMixin, APIView):
     """``GET``/``DELETE /api/v1/redemptions/{id}``: one redemption, undone within 24 hours."""
 
@@ -409,6 +428,7 @@ class RedemptionView(TenantScopedMixin, APIView):
     @extend_schema(
         summary="Un encaissement",
         operation_id="redemption_retrieve",
+        parameters=[REDEMPTION_ID],
         responses={200: RedemptionSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, pk):
@@ -416,6 +436,7 @@ class RedemptionView(TenantScopedMixin, APIView):
 
     @extend_schema(
         summary="Annuler un encaissement",
+        parameters=[REDEMPTION_ID],
         description="Dans les 24 heures, jamais une fois sur un relevé : les pass redeviennent utilisables. "
         "Refus (409) : `undo_window_over`, `redemption_settled`, `redemption_already_undone`.",
         responses={
