@@ -45,8 +45,14 @@ lint: install
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(PY) manage.py check --fail-level WARNING
 
+# The embedded default (what `make run` serves): SQLite in a temporary data folder, no Redis,
+# tasks in-process. Only tests/embedded/ runs there (tests/conftest.py picks by database).
+EMBEDDED_ENV = env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_TASK_ALWAYS_EAGER PASSNUM_ENV=test
+
 test: system-packages install services lint
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && \
+		$(EMBEDDED_ENV) PASSNUM_DATA_DIR="$$data" $(PY) -m pytest tests/embedded
 
 bench: system-packages install services
 	$(PY) -m bench

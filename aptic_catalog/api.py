@@ -3,7 +3,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 
 from aptic_catalog.selectors import active_services, service_matches
-from passnum.api import PUBLIC_ERROR_RESPONSES
+from passnum.api import PUBLIC_ERROR_RESPONSES, path_parameter
 
 
 class ServiceSerializer(serializers.Serializer):
@@ -23,7 +23,9 @@ class ServiceSerializer(serializers.Serializer):
         responses={200: ServiceSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
     ),
     retrieve=extend_schema(
-        summary="Un service du référentiel", responses={200: ServiceSerializer, **PUBLIC_ERROR_RESPONSES}
+        summary="Un service du référentiel",
+        parameters=[path_parameter("code", int, "Code #APTIC du service (1 à 129).", 3)],
+        responses={200: ServiceSerializer, **PUBLIC_ERROR_RESPONSES},
     ),
 )
 class ServiceViewSet(viewsets.ReadOnlyModelViewSet):

@@ -4,7 +4,7 @@
 import json
 
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -81,6 +81,23 @@ class BeneficiaryInSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Un carnet remis à une personne de 60 à 74 ans",
+            value={
+                "booklet_serial": "GIR000123",
+                "beneficiary": {
+                    "age_band": "60-74",
+                    "commune": "33063",
+                    "audiences": ["Seniors"],
+                    "contact_consent": False,
+                },
+            },
+            request_only=True,
+        )
+    ]
+)
 class DistributionInSerializer(serializers.Serializer):
     booklet_serial = serializers.RegexField(
         r"^[A-Za-z0-9 _.\-]{1,40}$", max_length=40, help_text="Numéro du carnet, par exemple GIR000123."

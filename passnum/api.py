@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -134,7 +134,20 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     pattern=IDEMPOTENCY_KEY.pattern,
     description="Clé unique choisie par le client pour cette opération (1 à 100 caractères) : "
     "la rejouer renvoie la première réponse sans rien refaire.",
+    examples=[OpenApiExample("Une clé par opération", value="2f1c8e0a-6b1d-4d6e-9d0b-3c2a7e5f9a41")],
 )
+
+
+def path_parameter(name, type_, description, example):
+    """A path parameter documented with a real-looking example (read by API clients and by the
+    contract test, which swaps it for a real value of the test's data)."""
+    return OpenApiParameter(
+        name,
+        location=OpenApiParameter.PATH,
+        type=type_,
+        description=description,
+        examples=[OpenApiExample("Exemple", value=example)],
+    )
 
 
 def idempotency_key(request):

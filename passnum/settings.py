@@ -147,6 +147,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests of the embedded default (tests/embedded/) run on a real file, like `make run`,
+            # not on SQLite's in-memory database.
+            "TEST": {"NAME": DATA_DIR / "test_passnum.sqlite3"},
         }
     }
 EMBEDDED_DEFAULT = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import RetrieveAPIView
 
-from passnum.api import ERROR_RESPONSES, TenantScopedMixin
+from passnum.api import ERROR_RESPONSES, TenantScopedMixin, path_parameter
 from passnum.passes import selectors as pass_selectors
 from prescribers.models import HeldBooklet
 
@@ -39,6 +39,7 @@ class HeldBookletView(TenantScopedMixin, RetrieveAPIView):
     @extend_schema(
         summary="Un carnet du stock du prescripteur",
         description="État du carnet et nombre de pass actifs. 404 pour un carnet d'une autre organisation.",
+        parameters=[path_parameter("serial", str, "Numéro du carnet, imprimé sur sa couverture.", "GIR000123")],
         responses={200: HeldBookletSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, *args, **kwargs):

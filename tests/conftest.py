@@ -1,7 +1,20 @@
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from tests.factories import MembershipFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """One suite, two databases: the tests marked ``embedded`` run on the embedded default
+    (SQLite, no DATABASE_URL), every other test on PostgreSQL. ``make test`` runs both."""
+    embedded = settings.EMBEDDED_DEFAULT
+    keep, drop = [], []
+    for item in items:
+        (keep if (item.get_closest_marker("embedded") is not None) == embedded else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,8 @@ import re
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import JSONParser
@@ -24,6 +25,7 @@ from passnum.api import (
     api_organisation,
     error_response,
     idempotency_key,
+    path_parameter,
     request_hash,
 )
 from passnum.audit.services import client_ip
@@ -184,6 +186,7 @@ class PassCheckView(APIView):
             "inconnus répétés sont limités par utilisateur et par adresse IP (429, en-tête Retry-After). "
             f"Refus : {documented(PASS_CHECK_REFUSALS)}."
         ),
+        parameters=[path_parameter("code", str, "Code du pass, tel que scanné ou tapé.", "GZ2E AVFW 4W49D")],
         responses={200: PassCheckSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, code):
@@ -229,6 +232,18 @@ class RedemptionsView(APIView):
         ),
         request=RedemptionInSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "Un atelier payé par un pass",
+                value={
+                    "codes": ["GZ2E AVFW 4W49D"],
+                    "service": 3,
+                    "point_of_presence": 1,
+                    "beneficiary_share_cents": 0,
+                },
+                request_only=True,
+            )
+        ],
         responses={
             201: RedemptionSerializer,
             **ERROR_RESPONSES,
@@ -279,6 +294,11 @@ def read_month(text):
     )
 
 
+REDEMPTION_ID = path_parameter(
+    "id", OpenApiTypes.UUID, "Identifiant de l'encaissement.", "5b0f3a52-8d1e-4c7a-9f26-0e4d1c3b7a90"
+)
+
+
 class RedemptionView(TenantScopedMixin, APIView):
     """``GET``/``DELETE /api/v1/redemptions/{id}``: one redemption, undone within 24 hours."""
 
@@ -294,6 +314,7 @@ class RedemptionView(TenantScopedMixin, APIView):
     @extend_schema(
         summary="Un encaissement",
         operation_id="redemption_retrieve",
+        parameters=[REDEMPTION_ID],
         responses={200: RedemptionSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, pk):
@@ -301,6 +322,7 @@ class RedemptionView(TenantScopedMixin, APIView):
 
     @extend_schema(
         summary="Annuler un encaissement",
+        parameters=[REDEMPTION_ID],
         description="Dans les 24 heures, jamais une fois sur un relevé : les pass redeviennent utilisables. "
         f"Refus : {documented(REDEMPTION_UNDO_REFUSALS)}.",
         responses={

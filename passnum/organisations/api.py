@@ -1,12 +1,13 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import serializers, status, viewsets
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from passnum.api import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, TenantScopedMixin, api_organisation
+from passnum.api import ERROR_RESPONSES, PUBLIC_ERROR_RESPONSES, TenantScopedMixin, api_organisation, path_parameter
 from passnum.errors import DomainError
 from passnum.organisations import selectors, services
 from passnum.organisations.models import Membership
@@ -54,7 +55,9 @@ class MeView(APIView):
         summary="Membres de l'organisation", responses={200: MembershipSerializer(many=True), **ERROR_RESPONSES}
     ),
     retrieve=extend_schema(
-        summary="Un membre de l'organisation", responses={200: MembershipSerializer, **ERROR_RESPONSES}
+        summary="Un membre de l'organisation",
+        parameters=[path_parameter("id", int, "Identifiant de l'appartenance (champ `id` de la liste).", 42)],
+        responses={200: MembershipSerializer, **ERROR_RESPONSES},
     ),
 )
 class MemberViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
@@ -62,6 +65,15 @@ class MemberViewSet(TenantScopedMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Membership.objects.filter(is_active=True).select_related("user").order_by("pk")
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Une douchette du guichet",
+            value={"email": "guichet@ccas-exemple.fr", "password": "mot de passe du compte", "device": "Douchette 1"},
+            request_only=True,
+        )
+    ]
+)
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(max_length=256, style={"input_type": "password"})
@@ -98,6 +110,9 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [LoginThrottle]
+    # JSON only, like every other POST of the API: a form field cannot say null, which the
+    # schema allows for ``organisation`` (a form-encoded body was refused with 400).
+    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Obtenir un jeton d'appareil",

@@ -1,3 +1,6 @@
+import re
+from urllib.parse import urlsplit
+
 import pytest
 from allauth.mfa.models import Authenticator
 from django.core import mail
@@ -49,11 +52,36 @@ def test_signup_requires_email_verification(client):
     assert "_auth_user_id" not in client.session
 
 
-def test_password_reset_sends_a_link(client):
-    UserFactory(email="oubli@exemple.fr")
+def test_password_reset_link_works_end_to_end(client):
+    """Request a reset, read the e-mail, follow its link, choose a password, log in with it."""
+    user = UserFactory(email="oubli@exemple.fr")
+    MembershipFactory(user=user)
     response = client.post(reverse("account_reset_password"), {"email": "oubli@exemple.fr"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["oubli@exemple.fr"]
+    links = re.findall(r"https?://[^\s\"'<>]+/password/reset/key/[^\s\"'<>]+", message.body)
+    assert len(links) == 1, message.body
+    path = urlsplit(links[0]).path
+
+    # The link's key goes into the session and the page asks for the new password.
+    page = client.get(path, follow=True)
+    assert page.status_code == 200
+    form_url = page.redirect_chain[-1][0] if page.redirect_chain else path
+    assert "password1" in page.context["form"].fields
+    new_password = "un-nouveau-mot-de-passe-2026"
+    done = client.post(form_url, {"password1": new_password, "password2": new_password})
+    assert done.status_code == 302, done.context["form"].errors if done.context else done
+
+    client.logout()
+    assert login(client, "oubli@exemple.fr").status_code == 200  # the old password no longer works
+    assert login(client, "oubli@exemple.fr", new_password).status_code == 302
+    assert client.get(reverse("dashboard")).context["user"] == user
+    # The link served once: following it again says it is no longer valid.
+    client.logout()
+    again = client.get(path, follow=True)
+    assert again.context["token_fail"] is True
 
 
 @pytest.mark.parametrize("kind_and_role", [("operator", Role.MEMBER), ("sponsor", Role.FINANCE)])

@@ -46,8 +46,12 @@ def field_errors(response, field):
     return " ".join(str(e) for e in response.context["form"].errors.get(field, []))
 
 
-def test_url():
-    assert reverse("mediators:organisation_edit") == URL
+def test_identity_page_links_to_the_form_filled_with_the_current_identity(admin_client, site):
+    page = admin_client.get(reverse("mediators:identity")).content.decode()
+    assert f'href="{reverse("mediators:organisation_edit")}"' in page
+    form = admin_client.get(URL).context["form"]
+    assert (form["name"].value(), form["address"].value()) == ("Les Clics", "1 rue X")
+    assert form["siret"].value() == site.organisation.siret
 
 
 def test_admin_changes_name_siret_and_address_audited(admin_client, site):

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import ProgrammingError, transaction
 from django.utils import timezone
 
 from clearing.payees.models import PayeeKind
@@ -37,7 +38,6 @@ from tests.mediators.factories import (
     PointOfPresenceFactory,
     SiteFactory,
     SubscriptionFactory,
-    SupportingDocumentFactory,
     aptic_service,
 )
 
@@ -219,9 +219,13 @@ def test_decision_not_allowed_from_wrong_status(operator_user):
 
 def test_status_history_is_append_only():
     site = SiteFactory()
-    change = SiteStatusChange.objects.create(site=site, to_status="draft")
-    with pytest.raises(Exception):  # noqa: B017 - the database trigger refuses
+    change = SiteStatusChange.objects.create(site=site, to_status="draft", reason="first")
+    # The database's trigger refuses, whatever the code path: an UPDATE and a DELETE.
+    with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
         SiteStatusChange.objects.filter(pk=change.pk).update(reason="changed")
+    with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
+        SiteStatusChange.objects.filter(pk=change.pk).delete()
+    assert SiteStatusChange.objects.get(pk=change.pk).reason == "first"
 
 
 # --- redemption contract ---------------------------------------------------------------------
@@ -306,7 +310,7 @@ def test_point_of_presence_bad_input(changes, code, field):
     with pytest.raises(SiteError) as error:
         places_services.save_point_of_presence(site=site, by=None, data={**POINT, **changes})
     assert (error.value.code, error.value.field) == (code, field)
-    assert error.value.message
+    assert error.value.message not in ("", code)  # a sentence for the person, not the machine code
     assert not site.points.exists()
 
 
@@ -424,7 +428,21 @@ def test_document_is_stored_under_an_unguessable_name():
     assert "Attestation" not in document.file.name
     assert len(document.file.name.rsplit("/", 1)[-1]) >= 32
     assert document.original_name == "Attestation Mairie.png"
-    qualification_services.delete_document(document=document, by=None)
+
+
+def test_deleted_document_leaves_no_row_no_file_and_an_audit_entry(django_capture_on_commit_callbacks):
+    site = SiteFactory()
+    document = qualification_services.add_document(
+        site=site, by=None, kind="insurance", uploaded=SimpleUploadedFile("attestation.pdf", PDF_BYTES)
+    )
+    storage, name = document.file.storage, document.file.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        qualification_services.delete_document(document=document, by=None)
+    assert not site.documents.exists()
+    assert not storage.exists(name)  # the file goes once the deletion is committed
+    entry = AuditLog.objects.get(action="site.document_deleted")
+    assert entry.before["original_name"] == "attestation.pdf"
 
 
 # --- workshops -------------------------------------------------------------------------------
@@ -463,7 +481,3 @@ def test_workshop_rules():
     places_services.close_point_of_presence(point=point, by=None)
     workshop.refresh_from_db()
     assert workshop.is_cancelled
-
-
-def test_supporting_document_factory_works():
-    assert SupportingDocumentFactory().file.name.startswith("mediators/documents/")

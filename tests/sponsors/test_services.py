@@ -1,5 +1,4 @@
 import io
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -198,14 +197,11 @@ def test_cancelled_quote_takes_no_number():
     assert invoice.number.endswith("-000001")
 
 
-def test_two_thousand_booklets_are_generated_in_seconds():
+def test_two_thousand_booklets_are_generated_with_unique_codes():
+    # Behaviour only: how long it takes is a benchmark's business, not a test's.
     programme = ProgrammeFactory()
     order = services.create_quote(programme, 2000)
-    started = time.perf_counter()
     services.confirm_order(order)
-    elapsed = time.perf_counter() - started
-    print(f"2000 carnets × 10 pass générés en {elapsed:.1f} s")
     assert Pass.objects.filter(booklet__order=order).count() == 20_000
     assert PassJournal.objects.count() == 20_000
     assert Pass.objects.values("code").distinct().count() == 20_000
-    assert elapsed < 60
