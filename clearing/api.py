@@ -41,7 +41,7 @@ class StatementSerializer(serializers.Serializer):
     number = serializers.CharField(help_text="Numéro continu de l'année, par exemple REL-2026-000123.")
     month = serializers.CharField(help_text="Mois des encaissements, AAAA-MM (heure de Paris).")
     issued_at = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=StatementStatus.values)
+    status = serializers.ChoiceField(choices=StatementStatus.choices)
     redemption_count = serializers.IntegerField()
     pass_count = serializers.IntegerField()
     redemptions_cents = serializers.IntegerField()

@@ -344,6 +344,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several components have a « status »: each choice set gets its own name.
+    "ENUM_NAME_OVERRIDES": {"StatementStatusEnum": "clearing.models.StatementStatus"},
 }
 
 # --- Logging ----------------------------------------------------------------------------
