@@ -9,7 +9,14 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
 from clearing import services
-from clearing.models import Adjustment, Statement, StatementLine, StatementStatusChange
+from clearing.models import (
+    Adjustment,
+    Statement,
+    StatementLine,
+    StatementStatusChange,
+    SubscriptionInvoice,
+    SubscriptionNetting,
+)
 from passnum.admin_helpers import ReadOnlyAdmin
 from passnum.errors import DomainError
 from passnum.passes.downloads import files_response
@@ -165,3 +172,25 @@ class AdjustmentAdmin(admin.ModelAdmin):
         )
         # The admin's « added » message and redirect describe the adjustment the service wrote.
         obj.pk, obj.amount_cents, obj.created_at = adjustment.pk, adjustment.amount_cents, adjustment.created_at
+
+
+@admin.register(SubscriptionInvoice)
+class SubscriptionInvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["number", "site_name", "subscription_year", "total_cents", "issued_at"]
+    list_filter = ["year", "subscription_year"]
+    search_fields = ["number", "site_name", "site_siret"]
+    actions = ["download"]
+
+    @admin.action(description="Télécharger les factures choisies (PDF)")
+    def download(self, request, queryset):
+        ready = [(i.pdf, f"{i.number}.pdf") for i in queryset if i.pdf]
+        if not ready:
+            self.message_user(request, "Aucun PDF n'est encore prêt pour ces factures.", messages.WARNING)
+            return None
+        return files_response(ready, "factures-abonnement.zip")
+
+
+@admin.register(SubscriptionNetting)
+class SubscriptionNettingAdmin(ReadOnlyAdmin):
+    list_display = ["site", "enabled", "changed_at", "changed_by"]
+    list_filter = ["enabled"]

@@ -3,7 +3,7 @@
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from clearing.models import Adjustment, Statement, StatementLine
+from clearing.models import Adjustment, Statement, StatementLine, SubscriptionInvoice, SubscriptionNetting
 from mediators.settlement import unsettled_redemptions
 from passnum.organisations.tenancy import get_for_organisation_or_404
 
@@ -89,3 +89,15 @@ def statement_as_dict(statement: Statement, *, with_lines: bool = False) -> dict
             {"amount_cents": a.amount_cents, "reason": a.reason} for a in statement_adjustments(statement=statement)
         ]
     return body
+
+
+def subscription_invoices_of(organisation):
+    return SubscriptionInvoice.objects.for_organisation(organisation).order_by("-year", "-number")
+
+
+def subscription_invoice_of(organisation, *, number: str) -> SubscriptionInvoice:
+    return get_for_organisation_or_404(SubscriptionInvoice.objects.all(), organisation, number=number)
+
+
+def nets_subscription(*, site) -> bool:
+    return SubscriptionNetting.objects.filter(site=site, enabled=True).exists()
