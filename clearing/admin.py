@@ -12,7 +12,16 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from clearing import services
-from clearing.models import Adjustment, CreditNote, ExpiryAlert, Statement, StatementLine, StatementStatusChange
+from clearing.models import (
+    Adjustment,
+    CreditNote,
+    ExpiryAlert,
+    Statement,
+    StatementLine,
+    StatementStatusChange,
+    SubscriptionInvoice,
+    SubscriptionNetting,
+)
 from clearing.selectors import ledger
 from passnum.admin_helpers import ReadOnlyAdmin
 from passnum.errors import DomainError
@@ -237,3 +246,25 @@ class ExpiryAlertAdmin(ReadOnlyAdmin):
     list_display = ["programme", "days_before", "valid_until", "sent_at"]
     list_filter = ["days_before"]
     list_select_related = ["programme"]
+
+
+@admin.register(SubscriptionInvoice)
+class SubscriptionInvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["number", "site_name", "subscription_year", "total_cents", "issued_at"]
+    list_filter = ["year", "subscription_year"]
+    search_fields = ["number", "site_name", "site_siret"]
+    actions = ["download"]
+
+    @admin.action(description="Télécharger les factures choisies (PDF)")
+    def download(self, request, queryset):
+        ready = [(i.pdf, f"{i.number}.pdf") for i in queryset if i.pdf]
+        if not ready:
+            self.message_user(request, "Aucun PDF n'est encore prêt pour ces factures.", messages.WARNING)
+            return None
+        return files_response(ready, "factures-abonnement.zip")
+
+
+@admin.register(SubscriptionNetting)
+class SubscriptionNettingAdmin(ReadOnlyAdmin):
+    list_display = ["site", "enabled", "changed_at", "changed_by"]
+    list_filter = ["enabled"]

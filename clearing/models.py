@@ -13,15 +13,9 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
+from clearing.money import euros
 from mediators.qualification.models import SiteOwnedQuerySet
 from passnum.organisations.tenancy import TenantQuerySet
-
-
-def euros(cents):
-    """« 1 234,50 € », « -12,00 € » from cents (adjustments may be negative)."""
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(cents), 100)
-    return f"{sign}{whole:,},{rest:02d} €".replace(",", "\u202f", whole >= 1000 and f"{whole:,}".count(","))
 
 
 class StatementStatus(models.TextChoices):
@@ -54,6 +48,14 @@ class Statement(models.Model):
     redemptions_cents = models.BigIntegerField("encaissements (centimes)")
     adjustments_cents = models.BigIntegerField("régularisations (centimes)", default=0)
     subscription_netted_cents = models.BigIntegerField("abonnement déduit (centimes)", default=0)
+    subscription_invoice = models.ForeignKey(
+        "SubscriptionInvoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="netted_on",
+        verbose_name="facture d'abonnement déduite",
+    )
     total_cents = models.BigIntegerField("total à payer (centimes)")
     status = models.CharField(
         "état", max_length=10, choices=StatementStatus.choices, default=StatementStatus.ISSUED, db_index=True
@@ -373,3 +375,86 @@ class CreditNote(models.Model):
 
     def __str__(self):
         return f"Avoir {self.number}"
+
+
+def subscription_invoice_pdf_path(instance, filename):
+    return f"clearing/abonnements/{instance.year}/{instance.number}.pdf"
+
+
+class SubscriptionInvoice(models.Model):
+    """The invoice of a site's yearly subscription (ABO-YYYY-NNNNNN, VAT on the amount before
+    tax). Never changed once issued, its PDF aside; it is paid by the site, or netted on one of its
+    statements when the site chose so."""
+
+    number = models.CharField("numéro", max_length=20, unique=True)
+    year = models.PositiveIntegerField("année de numérotation")
+    subscription = models.OneToOneField(
+        "mediators.Subscription", on_delete=models.PROTECT, related_name="invoice", verbose_name="abonnement"
+    )
+    site = models.ForeignKey(
+        "mediators.Site", on_delete=models.PROTECT, related_name="subscription_invoices", verbose_name="structure"
+    )
+    subscription_year = models.PositiveSmallIntegerField("année d'abonnement")
+    issued_at = models.DateTimeField("émise le")
+    site_name = models.CharField("structure (à l'émission)", max_length=200)
+    site_siret = models.CharField("SIRET (à l'émission)", max_length=14, blank=True)
+    amount_cents = models.BigIntegerField("montant HT (centimes)")
+    vat_rate_bp = models.PositiveIntegerField("taux de TVA (centièmes de %)")
+    vat_cents = models.BigIntegerField("TVA (centimes)")
+    total_cents = models.BigIntegerField("total TTC (centimes)")
+    pdf = models.FileField("PDF", upload_to=subscription_invoice_pdf_path, max_length=200, blank=True)
+
+    tenant_field = "site__organisation"
+    objects = SiteOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "facture d'abonnement"
+        verbose_name_plural = "factures d'abonnement"
+        ordering = ["-year", "-number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(total_cents=models.F("amount_cents") + models.F("vat_cents")),
+                name="subscription_invoice_total_is_sum",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_cents__gte=0, vat_cents__gte=0), name="subscription_invoice_amounts_positive"
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="subscription_invoice_immutable",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(exclude=["pdf"]),
+            ),
+            pgtrigger.Protect(name="subscription_invoice_never_deleted", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"Facture d'abonnement {self.number}"
+
+    @property
+    def total_display(self):
+        return euros(self.total_cents)
+
+
+class SubscriptionNetting(models.Model):
+    """The site's choice: its unpaid subscription is deducted from its next statement."""
+
+    site = models.OneToOneField(
+        "mediators.Site", on_delete=models.CASCADE, related_name="subscription_netting", verbose_name="structure"
+    )
+    enabled = models.BooleanField("abonnement déduit des remboursements", default=False)
+    changed_at = models.DateTimeField("choisi le")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="par"
+    )
+
+    tenant_field = "site__organisation"
+    objects = SiteOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "déduction de l'abonnement"
+        verbose_name_plural = "déductions de l'abonnement"
+
+    def __str__(self):
+        return f"Abonnement déduit des remboursements : {'oui' if self.enabled else 'non'}"

@@ -2,7 +2,9 @@
 
 
 def euros(cents: int) -> str:
-    """« 77,00 € » from 7700 cents (« -5,00 € » from -500)."""
+    """« 77,00 € », « 1 234,50 € », « -12,00 € » from cents (adjustments may be negative); the
+    thousands are separated by a narrow no-break space, as French typography has it."""
     sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}{cents // 100},{cents % 100:02d} €"
+    whole, rest = divmod(abs(cents), 100)
+    thousands = f"{whole:,}".replace(",", "\u202f")
+    return f"{sign}{thousands},{rest:02d} €"

@@ -34,17 +34,24 @@ def _stylesheet():
     return CSS(string=STYLESHEET, font_config=fonts), fonts
 
 
-def render_statement_pdf(statement) -> bytes:
+def render_pdf(template: str, context: dict) -> bytes:
     from weasyprint import HTML
 
-    html = render_to_string(
+    html = render_to_string(template, {**context, "issuer": settings.PASSNUM_OPERATOR_NAME})
+    css, fonts = _stylesheet()
+    return HTML(string=html).write_pdf(stylesheets=[css], font_config=fonts)
+
+
+def render_statement_pdf(statement) -> bytes:
+    return render_pdf(
         "clearing/statement_pdf.html",
         {
             "statement": statement,
             "groups": selectors.statement_groups(statement=statement),
             "adjustments": selectors.statement_adjustments(statement=statement),
-            "issuer": settings.PASSNUM_OPERATOR_NAME,
         },
     )
-    css, fonts = _stylesheet()
-    return HTML(string=html).write_pdf(stylesheets=[css], font_config=fonts)
+
+
+def render_subscription_invoice_pdf(invoice) -> bytes:
+    return render_pdf("clearing/subscription_invoice_pdf.html", {"invoice": invoice})

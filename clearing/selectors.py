@@ -5,7 +5,15 @@ from dataclasses import dataclass
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from clearing.models import Adjustment, CreditNote, Statement, StatementLine, StatementStatus
+from clearing.models import (
+    Adjustment,
+    CreditNote,
+    Statement,
+    StatementLine,
+    StatementStatus,
+    SubscriptionInvoice,
+    SubscriptionNetting,
+)
 from mediators.redemption.selectors import redeemed_value_by_programme
 from mediators.redemption.settlement import unsettled_redemptions
 from passnum.organisations.enums import Role
@@ -221,3 +229,15 @@ def ledger(*, programme=None) -> list[LedgerLine]:
             )
         )
     return lines
+
+
+def subscription_invoices_of(organisation):
+    return SubscriptionInvoice.objects.for_organisation(organisation).order_by("-year", "-number")
+
+
+def subscription_invoice_of(organisation, *, number: str) -> SubscriptionInvoice:
+    return get_for_organisation_or_404(SubscriptionInvoice.objects.all(), organisation, number=number)
+
+
+def nets_subscription(*, site) -> bool:
+    return SubscriptionNetting.objects.filter(site=site, enabled=True).exists()

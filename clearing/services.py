@@ -32,13 +32,17 @@ from clearing.models import (
     StatementLine,
     StatementStatus,
     StatementStatusChange,
-    euros,
+    SubscriptionInvoice,
+    SubscriptionNetting,
 )
+from clearing.money import euros
 from mediators.qualification.models import Site
 from mediators.redemption.settlement import (
+    due_subscriptions,
     lock_site_settlement,
     settle_redemptions,
     sites_with_unsettled_redemptions,
+    unpaid_subscriptions,
     unsettle_redemptions,
     unsettled_redemptions,
 )
@@ -188,6 +192,10 @@ def close_site_month(*, site: Site, month: datetime.date, now: datetime.datetime
         adjustments, adjustments_cents = [], 0  # they wait for a statement that can carry them
     if not count and not adjustments:
         return None
+    invoice = _subscription_to_net(
+        site=site, month=month, now=now, available_cents=redemptions_cents + adjustments_cents
+    )
+    netted_cents = invoice.total_cents if invoice is not None else 0
     statement = Statement.objects.create(
         number=next_number(series=Series.REL, year=timezone.localtime(now, PARIS).year),
         year=timezone.localtime(now, PARIS).year,
@@ -200,8 +208,9 @@ def close_site_month(*, site: Site, month: datetime.date, now: datetime.datetime
         pass_count=totals["passes"] or 0,
         redemptions_cents=redemptions_cents,
         adjustments_cents=adjustments_cents,
-        subscription_netted_cents=0,
-        total_cents=redemptions_cents + adjustments_cents,
+        subscription_netted_cents=netted_cents,
+        subscription_invoice=invoice,
+        total_cents=redemptions_cents + adjustments_cents - netted_cents,
     )
     inserted = _insert_lines(statement, redemptions)
     settled = settle_redemptions(site_id=site.pk, before=end, now=now)
@@ -210,6 +219,10 @@ def close_site_month(*, site: Site, month: datetime.date, now: datetime.datetime
             "Les encaissements ont changé pendant la clôture : relancez-la.", code="close_conflict", status=409
         )
     Adjustment.objects.filter(pk__in=[a.pk for a in adjustments]).update(statement=statement)
+    if invoice is not None:
+        from mediators.qualification.services import mark_subscription_paid
+
+        mark_subscription_paid(subscription=invoice.subscription, by=None)
     StatementStatusChange.objects.create(statement=statement, to_status=StatementStatus.ISSUED, at=now)
     record(
         "clearing.statement.issued",
@@ -276,6 +289,17 @@ def void_statement(*, statement: Statement, reason: str, by, request=None) -> St
     unsettle_redemptions(redemption_ids=live_lines.values("redemption_id"))
     live_lines.update(live=False)
     Adjustment.objects.filter(statement=statement).update(statement=None)
+    if statement.subscription_netted_cents:
+        # The subscription was paid by this statement: its redemptions will be paid in full again,
+        # so the next statement takes the subscription back.
+        Adjustment.objects.create(
+            site_id=statement.site_id,
+            amount_cents=-statement.subscription_netted_cents,
+            reason=f"Abonnement (facture {statement.subscription_invoice.number}) déduit du relevé annulé "
+            f"{statement.number}",
+            created_by=by,
+            created_at=timezone.now(),
+        )
     return change_status(statement=statement, to_status=StatementStatus.VOIDED, by=by, reason=reason, request=request)
 
 
@@ -606,3 +630,101 @@ def _alert_text(programme, counters, days_left):
         f"Votre programme : {link}\n\nL'équipe du Pass numérique"
     )
     return subject, body
+
+
+# --- subscription invoices and netting -------------------------------------------------------
+
+
+def vat_of(amount_cents: int, rate_bp: int) -> int:
+    """``amount × rate``, rounded half up to the cent."""
+    return (amount_cents * rate_bp + 5000) // 10000
+
+
+@transaction.atomic
+def issue_subscription_invoice(*, subscription, now: datetime.datetime | None = None) -> SubscriptionInvoice:
+    """The invoice of a subscription (ABO-YYYY-NNNNNN), issued once: a second call, even at the
+    same moment, returns the first invoice and gives its number back."""
+    existing = SubscriptionInvoice.objects.filter(subscription=subscription).first()
+    if existing is not None:
+        return existing
+    now = now or timezone.now()
+    year = timezone.localtime(now, PARIS).year
+    organisation = subscription.site.organisation
+    vat_rate = settings.PASSNUM_VAT_RATE_BP
+    vat = vat_of(subscription.amount_cents, vat_rate)
+    try:
+        with transaction.atomic():  # a lost race rolls back the number with the row
+            invoice = SubscriptionInvoice.objects.create(
+                number=next_number(series=Series.ABO, year=year),
+                year=year,
+                subscription=subscription,
+                site=subscription.site,
+                subscription_year=subscription.year,
+                issued_at=now,
+                site_name=organisation.name,
+                site_siret=organisation.siret or "",
+                amount_cents=subscription.amount_cents,
+                vat_rate_bp=vat_rate,
+                vat_cents=vat,
+                total_cents=subscription.amount_cents + vat,
+            )
+    except IntegrityError:
+        return SubscriptionInvoice.objects.get(subscription=subscription)
+    record(
+        "clearing.subscription_invoice.issued",
+        organisation=organisation,
+        target=invoice,
+        after={"number": invoice.number, "total_cents": invoice.total_cents},
+    )
+    from clearing.tasks import render_subscription_invoice_pdfs
+
+    transaction.on_commit(lambda: render_subscription_invoice_pdfs.delay([invoice.pk]))
+    return invoice
+
+
+def issue_subscription_invoices(*, now: datetime.datetime | None = None) -> int:
+    """Issues the invoice of every subscription still to pay that has none (nightly). Returns
+    how many were issued."""
+    issued = 0
+    for subscription in due_subscriptions().filter(invoice__isnull=True):
+        issue_subscription_invoice(subscription=subscription, now=now)
+        issued += 1
+    return issued
+
+
+def _subscription_to_net(*, site: Site, month: datetime.date, now, available_cents: int):
+    """The invoice of the site's oldest unpaid subscription, when the site chose to have it
+    deducted and the statement can carry it whole; else None."""
+    if not SubscriptionNetting.objects.filter(site=site, enabled=True).exists():
+        return None
+    subscription = unpaid_subscriptions(site_id=site.pk, up_to_year=month.year).select_related("site__organisation")
+    subscription = subscription.first()
+    if subscription is None:
+        return None
+    invoice = issue_subscription_invoice(subscription=subscription, now=now)
+    return invoice if invoice.total_cents <= available_cents else None
+
+
+@transaction.atomic
+def set_subscription_netting(*, site: Site, enabled: bool, by, request=None) -> SubscriptionNetting:
+    """The site chooses whether its unpaid subscription is deducted from its next statement."""
+    netting, _ = SubscriptionNetting.objects.update_or_create(
+        site=site, defaults={"enabled": bool(enabled), "changed_at": timezone.now(), "changed_by": by}
+    )
+    record(
+        "clearing.subscription_netting.changed",
+        actor=by,
+        request=request,
+        organisation=site.organisation,
+        target=netting,
+        after={"enabled": netting.enabled},
+    )
+    return netting
+
+
+def attach_invoice_pdf(*, invoice: SubscriptionInvoice, content: bytes) -> bool:
+    """Stores a subscription invoice's PDF (its only field that may change)."""
+    from django.core.files.base import ContentFile
+
+    invoice.pdf.save(f"{invoice.number}.pdf", ContentFile(content), save=False)
+    return bool(SubscriptionInvoice.objects.filter(pk=invoice.pk, pdf="").update(pdf=invoice.pdf.name))

@@ -5,8 +5,8 @@ from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from clearing import services
-from clearing.models import CreditNote, Statement
-from clearing.pdf import render_statement_pdf
+from clearing.models import CreditNote, Statement, SubscriptionInvoice
+from clearing.pdf import render_statement_pdf, render_subscription_invoice_pdf
 from passnum.organisations.enums import Role
 from passnum.organisations.selectors import members_of
 
@@ -20,13 +20,14 @@ def close_previous_month():
     return result.message
 
 
-def statement_recipients(statement):
-    members = members_of(statement.site.organisation).filter(role__in=[Role.ADMIN, Role.FINANCE], user__is_active=True)
+def site_finance_recipients(site):
+    """E-mails of the site's admins and finance members."""
+    members = members_of(site.organisation).filter(role__in=[Role.ADMIN, Role.FINANCE], user__is_active=True)
     return sorted({m.user.email for m in members if m.user.email})
 
 
 def send_statement(statement, content):
-    recipients = statement_recipients(statement)
+    recipients = site_finance_recipients(statement.site)
     if not recipients:
         return
     message = EmailMessage(
@@ -88,3 +89,35 @@ def render_and_send_credit_note(pk):
     note = CreditNote.objects.get(pk=pk)
     services.attach_credit_note_pdf(credit_note=note)
     return services.send_credit_note(credit_note=note)
+
+
+@shared_task
+def issue_subscription_invoices():
+    """Beat, every morning after the subscriptions are opened: invoices those still without one."""
+    return services.issue_subscription_invoices()
+
+
+@shared_task
+def render_subscription_invoice_pdfs(invoice_ids):
+    """Renders, stores and e-mails the PDF of each subscription invoice that has none yet."""
+    rendered = 0
+    for invoice in SubscriptionInvoice.objects.filter(pk__in=invoice_ids, pdf="").select_related("site__organisation"):
+        content = render_subscription_invoice_pdf(invoice)
+        if not services.attach_invoice_pdf(invoice=invoice, content=content):
+            continue
+        rendered += 1
+        recipients = site_finance_recipients(invoice.site)
+        if recipients:
+            message = EmailMessage(
+                f"Facture {invoice.number} : abonnement {invoice.subscription_year} au Pass numérique",
+                (
+                    f"Bonjour,\n\nVoici la facture {invoice.number} de l'abonnement {invoice.subscription_year} de "
+                    f"« {invoice.site_name} » : {invoice.total_display} TTC.\n\nSi vous avez choisi de la déduire de "
+                    "vos remboursements (espace de la structure, rubrique « Relevés »), elle le sera sur votre "
+                    "prochain relevé ; sinon, merci de la régler par virement.\n\nL'équipe du Pass numérique"
+                ),
+                to=recipients,
+            )
+            message.attach(f"{invoice.number}.pdf", content, "application/pdf")
+            message.send()
+    return rendered

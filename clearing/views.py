@@ -1,16 +1,22 @@
 """The site's statements (/site/releves/): the list, what the next statement holds so far, and
 each statement's detail and PDF. Another organisation's statement answers 404."""
 
+from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from clearing import selectors
+from clearing import selectors, services
 from mediators.qualification.selectors import site_of
 from passnum.organisations.decorators import organisation_required
-from passnum.organisations.enums import OrganisationKind
+from passnum.organisations.enums import OrganisationKind, Role
 from passnum.passes.downloads import file_response
 
 site_required = organisation_required(kinds=[OrganisationKind.SITE])
+
+
+def can_manage_money(request):
+    return request.membership is not None and request.membership.role in (Role.ADMIN, Role.FINANCE)
 
 
 @site_required
@@ -22,6 +28,9 @@ def statements(request):
         {
             "statements": list(selectors.statements_of(request.organisation)),
             "pending": selectors.pending_of(site=site) if site is not None else None,
+            "invoices": list(selectors.subscription_invoices_of(request.organisation)),
+            "netting_enabled": site is not None and selectors.nets_subscription(site=site),
+            "can_choose_netting": site is not None and can_manage_money(request),
         },
     )
 
@@ -47,3 +56,31 @@ def statement_pdf(request, number):
     if not statement.pdf:
         raise Http404("Le PDF de ce relevé est en cours de préparation : réessayez dans quelques minutes.")
     return file_response(statement.pdf, f"{statement.number}.pdf")
+
+
+@site_required
+def subscription_invoice_pdf(request, number):
+    invoice = selectors.subscription_invoice_of(request.organisation, number=number)
+    if not invoice.pdf:
+        raise Http404("Le PDF de cette facture est en cours de préparation : réessayez dans quelques minutes.")
+    return file_response(invoice.pdf, f"{invoice.number}.pdf")
+
+
+@require_POST
+@site_required
+def subscription_netting(request):
+    """The site's admin or finance member chooses how the subscription is paid."""
+    site = site_of(request.organisation)
+    if site is None or not can_manage_money(request):
+        messages.error(request, "Seuls l'administrateur et les membres « finances » de la structure peuvent choisir.")
+        return redirect("clearing:statements")
+    netting = services.set_subscription_netting(
+        site=site, enabled=request.POST.get("enabled") == "1", by=request.user, request=request
+    )
+    messages.success(
+        request,
+        "L'abonnement sera déduit de votre prochain relevé."
+        if netting.enabled
+        else "L'abonnement ne sera plus déduit : il se règle par virement.",
+    )
+    return redirect("clearing:statements")

@@ -188,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clearing.tasks.close_previous_month",
         "schedule": crontab(day_of_month=1, hour=2, minute=0),
     },
+    # Subscription invoices, after the subscriptions of the year are opened (06:00).
+    "subscription-invoices": {
+        "task": "clearing.tasks.issue_subscription_invoices",
+        "schedule": crontab(hour=6, minute=30),
+    },
 }
 
 # --- Accounts ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import datetime
 from django.db import connection
 from django.db.models import QuerySet
 
+from mediators.qualification.models import Subscription, SubscriptionStatus
 from mediators.redemption.models import Redemption
 
 # First half of the advisory lock key: the namespace of settlement locks (the second half is the
@@ -53,3 +54,15 @@ def sites_with_unsettled_redemptions(*, before: datetime.datetime) -> QuerySet:
         .values_list("site_id", flat=True)
         .distinct()
     )
+
+
+def unpaid_subscriptions(*, site_id: int, up_to_year: int) -> QuerySet:
+    """The site's subscriptions still to pay (oldest first), for years up to ``up_to_year``."""
+    return Subscription.objects.filter(site_id=site_id, status=SubscriptionStatus.DUE, year__lte=up_to_year).order_by(
+        "year"
+    )
+
+
+def due_subscriptions() -> QuerySet:
+    """Every subscription still to pay, with its site and organisation."""
+    return Subscription.objects.filter(status=SubscriptionStatus.DUE).select_related("site__organisation")

@@ -8,10 +8,17 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from clearing.models import Adjustment, CreditNote, ExpiryAlert, Statement
+from clearing.models import Adjustment, CreditNote, ExpiryAlert, Statement, SubscriptionInvoice
 from clearing.services import PARIS
 from mediators.redemption.models import Redemption
-from tests.mediators.factories import PDF_BYTES, SiteFactory, redeem_passes, redeemable_booklet, redeeming_site
+from tests.mediators.factories import (
+    PDF_BYTES,
+    SiteFactory,
+    SubscriptionFactory,
+    redeem_passes,
+    redeemable_booklet,
+    redeeming_site,
+)
 from tests.sponsors.factories import ProgrammeFactory
 
 
@@ -69,6 +76,24 @@ class AdjustmentFactory(factory.django.DjangoModelFactory):
     amount_cents = 500
     reason = "Oubli du relevé précédent"
     created_at = factory.LazyFunction(timezone.now)
+
+
+class SubscriptionInvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SubscriptionInvoice
+
+    subscription = factory.SubFactory(SubscriptionFactory, site__qualified=True)
+    site = factory.SelfAttribute("subscription.site")
+    number = factory.Sequence(lambda n: f"ABO-2020-{n + 1:06d}")
+    year = 2020
+    subscription_year = factory.SelfAttribute("subscription.year")
+    issued_at = factory.LazyFunction(timezone.now)
+    site_name = factory.LazyAttribute(lambda o: o.site.organisation.name)
+    amount_cents = 7700
+    vat_rate_bp = 2000
+    vat_cents = 1540
+    total_cents = 9240
+    pdf = factory.LazyFunction(lambda: ContentFile(PDF_BYTES, name="facture.pdf"))
 
 
 __all__ = ["paris", "redeeming_site", "redemptions_in", "StatementFactory", "AdjustmentFactory"]

@@ -7,7 +7,7 @@ from clearing.selectors import ledger
 from sponsors.selectors import programmes_with_ids
 
 
-def euros(cents):
+def plain_euros(cents):
     return f"{cents / 100:.2f}"
 
 
@@ -33,13 +33,14 @@ class Command(BaseCommand):
             figures = [line.ordered, *(getattr(line, c) for c in line.COLUMNS), line.difference]
             self.stdout.write(f"{line.programme} — {line.sponsor}")
             self.stdout.write(
-                "  " + " ; ".join(f"{name} {euros(v)} €" for name, v in zip(columns, figures, strict=True))
+                "  " + " ; ".join(f"{name} {plain_euros(v)} €" for name, v in zip(columns, figures, strict=True))
             )
-            self.stdout.write(f"  dont versé aux structures (relevés payés) {euros(line.paid_to_sites)} €")
+            self.stdout.write(f"  dont versé aux structures (relevés payés) {plain_euros(line.paid_to_sites)} €")
             if line.redeemed_difference:
                 self.stdout.write(
-                    f"  pass à l'état encaissé {euros(line.redeemed_passes)} € ≠ encaissements "
-                    f"{euros(line.redeemed_unsettled + line.settled)} € (écart {euros(line.redeemed_difference)} €)"
+                    f"  pass à l'état encaissé {plain_euros(line.redeemed_passes)} € ≠ encaissements "
+                    f"{plain_euros(line.redeemed_unsettled + line.settled)} € "
+                    f"(écart {plain_euros(line.redeemed_difference)} €)"
                 )
             if not line.is_balanced:
                 unbalanced += 1
