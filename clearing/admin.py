@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
@@ -71,6 +72,8 @@ class StatementAdmin(ReadOnlyAdmin):
         ]
 
     def close_month_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         form = CloseMonthForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:

@@ -4,7 +4,6 @@ each statement's detail and PDF. Another organisation's statement answers 404.""
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from clearing import selectors, services
 from mediators.qualification.selectors import site_of
@@ -66,10 +65,12 @@ def subscription_invoice_pdf(request, number):
     return file_response(invoice.pdf, f"{invoice.number}.pdf")
 
 
-@require_POST
 @site_required
 def subscription_netting(request):
-    """The site's admin or finance member chooses how the subscription is paid."""
+    """The site's admin or finance member chooses how the subscription is paid (POST; the choice
+    is shown on the statements page, where a GET leads)."""
+    if request.method != "POST":
+        return redirect("clearing:statements")
     site = site_of(request.organisation)
     if site is None or not can_manage_money(request):
         messages.error(request, "Seuls l'administrateur et les membres « finances » de la structure peuvent choisir.")
