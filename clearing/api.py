@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from clearing import selectors
 from clearing.models import Statement, StatementStatus
-from passnum.api import ERROR_RESPONSES, Pagination, TenantScopedMixin, api_organisation
+from passnum.api import ERROR_RESPONSES, Pagination, TenantScopedMixin, api_organisation, path_parameter
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes.downloads import file_response
@@ -118,11 +118,15 @@ class StatementObjectMixin(TenantScopedMixin):
         return get_object_or_404(self.get_queryset(), number=number)
 
 
+STATEMENT_NUMBER = path_parameter("number", str, "Numéro du relevé.", "REL-2026-000042")
+
+
 class StatementView(StatementObjectMixin, APIView):
     @extend_schema(
         summary="Un relevé de remboursement",
         description="Avec ses encaissements par lieu et par service, et ses régularisations.",
         operation_id="statement_retrieve",
+        parameters=[STATEMENT_NUMBER],
         responses={200: StatementDetailSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, number):
@@ -134,6 +138,7 @@ class StatementPdfView(StatementObjectMixin, APIView):
         summary="Le PDF d'un relevé",
         description="404 `not_found` tant que le PDF est en préparation (quelques minutes après l'émission).",
         operation_id="statement_pdf",
+        parameters=[STATEMENT_NUMBER],
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="Le relevé en PDF."),
             **ERROR_RESPONSES,

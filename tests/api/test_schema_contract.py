@@ -28,6 +28,8 @@ from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from clearing.models import Statement
+from clearing.tasks import render_statement_pdfs
 from mediators.models import Redemption
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Membership, Organisation
@@ -94,6 +96,10 @@ class DemoWorld:
         assert response.status_code == 201, response.content
         undoable = response.json()["id"]
         older = Redemption.objects.filter(site__organisation=site).exclude(pk=undoable).order_by("redeemed_at").first()
+        statement = Statement.objects.filter(site__organisation=site).order_by("number").first()
+        assert statement is not None, "the demo lost its closed month"
+        # The worker renders a statement's PDF after the close commits (never, inside a test's transaction).
+        render_statement_pdfs([statement.pk])
 
         # Per operation: the role it is meant for, real path parameters and body fields, query.
         self.real = {
@@ -120,6 +126,9 @@ class DemoWorld:
             "GET /api/v1/referential/services/{code}": ("anonymous", {"code": scan["service"]}, None),
             "GET /api/v1/sites": ("anonymous", {}, None),
             "GET /api/v1/sites.csv": ("anonymous", {}, None),
+            "GET /api/v1/statements": ("site/admin", {}, None),
+            "GET /api/v1/statements/{number}": ("site/member", {"number": statement.number}, None),
+            "GET /api/v1/statements/{number}/pdf": ("site/admin", {"number": statement.number}, None),
         }
 
     def documented_case(self, operation):
