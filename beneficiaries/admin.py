@@ -1,5 +1,5 @@
 """Operator console. Beneficiaries hold personal data: every view of them by staff is written to
-the audit log (DESIGN §10), and nobody edits them by hand."""
+the audit log, and nobody edits them by hand."""
 
 from django.contrib import admin
 

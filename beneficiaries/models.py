@@ -1,4 +1,4 @@
-"""Beneficiaries and hand-overs (DESIGN §3, §10).
+"""Beneficiaries and hand-overs.
 
 A beneficiary record is pseudonymous: what the sponsor's reporting needs (age band, commune,
 audiences) plus contact data only with consent, and a name only when the programme requires it

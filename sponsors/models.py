@@ -1,4 +1,4 @@
-"""Sponsors' programmes, orders and invoices (DESIGN §1, §3, §6).
+"""Sponsors' programmes, orders and invoices.
 
 A programme is a sponsor's deployment of the Pass numérique: face value, booklet size,
 validity, territory, eligible services and audiences. An order of booklets is first a quote,

@@ -136,7 +136,7 @@ def subscription_state(site, today=None, subscription=_UNREAD):
 
 def check_site_can_redeem(site, today=None, subscription=_UNREAD):
     """Raises ``SiteError`` with code ``site_not_qualified`` or ``site_suspended`` when the site
-    may not redeem passes (DESIGN §5). The redemption calls this before anything else."""
+    may not redeem passes. The redemption calls this before anything else."""
     if (
         site is None
         or site.status

@@ -126,7 +126,7 @@ class RedeemedPass(models.Model):
 
 
 class RefusedScan(models.Model):
-    """A scan the redemption refused: who, where, which code, why (DESIGN §5). Append-only."""
+    """A scan the redemption refused: who, where, which code, why. Append-only."""
 
     organisation = models.ForeignKey(
         "organisations.Organisation", on_delete=models.CASCADE, related_name="+", verbose_name="organisation"

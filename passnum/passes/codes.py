@@ -1,4 +1,4 @@
-"""Pass codes (DESIGN §4): random, readable aloud, with a check character.
+"""Pass codes: random, readable aloud, with a check character.
 
 A code is 12 symbols of Crockford's base32 (60 bits drawn from ``secrets``, never from a
 sequence) followed by Crockford's check symbol, printed in groups: ``XXXX-XXXX-XXXX-C``.
