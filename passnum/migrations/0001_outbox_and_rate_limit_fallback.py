@@ -4,40 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='OutboxTask',
+            name="OutboxTask",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_name', models.CharField(max_length=200, verbose_name='tâche')),
-                ('args', models.JSONField(default=list, verbose_name='arguments')),
-                ('kwargs', models.JSONField(default=dict, verbose_name='arguments nommés')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='créée le')),
-                ('attempts', models.PositiveIntegerField(default=1, verbose_name="essais d'envoi")),
-                ('last_error', models.TextField(blank=True, verbose_name='dernière erreur')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("task_name", models.CharField(max_length=200, verbose_name="tâche")),
+                ("args", models.JSONField(default=list, verbose_name="arguments")),
+                ("kwargs", models.JSONField(default=dict, verbose_name="arguments nommés")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créée le")),
+                ("attempts", models.PositiveIntegerField(default=1, verbose_name="essais d'envoi")),
+                ("last_error", models.TextField(blank=True, verbose_name="dernière erreur")),
             ],
             options={
-                'verbose_name': "tâche en attente d'envoi",
-                'verbose_name_plural': "tâches en attente d'envoi",
-                'ordering': ['pk'],
+                "verbose_name": "tâche en attente d'envoi",
+                "verbose_name_plural": "tâches en attente d'envoi",
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='RateLimitCounter',
+            name="RateLimitCounter",
             fields=[
-                ('key', models.CharField(max_length=200, primary_key=True, serialize=False)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                ("key", models.CharField(max_length=200, primary_key=True, serialize=False)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'verbose_name': 'compteur de limite (secours)',
-                'db_table': 'passnum_ratelimitcounter',
+                "verbose_name": "compteur de limite (secours)",
+                "db_table": "passnum_ratelimitcounter",
             },
         ),
     ]
