@@ -50,6 +50,7 @@ from passnum.audit.services import record
 from passnum.errors import DomainError
 from passnum.numbering.models import Series
 from passnum.numbering.services import next_number
+from passnum.outbox import submit_on_commit
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.passes import validity
@@ -153,7 +154,7 @@ def close_month(*, month: "datetime.date | str", now: datetime.datetime | None =
     if pending_pdfs:
         from clearing.tasks import render_statement_pdfs
 
-        transaction.on_commit(lambda: render_statement_pdfs.delay(pending_pdfs))
+        submit_on_commit(render_statement_pdfs, pending_pdfs)
     return CloseResult(month=month, numbers=numbers)
 
 
@@ -490,14 +491,10 @@ def issue_credit_note(*, programme) -> CreditNote | None:
         target=note,
         after={"number": note.number, "amount_cents": note.amount_cents, "passes": expired_count},
     )
-    transaction.on_commit(lambda: _send_later(note.pk))
-    return note
-
-
-def _send_later(pk):
     from clearing.tasks import render_and_send_credit_note
 
-    render_and_send_credit_note.delay(pk)
+    submit_on_commit(render_and_send_credit_note, note.pk)
+    return note
 
 
 def render_credit_note_pdf(note: CreditNote) -> bytes:
@@ -678,7 +675,7 @@ def issue_subscription_invoice(*, subscription, now: datetime.datetime | None = 
     )
     from clearing.tasks import render_subscription_invoice_pdfs
 
-    transaction.on_commit(lambda: render_subscription_invoice_pdfs.delay([invoice.pk]))
+    submit_on_commit(render_subscription_invoice_pdfs, [invoice.pk])
     return invoice
 
 

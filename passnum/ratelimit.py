@@ -1,10 +1,17 @@
 """Failed look-ups of pass codes, counted per user and per IP in fixed windows of the cache
 (Redis when configured): guessing codes must be hopeless, while a site scanning real passes is
-never slowed — only failures (malformed, mistyped or unknown codes) count."""
+never slowed — only failures (malformed, mistyped or unknown codes) count.
 
+While Redis is unreachable (``passnum.cache.TolerantRedisCache.is_down``), the same windows are
+counted in PostgreSQL (``RateLimitCounter``, one upsert per count): a scan never fails because of
+Redis, and guessing stays limited."""
+
+import datetime
 import time
 
 from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
 
 from passnum.audit.services import client_ip
 from passnum.errors import DomainError
@@ -29,22 +36,55 @@ def _keys(user_id, ip, now):
     return {f"pn:failed-lookups:user:{user_id}:{window}": "user", f"pn:failed-lookups:ip:{ip}:{window}": "ip"}
 
 
+def _redis_down():
+    return getattr(cache, "is_down", lambda: False)()
+
+
+def _db_counts(keys):
+    from passnum.models import RateLimitCounter
+
+    rows = RateLimitCounter.objects.filter(key__in=list(keys), expires_at__gte=timezone.now())
+    return dict(rows.values_list("key", "count"))
+
+
+UPSERT_COUNTER = (
+    "INSERT INTO passnum_ratelimitcounter (key, count, expires_at) VALUES (%s, 1, %s) "
+    "ON CONFLICT (key) DO UPDATE SET count = passnum_ratelimitcounter.count + 1 RETURNING count"
+)
+
+
+def _db_incr(key, timeout):
+    """Counts one in PostgreSQL (the fallback store), in one statement; returns the new count."""
+    expires_at = timezone.now() + datetime.timedelta(seconds=timeout)
+    with connection.cursor() as cursor:
+        cursor.execute(UPSERT_COUNTER, [key, expires_at])
+        return cursor.fetchone()[0]
+
+
+def _incr(key, timeout):
+    """Adds one to ``key`` (created for ``timeout`` seconds) and returns the new count."""
+    if _redis_down():
+        return _db_incr(key, timeout)
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 def check_lookups_allowed(user_id, ip):
     """Raises ``RateLimited`` (with the seconds to wait) once a user or an IP failed too often."""
     now = time.time()
     keys = _keys(user_id, ip, now)
-    counts = cache.get_many(list(keys))
+    counts = _db_counts(keys) if _redis_down() else cache.get_many(list(keys))
     if any(counts.get(key, 0) >= LIMITS[kind] for key, kind in keys.items()):
         raise RateLimited(retry_after=int(WINDOW_SECONDS - now % WINDOW_SECONDS) + 1)
 
 
 def count_failed_lookup(user_id, ip):
     for key in _keys(user_id, ip, time.time()):
-        cache.add(key, 0, timeout=WINDOW_SECONDS + 60)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=WINDOW_SECONDS + 60)
+        _incr(key, WINDOW_SECONDS + 60)
 
 
 # --- Public look-ups (« check my pass », a pass's QR page): a fixed window per IP -----------------
@@ -55,9 +95,4 @@ VERIFY_PER_MINUTE = 20
 def per_ip_limit_reached(request, scope, per_minute):
     """Counts this request in the current minute of its IP for ``scope``; True beyond the limit."""
     key = f"pn:{scope}:{client_ip(request)}:{int(time.time() // 60)}"
-    cache.add(key, 0, timeout=90)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        count = 1
-    return count > per_minute
+    return _incr(key, 90) > per_minute

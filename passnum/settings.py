@@ -94,6 +94,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: JSON errors under /api/, 503 when the database is lost (passnum/failures.py).
+    "passnum.failures.ServiceFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -132,7 +134,13 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------
 
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # Persistent connections, checked before reuse: a connection PostgreSQL dropped (restart,
+    # failover, terminated backend) is replaced at the next request, never reused.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60"))
+        )
+    }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -161,7 +169,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis only holds counters: unreachable, it is skipped (passnum/cache.py), never waited for.
+    CACHES = {
+        "default": {
+            "BACKEND": "passnum.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -174,8 +189,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A broker that is down is found out within a second or two; the task then waits in the outbox
+# (passnum/outbox.py), never in the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_REDIS_SOCKET_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
+    # Tasks kept while the broker was down (beat itself needs the broker: runs once it is back).
+    "drain-outbox": {"task": "passnum.tasks.drain_outbox", "schedule": 60.0},
+    "purge-rate-limit-counters": {"task": "passnum.tasks.purge_rate_limit_counters", "schedule": crontab(minute=17)},
     "subscriptions": {
         "task": "mediators.qualification.tasks.bill_and_remind_subscriptions",
         "schedule": crontab(hour=6, minute=0),
@@ -231,6 +256,8 @@ MFA_RECOVERY_CODE_COUNT = 10
 
 # --- Security ---------------------------------------------------------------------------
 
+# Sessions live in PostgreSQL, never in Redis only: a Redis outage logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 10  # a working day at the counter

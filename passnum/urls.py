@@ -33,5 +33,7 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = "passnum.views.bad_request"
+handler403 = "passnum.views.permission_denied"
 handler404 = "passnum.views.page_not_found"
 handler500 = "passnum.views.server_error"

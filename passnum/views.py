@@ -1,14 +1,18 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
+from passnum import outbox
 from passnum.api import FRENCH_MESSAGES
+from passnum.failures import api_error, current_database_error, database_unavailable, is_api
 
 
 def home(request):
@@ -38,7 +42,8 @@ def csrf_failure(request, reason=""):
 
 @never_cache
 def healthz(request):
-    """Database and broker status, for the load balancer and the operator's monitoring."""
+    """Database, cache and broker status, for the load balancer and the operator's monitoring.
+    Only the database is vital: without Redis, passes are still scanned (``"degraded"``, 200)."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -46,6 +51,8 @@ def healthz(request):
         checks["database"] = "ok"
     except Exception:  # noqa: BLE001 - any failure means "down" for a health check
         checks["database"] = "error"
+    ping = getattr(cache, "ping", None)
+    checks["cache"] = "local" if ping is None else ("ok" if ping() else "error")
     if not settings.CELERY_BROKER_URL:
         checks["broker"] = "in-process"
     else:
@@ -53,27 +60,40 @@ def healthz(request):
             from passnum.celery import app
 
             with app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
+                conn.ensure_connection(max_retries=1, timeout=1)
             checks["broker"] = "ok"
         except Exception:  # noqa: BLE001
             checks["broker"] = "error"
-    healthy = all(value in {"ok", "in-process"} for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+    if checks["database"] == "ok":
+        checks["outbox"] = outbox.pending_count()  # tasks waiting for the broker
+    if checks["database"] != "ok":
+        state, status = "error", 503
+    elif "error" in (checks["cache"], checks["broker"]):
+        state, status = "degraded", 200
+    else:
+        state, status = "ok", 200
+    return JsonResponse({"status": state, **checks}, status=status)
 
 
-def _is_api(request):
-    return request.path.startswith("/api/")
+# --- Error handlers: the API's JSON under /api/, a French page elsewhere -----------------------
+
+
+def bad_request(request, exception=None):
+    return api_error(400) if is_api(request) else defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    return api_error(403) if is_api(request) else defaults.permission_denied(request, exception)
 
 
 def page_not_found(request, exception=None):
-    """404 in the API's error format under /api/, the French page elsewhere."""
-    if _is_api(request):
-        return JsonResponse({"error": {"code": "not_found", "message": FRENCH_MESSAGES["not_found"]}}, status=404)
+    if is_api(request):
+        return api_error(404, "not_found", FRENCH_MESSAGES["not_found"])
     return render(request, "404.html", status=404)
 
 
 def server_error(request):
-    if _is_api(request):
-        message = "Erreur interne : réessayez dans quelques instants."
-        return JsonResponse({"error": {"code": "server_error", "message": message}}, status=500)
-    return render(request, "500.html", status=500)
+    # Also reached for an error raised by a middleware (the session, the organisation…).
+    if current_database_error() is not None:
+        return database_unavailable(request)
+    return api_error(500) if is_api(request) else render(request, "500.html", status=500)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from passnum.audit.services import record
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
+from passnum.outbox import submit_on_commit
 from passnum.passes import codes
 from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun, StockMovement
 from passnum.refusals import Refusal
@@ -379,7 +380,7 @@ def _dispatch(run):
 
     if run.status == PrintRun.Status.DONE:
         return
-    transaction.on_commit(lambda: run_print.delay(run.pk))
+    submit_on_commit(run_print, run.pk)
 
 
 def print_order_inline(order, *, chunk_size=50, actor=None):
