@@ -14,4 +14,4 @@ timeout = 60
 accesslog = None
 errorlog = "-"
 # Temporary files of workers in memory, never in the read-only image.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

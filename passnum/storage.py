@@ -32,9 +32,10 @@ class AtomicFileSystemStorage(FileSystemStorage):
     def _save(self, name, content):
         full_path = self.path(name)
         directory = os.path.dirname(full_path)
-        os.makedirs(directory, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        temporary = None
         try:
+            os.makedirs(directory, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
             with os.fdopen(descriptor, "wb") as handle:
                 locks.lock(handle, locks.LOCK_EX)
                 for chunk in content.chunks() if hasattr(content, "chunks") else [content.read()]:
@@ -53,7 +54,7 @@ class AtomicFileSystemStorage(FileSystemStorage):
                 raise StorageUnavailable() from error
             raise
         finally:
-            if os.path.exists(temporary):
+            if temporary and os.path.exists(temporary):
                 os.unlink(temporary)
         if self.file_permissions_mode is not None:
             os.chmod(full_path, self.file_permissions_mode)
