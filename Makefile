@@ -1,7 +1,8 @@
-# Passnum — two commands: `make run` (the platform on the embedded default) and `make test`.
+# Passnum — two commands: `make run [PORT=8000]` (the platform on the embedded default) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PORT ?= 8000
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # The test suite runs on real PostgreSQL and Redis (overridable from the environment).
@@ -32,7 +33,7 @@ install: $(VENV)/.installed static/vendor/.built
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 services:
 	bash scripts/ensure_services.sh

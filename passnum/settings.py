@@ -94,7 +94,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: JSON errors under /api/, 503 when the database is lost (passnum/failures.py).
+    # Outermost: one log line per request with its request id (passnum/observability.py).
+    "passnum.observability.RequestLogMiddleware",
+    # Then: JSON errors under /api/, 503 when the database is lost (passnum/failures.py).
     "passnum.failures.ServiceFailureMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -187,15 +189,27 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL or None
+# A task is acknowledged once done, and given back to the queue if its worker process dies
+# (SIGKILL, out of memory): every task is idempotent, so running one twice is harmless.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A broker that is down is found out within a second or two; the task then waits in the outbox
-# (passnum/outbox.py), never in the request.
+# (passnum/outbox.py), never in the request. Redis gives back the messages of a worker that
+# vanished whole after the visibility timeout: longer than the longest task (a chunk of a print
+# run, a batch of statement PDFs).
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = CELERY_BROKER_TRANSPORT_OPTIONS
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
 CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
     # Tasks kept while the broker was down (beat itself needs the broker: runs once it is back).
@@ -339,7 +353,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", DATA_DIR / "media"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Local folder written atomically (passnum/storage.py); shared by every process of one host.
+    "default": {"BACKEND": "passnum.storage.AtomicFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -394,11 +409,22 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging ----------------------------------------------------------------------------
 
+# One JSON line per record on the standard output; ``passnum.requests`` writes one line per
+# request (organisation, route, status, duration, request id — never a name, an e-mail or a code).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "passnum.observability.RequestIdFilter"}},
+    "formatters": {"json": {"()": "passnum.observability.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "passnum.requests": {"level": os.environ.get("PASSNUM_REQUEST_LOG_LEVEL", "INFO"), "propagate": True},
+        # The request line above replaces Django's own (which logs the full path with its query).
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+        "celery": {"level": "INFO"},
+    },
 }
 
 # --- Passnum ----------------------------------------------------------------------------

@@ -134,13 +134,16 @@ def order_detail(request, pk):
     order = get_for_organisation_or_404(
         Order.objects.select_related("programme", "invoice__payment"), request.organisation, pk=pk
     )
+    print_runs = list(pass_selectors.print_runs_of(order))
     return render(
         request,
         "sponsors/order_detail.html",
         {
             "order": order,
             "invoice": getattr(order, "invoice", None),
-            "print_runs": pass_selectors.print_runs_of(order),
+            "print_runs": print_runs,
+            # The print section refreshes itself (htmx polling) while a run is printing.
+            "printing": any(run.in_progress for run in print_runs),
             "counts": pass_selectors.booklet_counts(order.booklets.all()),
         },
     )

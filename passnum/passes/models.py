@@ -234,6 +234,10 @@ class PrintRun(models.Model):
     def chunk_count(self):
         return -(-self.total_booklets // self.chunk_size)
 
+    @property
+    def in_progress(self):
+        return self.status in (self.Status.PENDING, self.Status.RUNNING)
+
 
 class PrintFileQuerySet(TenantQuerySet, models.QuerySet):
     pass

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from passnum.passes import printing, selectors
 from passnum.passes.models import PrintFile, PrintRun
+from passnum.storage import StorageUnavailable
 
 
 @shared_task
@@ -33,15 +34,29 @@ def run_print(run_id, inline=False):
         return 0
     if inline:
         for chunk in missing:
-            print_chunk(run_id, chunk)
+            _print_chunk(run_id, chunk)
     else:
         group(print_chunk.s(run_id, chunk) for chunk in missing).apply_async()
     return len(missing)
 
 
-@shared_task
-def print_chunk(run_id, chunk):
+# A full or unreachable file store is temporary: the chunk is tried again, up to about an hour.
+STORAGE_RETRY_DELAY = 60
+STORAGE_RETRIES = 60
+
+
+@shared_task(bind=True, max_retries=STORAGE_RETRIES)
+def print_chunk(self, run_id, chunk):
     """Renders one chunk of booklets to a PDF stored under an unguessable name."""
+    try:
+        return _print_chunk(run_id, chunk)
+    except StorageUnavailable as error:
+        # The run stays "running" with the reason shown on its page; the chunk is retried.
+        PrintRun.objects.filter(pk=run_id).update(error=f"Lot {chunk + 1} : {error.message}")
+        raise self.retry(exc=error, countdown=STORAGE_RETRY_DELAY) from error
+
+
+def _print_chunk(run_id, chunk):
     run = PrintRun.objects.select_related("order__programme__sponsor").get(pk=run_id)
     if run.files.filter(chunk=chunk).exists():
         return None

@@ -1,0 +1,131 @@
+"""Real processes for the production tests: Celery workers (and later gunicorn, beat) started
+as subprocesses on the test PostgreSQL database and the test Redis, exactly as deployed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from passnum.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def database_url():
+    """The URL of the database the tests run on (``test_…``), for the subprocesses."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def process_env(media_root, **extra):
+    env = {key: value for key, value in os.environ.items() if key != "CELERY_TASK_ALWAYS_EAGER"}
+    env.update(
+        PASSNUM_ENV="test",
+        DATABASE_URL=database_url(),
+        REDIS_URL=settings.REDIS_URL,
+        DJANGO_MEDIA_ROOT=str(media_root),
+        # A vanished worker's messages come back after 5 s instead of an hour.
+        CELERY_VISIBILITY_TIMEOUT="5",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A subprocess in its own process group (so that SIGKILL reaches its children too)."""
+
+    def __init__(self, args, env, log_path):
+        self.log_path = log_path
+        self.log = open(log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self.popen = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def output(self):
+        return Path(self.log_path).read_text(errors="replace")
+
+    def wait_for(self, text, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return
+            if self.popen.poll() is not None:
+                raise AssertionError(f"process exited ({self.popen.returncode}):\n{self.output()[-3000:]}")
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not seen in {timeout} s:\n{self.output()[-3000:]}")
+
+    def kill(self):
+        """SIGKILL to the whole group: the main process and its pool children die at once."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=30)
+
+    def stop(self):
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def broker():
+    """Tasks go to the real Redis queue (not run in this process), which starts empty."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    yield celery_app
+    celery_app.control.purge()
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def start_worker(media_root, tmp_path, broker):
+    """``start_worker(concurrency=2)`` → a running ``celery -A passnum worker``, stopped at the end."""
+    started = []
+
+    def start(concurrency=2, **env):
+        name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        worker = Process(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "passnum",
+                "worker",
+                "-n",
+                name,
+                f"--concurrency={concurrency}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            process_env(media_root, **env),
+            tmp_path / f"worker-{len(started)}.log",
+        )
+        started.append(worker)
+        worker.wait_for("ready.")
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
