@@ -314,7 +314,9 @@ def mark_batch_paid(*, batch: PaymentBatch, by, request=None) -> PaymentBatch:
     from clearing.services import change_status
 
     actor = by if getattr(by, "is_authenticated", False) else None
-    for line in batch.lines.select_for_update().filter(status=LineStatus.PENDING).select_related("statement"):
+    for line in (
+        batch.lines.select_for_update(of=("self",)).filter(status=LineStatus.PENDING).select_related("statement")
+    ):
         line.status = LineStatus.PAID
         line.save(update_fields=["status"])
         if line.statement is not None:
@@ -401,7 +403,11 @@ def record_rejection(*, line: PaymentBatchLine, reason_code: str, by, request=No
     AM04, MD07, MS02, MS03, RC01…)."""
     code = check_reason_code(reason_code)
     batch = _lock(line.batch)
-    line = PaymentBatchLine.objects.select_for_update().select_related("statement", "organisation").get(pk=line.pk)
+    line = (
+        PaymentBatchLine.objects.select_for_update(of=("self",))
+        .select_related("statement", "organisation")
+        .get(pk=line.pk)
+    )
     _check_rejectable(batch, line)
     return _reject(line, code, by=by, request=request)
 
@@ -516,7 +522,9 @@ def import_pain002(*, batch: PaymentBatch, file, by, request=None) -> Pain002Res
         )
     lines = {
         line.end_to_end_id: line
-        for line in batch.lines.select_for_update().select_related("statement", "organisation").order_by("pk")
+        for line in batch.lines.select_for_update(of=("self",))
+        .select_related("statement", "organisation")
+        .order_by("pk")
     }
     unknown = [tx.end_to_end_id for tx in report.transactions if tx.end_to_end_id not in lines]
     if unknown:
