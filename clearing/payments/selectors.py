@@ -48,12 +48,8 @@ def held_back_payees() -> list[dict]:
 
 def last_lines_of_statements(*, organisation) -> dict[int, PaymentBatchLine]:
     """For each of ``organisation``'s statements that went into a batch, its latest transfer."""
-    lines = (
-        PaymentBatchLine.objects.for_organisation(organisation)
-        .filter(statement__isnull=False)
-        .order_by("statement_id", "-pk")
-        .distinct("statement_id")
-    )
+    lines = PaymentBatchLine.objects.for_organisation(organisation).filter(statement__isnull=False).order_by("pk")
+    # In id order, the latest line of each statement comes last and wins (portable: no DISTINCT ON).
     return {line.statement_id: line for line in lines}
 
 
