@@ -8,6 +8,8 @@ from clearing.models import Adjustment, Statement
 from mediators.qualification.selectors import site_of
 from mediators.qualification.services import ensure_subscription, mark_subscription_paid
 
+SITE_EMAIL = "site@demo.passnum.fr"  # the administrator of the demo site (passnum/demo.py)
+
 
 def build(context):
     site = site_of(context.organisations["site"])
@@ -24,6 +26,10 @@ def build(context):
     subscription = ensure_subscription(site=site, year=today.year, today=today)
     invoice = services.issue_subscription_invoice(subscription=subscription)
     mark_subscription_paid(subscription=subscription, by=None)
-    context.output["statements"] = list(Statement.objects.filter(site=site).values_list("number", flat=True))
+    # Who can log in to see each statement: the demo site's administrator.
+    context.output["statements"] = [
+        {"number": number, "site_email": SITE_EMAIL, "total_cents": total}
+        for number, total in Statement.objects.filter(site=site).order_by("number").values_list("number", "total_cents")
+    ]
     context.output["subscription_invoices"] = [invoice.number]
     context.output["close"] = result.message

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from clearing import selectors, services
+from clearing.payments import selectors as payment_selectors
 from mediators.qualification.selectors import site_of
 from passnum.organisations.decorators import organisation_required
 from passnum.organisations.enums import OrganisationKind, Role
@@ -21,11 +22,16 @@ def can_manage_money(request):
 @site_required
 def statements(request):
     site = site_of(request.organisation)
+    statements = list(selectors.statements_of(request.organisation))
+    # The latest transfer of each statement: a rejected one shows the bank's reason.
+    transfers = payment_selectors.last_lines_of_statements(organisation=request.organisation)
+    for statement in statements:
+        statement.transfer = transfers.get(statement.pk)
     return render(
         request,
         "clearing/statements.html",
         {
-            "statements": list(selectors.statements_of(request.organisation)),
+            "statements": statements,
             "pending": selectors.pending_of(site=site) if site is not None else None,
             "invoices": list(selectors.subscription_invoices_of(request.organisation)),
             "netting_enabled": site is not None and selectors.nets_subscription(site=site),

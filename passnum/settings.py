@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "mediators",
     "clearing",
     "clearing.payees",
+    "clearing.payments",
 ]
 
 MIDDLEWARE = [
@@ -433,6 +434,12 @@ LOGGING = {
 PASSNUM_SPONSOR_FEE_RATE_BP = int(os.environ.get("PASSNUM_SPONSOR_FEE_RATE_BP", "400"))
 PASSNUM_VAT_RATE_BP = int(os.environ.get("PASSNUM_VAT_RATE_BP", "2000"))
 PASSNUM_OPERATOR_NAME = os.environ.get("PASSNUM_OPERATOR_NAME", "Coopérative Passnum")
+
+# The operator's account that pays the statements (debtor of the SEPA transfer files). A demo
+# account outside production only: production must set its own.
+PASSNUM_DEBTOR_NAME = os.environ.get("PASSNUM_DEBTOR_NAME", "" if PRODUCTION else "Coopérative Passnum")
+PASSNUM_DEBTOR_IBAN = os.environ.get("PASSNUM_DEBTOR_IBAN", "" if PRODUCTION else "FR7630004000010001234567830")
+PASSNUM_DEBTOR_BIC = os.environ.get("PASSNUM_DEBTOR_BIC", "" if PRODUCTION else "BNPAFRPPXXX")
 
 # Personal data of beneficiaries is purged this many days after their programme ends.
 PASSNUM_PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PASSNUM_PERSONAL_DATA_RETENTION_DAYS", "365"))

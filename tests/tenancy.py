@@ -169,7 +169,7 @@ def build_side(label):
     from passnum.passes import codes
     from sponsors.models import CoFunder
     from tests.beneficiaries.factories import BENEFICIARY, booklets_in_stock
-    from tests.clearing.factories import CreditNoteFactory, StatementFactory
+    from tests.clearing.factories import CreditNoteFactory, StatementFactory, SubscriptionInvoiceFactory
     from tests.clearing.payees.factories import PayeeAccountFactory
     from tests.factories import ApiTokenFactory, InvitationFactory, MembershipFactory, OrganisationFactory, UserFactory
     from tests.mediators.factories import (
@@ -259,7 +259,7 @@ def build_side(label):
     beneficiary_services.declare_lost(prescriber, lost.serial, kind=LossKind.STOLEN, user=agent)
 
     site = SiteFactory(qualified=True, organisation=site_org, legal_form="association")
-    SubscriptionFactory(site=site)
+    subscription = SubscriptionFactory(site=site)
     point = PointOfPresenceFactory(
         site=site,
         name=side.mark("pointname", PUBLISHED),
@@ -269,7 +269,7 @@ def build_side(label):
     item = CatalogueItemFactory(site=site, service=aptic_service(1))
     WorkshopFactory(site=site, point_of_presence=point, service=aptic_service(1))
     SupportingDocumentFactory(site=site, original_name=side.mark("document") + ".pdf")
-    PayeeAccountFactory(organisation=site.organisation, holder_name=side.mark("payee"))
+    payee = PayeeAccountFactory(organisation=site.organisation, holder_name=side.mark("payee"))
     site_user = side.admins["site"]
     passes = list(handed.passes.order_by("position"))
     redemption = mediator_services.redeem(
@@ -282,6 +282,8 @@ def build_side(label):
     side.mark("redemption", text=str(redemption.pk))
     RefusedScanFactory(organisation=site_org, entered=side.mark("refusedentry"), user=site_user, at=timezone.now())
     statement = StatementFactory(site=site, number=side.mark("relnumber"), year=timezone.localdate().year)
+    SubscriptionInvoiceFactory(subscription=subscription, number=side.mark("abonumber"))
+    rejected_transfer(side, statement=statement, payee=payee)
     CreditNoteFactory(programme=programme, number=side.mark("avnumber"))
 
     side.objects = SimpleNamespace(
@@ -303,3 +305,34 @@ def build_side(label):
 
 def build_world():
     return World(build_side("a"), build_side("b"))
+
+
+def rejected_transfer(side, *, statement, payee):
+    """A transfer of ``statement`` that the bank rejected, its reason marked: a site sees the reason
+    of its own rejected transfers on /site/releves/, never another's."""
+    from django.utils import timezone
+
+    from clearing.payments.models import LineStatus, PaymentBatch, PaymentBatchLine
+
+    batch = PaymentBatch.objects.create(
+        message_id=side.mark("batchmessage"),
+        debtor_name="Opérateur",
+        debtor_iban="FR7630004000010001234567830",
+        execution_date=timezone.localdate(),
+        created_at=timezone.now(),
+    )
+    return PaymentBatchLine.objects.create(
+        batch=batch,
+        organisation=statement.site.organisation,
+        payee_account=payee,
+        holder_name=payee.holder_name,
+        iban=payee.iban,
+        bic=payee.bic,
+        amount_cents=statement.total_cents,
+        end_to_end_id=side.mark("endtoend"),
+        statement=statement,
+        remittance_info=f"Pass numerique - releve {statement.number}",
+        status=LineStatus.REJECTED,
+        reason_code="AC04",
+        reason_label=side.mark("rejectionreason"),
+    )

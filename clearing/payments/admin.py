@@ -1,0 +1,334 @@
+"""The operator's console for payment batches: make a batch of the statements to pay (a
+confirmation page lists them and the payees held back), download its SEPA file, mark it sent then
+paid, record a rejected transfer or import the bank's pain.002 report. Every state change asks
+for confirmation first; batches and transfers change only through ``clearing.payments.services``."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from clearing.money import euros
+from clearing.payments import selectors, services
+from clearing.payments.models import PaymentBatch, PaymentBatchLine, PaymentBatchStatusChange
+from clearing.payments.reasons import REJECTION_REASONS
+from passnum.admin_helpers import ReadOnlyAdmin
+from passnum.errors import DomainError
+from passnum.passes.downloads import file_response
+
+CONFIRM = "confirm"
+
+
+class RejectionForm(forms.Form):
+    reason_code = forms.ChoiceField(
+        label="Motif de rejet donné par la banque",
+        choices=[("", "—")] + [(code, f"{code} — {label}") for code, label in REJECTION_REASONS.items()],
+    )
+
+
+class Pain002Form(forms.Form):
+    file = forms.FileField(label="Relevé d'état de la banque (fichier pain.002, XML)")
+
+
+def confirm_page(modeladmin, request, *, title, intro, action, objects, form=None, items=(), button, multipart=False):
+    """The page shown before a state change: re-posts the action with ``confirm``."""
+    return render(
+        request,
+        "admin/payments/confirm_action.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "action": action,
+            "objects": objects,
+            "form": form,
+            "items": items,
+            "button": button,
+            "multipart": multipart,
+            "opts": modeladmin.model._meta,
+        },
+    )
+
+
+class PaymentBatchLineInline(admin.TabularInline):
+    model = PaymentBatchLine
+    fields = [
+        "organisation",
+        "statement",
+        "holder_name",
+        "masked_iban",
+        "bic",
+        "amount",
+        "end_to_end_id",
+        "status",
+        "reason_code",
+        "reason_label",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="IBAN")
+    def masked_iban(self, line):
+        return line.masked_iban
+
+    @admin.display(description="montant")
+    def amount(self, line):
+        return euros(line.amount_cents)
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = PaymentBatchStatusChange
+    fields = ["from_status", "to_status", "at", "by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def held_back_html(entries):
+    if not entries:
+        return "aucun"
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            "<li>{} — {} ({}) : {}</li>",
+            ((e["organisation"], e["statement"], euros(e["total_cents"]), e["message"]) for e in entries),
+        ),
+    )
+
+
+@admin.register(PaymentBatch)
+class PaymentBatchAdmin(ReadOnlyAdmin):
+    list_display = ["message_id", "status", "line_count", "total", "execution_date", "created_at", "sent_at", "paid_at"]
+    list_filter = ["status"]
+    search_fields = ["message_id", "lines__end_to_end_id", "lines__statement__number"]
+    fields = [
+        "message_id",
+        "status",
+        "debtor_name",
+        "debtor_iban",
+        "execution_date",
+        "line_count",
+        "total",
+        "held_back_list",
+        "created_at",
+        "created_by",
+        "sent_at",
+        "paid_at",
+    ]
+    readonly_fields = fields
+    inlines = [PaymentBatchLineInline, StatusChangeInline]
+    actions = ["download_sepa", "mark_sent", "mark_paid", "import_pain002"]
+    change_list_template = "admin/payments/paymentbatch/change_list.html"
+
+    @admin.display(description="montant total")
+    def total(self, batch):
+        return euros(batch.total_cents)
+
+    @admin.display(description="retenus faute de compte vérifié")
+    def held_back_list(self, batch):
+        return held_back_html(batch.held_back)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "held_back": selectors.held_back_payees()}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def get_urls(self):
+        return [
+            path("creer/", self.admin_site.admin_view(self.create_view), name="payments_paymentbatch_create"),
+            *super().get_urls(),
+        ]
+
+    def create_view(self, request):
+        """« Créer un lot avec les relevés à payer »: the statements and the held-back payees,
+        then the batch on POST."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                result = services.create_batch(by=request.user, request=request)
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                batch = result.batch
+                self.message_user(
+                    request,
+                    f"Lot {batch.message_id} créé : {batch.line_count} virement(s), {euros(batch.total_cents)}."
+                    + (
+                        f" {len(result.held_back)} relevé(s) retenu(s) faute de compte vérifié."
+                        if result.held_back
+                        else ""
+                    ),
+                    messages.WARNING if result.held_back else messages.SUCCESS,
+                )
+                return redirect(reverse("admin:payments_paymentbatch_change", args=[batch.pk]))
+        held_back = selectors.held_back_payees()
+        held_ids = {entry["statement"] for entry in held_back}
+        to_pay = [s for s in selectors.statements_to_pay() if s.number not in held_ids]
+        return render(
+            request,
+            "admin/payments/create_batch.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Créer un lot avec les relevés à payer",
+                "to_pay": to_pay,
+                "total": euros(sum(s.total_cents for s in to_pay)),
+                "held_back": held_back,
+                "opts": self.model._meta,
+            },
+        )
+
+    def _one(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choisissez un seul lot à la fois.", messages.ERROR)
+            return None
+        return queryset.get()
+
+    @admin.action(description="Télécharger le fichier SEPA")
+    def download_sepa(self, request, queryset):
+        batch = self._one(request, queryset)
+        if batch is None:
+            return None
+        if not batch.sepa_file:
+            self.message_user(request, "Ce lot n'a pas de fichier SEPA.", messages.ERROR)
+            return None
+        return file_response(batch.sepa_file, f"{batch.message_id}.xml")
+
+    def _state_change(self, request, queryset, *, service, title, intro, button, done):
+        batch = self._one(request, queryset)
+        if batch is None:
+            return None
+        if request.POST.get(CONFIRM) == "yes":
+            try:
+                service(batch=batch, by=request.user, request=request)
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, done.format(batch=batch), messages.SUCCESS)
+            return None
+        return confirm_page(
+            self,
+            request,
+            title=title,
+            intro=intro.format(batch=batch),
+            action=request.POST["action"],
+            objects=[batch],
+            button=button,
+        )
+
+    @admin.action(description="Marquer envoyé à la banque")
+    def mark_sent(self, request, queryset):
+        return self._state_change(
+            request,
+            queryset,
+            service=services.mark_batch_sent,
+            title="Marquer le lot envoyé",
+            intro="Le fichier du lot {batch.message_id} ({batch.line_count} virement(s), {batch.total_display}) a été "
+            "transmis à la banque.",
+            button="Marquer envoyé",
+            done="Lot {batch.message_id} marqué envoyé.",
+        )
+
+    @admin.action(description="Marquer payé (virements exécutés)")
+    def mark_paid(self, request, queryset):
+        return self._state_change(
+            request,
+            queryset,
+            service=services.mark_batch_paid,
+            title="Marquer le lot payé",
+            intro="La banque a exécuté les virements du lot {batch.message_id} : ses relevés non rejetés passent à "
+            "« payé ». Enregistrez d'abord les rejets, s'il y en a.",
+            button="Marquer payé",
+            done="Lot {batch.message_id} payé : ses relevés sont payés.",
+        )
+
+    @admin.action(description="Importer un relevé pain.002 de la banque")
+    def import_pain002(self, request, queryset):
+        batch = self._one(request, queryset)
+        if batch is None:
+            return None
+        form = Pain002Form(request.POST if request.POST.get(CONFIRM) == "yes" else None, request.FILES or None)
+        if form.is_valid():
+            try:
+                result = services.import_pain002(
+                    batch=batch, file=form.cleaned_data["file"], by=request.user, request=request
+                )
+            except DomainError as error:
+                form.add_error("file", error.message)
+            else:
+                self.message_user(request, result.message, messages.SUCCESS)
+                return None
+        return confirm_page(
+            self,
+            request,
+            title="Importer le relevé de la banque (pain.002)",
+            intro=f"Les virements que la banque a rejetés dans le lot {batch.message_id} seront enregistrés avec "
+            "leur motif ; leurs relevés redeviendront à payer.",
+            action="import_pain002",
+            objects=[batch],
+            form=form,
+            button="Importer",
+            multipart=True,
+        )
+
+
+@admin.register(PaymentBatchLine)
+class PaymentBatchLineAdmin(ReadOnlyAdmin):
+    list_display = ["end_to_end_id", "batch", "organisation", "statement", "amount", "status", "reason_label"]
+    list_filter = ["status", "reason_code"]
+    search_fields = ["end_to_end_id", "organisation__name", "statement__number", "batch__message_id"]
+    list_select_related = ["batch", "organisation", "statement"]
+    actions = ["record_rejection"]
+
+    @admin.display(description="montant")
+    def amount(self, line):
+        return euros(line.amount_cents)
+
+    @admin.action(description="Enregistrer un rejet de la banque")
+    def record_rejection(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Choisissez un seul virement à la fois.", messages.ERROR)
+            return None
+        line = queryset.select_related("batch", "statement").get()
+        form = RejectionForm(request.POST if request.POST.get(CONFIRM) == "yes" else None)
+        if form.is_valid():
+            try:
+                services.record_rejection(
+                    line=line, reason_code=form.cleaned_data["reason_code"], by=request.user, request=request
+                )
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Virement {line.end_to_end_id} rejeté : son relevé est de nouveau à payer.",
+                    messages.SUCCESS,
+                )
+            return None
+        return confirm_page(
+            self,
+            request,
+            title="Enregistrer un rejet",
+            intro=f"Le virement {line.end_to_end_id} ({euros(line.amount_cents)} à {line.holder_name}) a été "
+            "rejeté par la banque. Son relevé redeviendra à payer et partira dans un prochain lot.",
+            action="record_rejection",
+            objects=[line],
+            form=form,
+            button="Enregistrer le rejet",
+        )
+
+
+@admin.register(PaymentBatchStatusChange)
+class PaymentBatchStatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ["batch", "from_status", "to_status", "at", "by"]
+    list_filter = ["to_status"]
+    list_select_related = ["batch", "by"]

@@ -1,0 +1,57 @@
+"""Reads of payment batches: the batches and their transfers, the statements waiting for a
+verified payee account, and how each of an organisation's statements was paid."""
+
+from django.db.models import QuerySet
+
+from clearing.models import Statement
+from clearing.payees.selectors import check_payee_payable
+from clearing.payees.validators import PayeeError
+from clearing.payments.models import LineStatus, PaymentBatch, PaymentBatchLine
+
+
+def batches() -> QuerySet:
+    return PaymentBatch.objects.select_related("created_by")
+
+
+def batch_lines(*, batch: PaymentBatch) -> QuerySet:
+    return batch.lines.select_related("organisation", "statement").order_by("pk")
+
+
+def statements_to_pay() -> QuerySet:
+    from clearing.payments.services import PAYABLE_STATUSES
+
+    return (
+        Statement.objects.filter(status__in=PAYABLE_STATUSES, total_cents__gt=0)
+        .select_related("site__organisation")
+        .order_by("pk")
+    )
+
+
+def held_back_payees() -> list[dict]:
+    """The statements to pay whose organisation has no verified payee account, with the reason:
+    the next batch will hold them back."""
+    from clearing.payments.services import held_back_entry
+
+    held, verdicts = [], {}
+    for statement in statements_to_pay():
+        organisation = statement.site.organisation
+        if organisation.pk not in verdicts:
+            try:
+                check_payee_payable(organisation=organisation)
+                verdicts[organisation.pk] = None
+            except PayeeError as error:
+                verdicts[organisation.pk] = error
+        if verdicts[organisation.pk] is not None:
+            held.append(held_back_entry(statement, verdicts[organisation.pk]))
+    return held
+
+
+def last_lines_of_statements(*, organisation) -> dict[int, PaymentBatchLine]:
+    """For each of ``organisation``'s statements that went into a batch, its latest transfer."""
+    lines = PaymentBatchLine.objects.for_organisation(organisation).filter(statement__isnull=False).order_by("pk")
+    # In id order, the latest line of each statement comes last and wins (portable: no DISTINCT ON).
+    return {line.statement_id: line for line in lines}
+
+
+def rejected_lines_of(*, organisation) -> QuerySet:
+    return PaymentBatchLine.objects.for_organisation(organisation).filter(status=LineStatus.REJECTED)

@@ -1,0 +1,32 @@
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from clearing.models import Statement, StatementStatus
+from clearing.payments.models import LineStatus, PaymentBatch, PaymentBatchLine
+from tests.clearing.payments.factories import xsd_errors
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_a_rejected_transfer_then_a_paid_batch_and_reruns_add_nothing():
+    out = StringIO()
+    call_command("demo", "--json", stdout=out)
+    output = json.loads(out.getvalue())
+
+    batches = output["payment_batches"]
+    assert [b["status"] for b in batches] == ["sent", "paid"]
+    for entry in batches:
+        path = Path(entry["sepa_file"])
+        assert path.is_absolute() and xsd_errors(path.read_bytes()) == []
+    (statement,) = output["statements"]
+    assert Statement.objects.get(number=statement["number"]).status == StatementStatus.PAID
+    assert PaymentBatchLine.objects.get(batch_id=batches[0]["id"]).status == LineStatus.REJECTED
+
+    again = StringIO()
+    call_command("demo", "--json", stdout=again)
+    assert json.loads(again.getvalue())["payment_batches"] == batches
+    assert (PaymentBatch.objects.count(), PaymentBatchLine.objects.count()) == (2, 2)
