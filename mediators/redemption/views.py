@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from beneficiaries.selectors import pass_or_booklet_status
+from beneficiaries.selectors import may_look_up_serials, pass_or_booklet_status
 from clearing.money import euros
 from mediators.places.models import CatalogueItem
 from mediators.qualification import selectors as qualification_selectors
@@ -315,7 +315,13 @@ def pass_landing(request, code):
     return render(
         request,
         "mediators/pass_landing.html",
-        {"code": code, "result": pass_or_booklet_status(code), "site_cannot_redeem": site_cannot_redeem},
+        {
+            "code": code,
+            "result": pass_or_booklet_status(
+                code, serials_allowed=may_look_up_serials(user=request.user, organisation=organisation)
+            ),
+            "site_cannot_redeem": site_cannot_redeem,
+        },
     )
 
 
