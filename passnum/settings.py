@@ -365,6 +365,14 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Exports ------------------------------------------------------------------------------
+
+# The operator's admin exports go through the project's one CSV escaping (passnum/csv_export.py).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+from passnum.csv_export import SafeCSV  # noqa: E402 (django-import-export wants classes)
+
+EXPORT_FORMATS = [SafeCSV]
+
 # --- Logging ----------------------------------------------------------------------------
 
 # Every handler masks pass codes (they travel in URLs: « Not Found: /p/<code> », the access log of
