@@ -181,6 +181,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
+    "purge-print-files": {"task": "passnum.passes.tasks.purge_print_files", "schedule": crontab(hour=3, minute=45)},
     "expire-passes": {"task": "clearing.tasks.expire_passes", "schedule": crontab(hour=2, minute=15)},
     "expiry-alerts": {"task": "clearing.tasks.send_expiry_alerts", "schedule": crontab(hour=7, minute=0)},
     # The monthly close (statements of the month that just ended), Paris time.
@@ -406,6 +407,9 @@ PASSNUM_OPERATOR_NAME = os.environ.get("PASSNUM_OPERATOR_NAME", "Coopérative Pa
 
 # Personal data of beneficiaries is purged this many days after their programme ends.
 PASSNUM_PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PASSNUM_PERSONAL_DATA_RETENTION_DAYS", "365"))
+
+# Print files (PDF with live codes) are deleted this many days after their run is marked delivered.
+PASSNUM_PRINT_FILE_RETENTION_DAYS = int(os.environ.get("PASSNUM_PRINT_FILE_RETENTION_DAYS", "30"))
 
 # Invitations to join an organisation are valid this many days.
 PASSNUM_INVITATION_DAYS = int(os.environ.get("PASSNUM_INVITATION_DAYS", "14"))
