@@ -43,7 +43,14 @@ class LimitedUploadHandler(FileUploadHandler):
         return None
 
 
+MESSAGE = "La requête dépasse la taille autorisée : rien n'a été enregistré. Réduisez la taille du fichier."
+
+
 def too_large(request):
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"error": {"code": "request_too_large", "message": MESSAGE}}, status=413)
     return render(request, "413.html", {"limit": _limit()}, status=413)
 
 
@@ -58,7 +65,12 @@ class UploadLimitMiddleware:
             length = 0
         if length > _limit():
             return too_large(request)
-        if request.method == "POST" and request.content_type == "multipart/form-data":
+        # The API reads JSON only (DRF parses its own body): pages' forms are parsed here.
+        if (
+            request.method == "POST"
+            and request.content_type == "multipart/form-data"
+            and not request.path.startswith("/api/")
+        ):
             try:
                 request.POST  # noqa: B018 (parse now, through LimitedUploadHandler)
             except UploadTooLarge:

@@ -98,3 +98,10 @@ def test_handler_stops_the_stream_past_the_limit(settings):
 def test_upload_settings_are_set(settings):
     assert settings.FILE_UPLOAD_HANDLERS[0] == "passnum.uploads.LimitedUploadHandler"
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE and settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+
+
+def test_api_body_past_the_limit_gets_a_json_413(client, settings):
+    settings.PASSNUM_MAX_UPLOAD_BYTES = 1024
+    response = client.post("/api/v1/redemptions", data="{" + " " * 2048 + "}", content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
