@@ -3,6 +3,7 @@
 from django.db.models import Count
 
 from beneficiaries.models import HandOver, LossDeclaration
+from passnum.organisations.enums import OrganisationKind
 from passnum.passes import codes
 from passnum.passes import selectors as pass_selectors
 from passnum.passes.models import PassState
@@ -70,12 +71,32 @@ STATE_TEXT = {
 }
 
 
-def pass_or_booklet_status(text):
-    """What « check my pass » shows for a typed pass code or booklet serial (no personal data):
-    a dict for the templates of /verifier/ and of a pass's QR page."""
+SERIAL_NEEDS_SIGN_IN = (
+    "Ce numéro est celui d'un carnet. Pour savoir ce qu'il reste sur votre carnet, tapez le code "
+    "d'un de ses pass (13 caractères, par exemple ABCD-EFGH-JKMN-P) : il est imprimé sous le QR code. "
+    "Seuls les guichets des prescripteurs, connectés, cherchent un carnet par son numéro."
+)
+
+
+def may_look_up_serials(*, user, organisation) -> bool:
+    """Serials are sequential (anyone can count through them): only a signed-in counter (a
+    member of a prescriber) or the operator may look a booklet up by its serial."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return organisation is not None and organisation.kind in (OrganisationKind.PRESCRIBER, OrganisationKind.OPERATOR)
+
+
+def pass_or_booklet_status(text, *, serials_allowed: bool = False):
+    """What « check my pass » shows for a typed pass code (and, when ``serials_allowed``, a
+    booklet serial), with no personal data: a dict for the templates of /verifier/ and of a
+    pass's QR page."""
     text = (text or "").strip()[:300]
     serial = pass_selectors.normalise_serial(text)
     if pass_selectors.SERIAL.match(serial):
+        if not serials_allowed:
+            return {"error": SERIAL_NEEDS_SIGN_IN}
         booklet = pass_selectors.booklet_by_serial(serial)
         if booklet is None:
             return {"error": "Aucun carnet ne porte ce numéro : vérifiez le numéro imprimé sur le carnet."}

@@ -13,5 +13,7 @@ timeout = 60
 # Passnum writes its own request line (passnum.observability, JSON with the request id).
 accesslog = None
 errorlog = "-"
+# Pass codes travel in URLs: every line gunicorn writes masks them (passnum/logmask.py).
+logger_class = "passnum.gunicorn_logging.MaskedLogger"
 # Temporary files of workers in memory, never in the read-only image.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108

@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "passnum.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -221,6 +222,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=6, minute=0),
     },
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
+    "purge-print-files": {"task": "passnum.passes.tasks.purge_print_files", "schedule": crontab(hour=3, minute=45)},
     "expire-passes": {"task": "clearing.tasks.expire_passes", "schedule": crontab(hour=2, minute=15)},
     "expiry-alerts": {"task": "clearing.tasks.send_expiry_alerts", "schedule": crontab(hour=7, minute=0)},
     # The monthly close (statements of the month that just ended), Paris time.
@@ -353,6 +355,17 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even be
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", DATA_DIR / "media"))
+# Uploads: stopped while they stream past PASSNUM_MAX_UPLOAD_BYTES (passnum/uploads.py, a clear
+# 413 page); a form body without files is capped by Django itself; a file stays in memory up to
+# FILE_UPLOAD_MAX_MEMORY_SIZE, then goes to a temporary file.
+PASSNUM_MAX_UPLOAD_BYTES = int(os.environ.get("PASSNUM_MAX_UPLOAD_BYTES", str(12 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default, stated: form fields without files
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "passnum.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 STORAGES = {
     # Local folder written atomically (passnum/storage.py); shared by every process of one host.
     "default": {"BACKEND": "passnum.storage.AtomicFileSystemStorage"},
@@ -408,16 +421,31 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Exports ------------------------------------------------------------------------------
+
+# The operator's admin exports go through the project's one CSV escaping (passnum/csv_export.py).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+from passnum.csv_export import SafeCSV  # noqa: E402 (django-import-export wants classes)
+
+EXPORT_FORMATS = [SafeCSV]
+
 # --- Logging ----------------------------------------------------------------------------
 
 # One JSON line per record on the standard output; ``passnum.requests`` writes one line per
 # request (organisation, route, status, duration, request id — never a name, an e-mail or a code).
+# Every record masks pass codes (they travel in URLs: « Not Found: /p/<code> »); gunicorn's own
+# log masks them too (``logger_class`` in passnum/gunicorn.conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "passnum.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "passnum.observability.RequestIdFilter"},
+        "mask_pass_codes": {"()": "passnum.logmask.MaskPassCodes"},
+    },
     "formatters": {"json": {"()": "passnum.observability.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id", "mask_pass_codes"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
     "loggers": {
         "passnum.requests": {"level": os.environ.get("PASSNUM_REQUEST_LOG_LEVEL", "INFO"), "propagate": True},
@@ -443,6 +471,9 @@ PASSNUM_DEBTOR_BIC = os.environ.get("PASSNUM_DEBTOR_BIC", "" if PRODUCTION else 
 
 # Personal data of beneficiaries is purged this many days after their programme ends.
 PASSNUM_PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PASSNUM_PERSONAL_DATA_RETENTION_DAYS", "365"))
+
+# Print files (PDF with live codes) are deleted this many days after their run is marked delivered.
+PASSNUM_PRINT_FILE_RETENTION_DAYS = int(os.environ.get("PASSNUM_PRINT_FILE_RETENTION_DAYS", "30"))
 
 # Invitations to join an organisation are valid this many days.
 PASSNUM_INVITATION_DAYS = int(os.environ.get("PASSNUM_INVITATION_DAYS", "14"))

@@ -28,9 +28,21 @@ DEFAULT_AUDIENCES = [
 ]
 
 
+def logo_extension(upload):
+    """``png`` or ``jpg`` from the file's first bytes, never from the name the client chose (a
+    « logo.html » must not be stored, then served, as a web page)."""
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    return "img"  # not a PNG or JPEG: the services refuse it before saving
+
+
 def logo_path(instance, filename):
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
-    return f"sponsors/logos/{secrets.token_urlsafe(16)}.{extension}"
+    return f"sponsors/logos/{secrets.token_urlsafe(16)}.{logo_extension(instance.logo.file)}"
 
 
 def invoice_path(instance, filename):

@@ -149,14 +149,21 @@ def check_logo(upload):
         return
     if upload.size > MAX_LOGO_BYTES:
         raise ProgrammeRefused("Le logo est trop lourd : 2 Mo au plus.", field="logo")
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
         upload.seek(0)
-        with Image.open(upload) as image:
-            image_format = image.format
-            width, height = image.size
-            image.verify()
+        with warnings.catch_warnings():
+            # Pillow warns, then raises, on images of huge dimensions (a « decompression bomb »).
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(upload) as image:
+                image_format = image.format
+                width, height = image.size
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ProgrammeRefused("Le logo est trop grand : 4000 pixels de côté au plus.", field="logo") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ProgrammeRefused(
             "Le logo n'est pas une image lisible : envoyez un fichier PNG ou JPEG.", field="logo"

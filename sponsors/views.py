@@ -1,6 +1,8 @@
 """The sponsor's space (/sponsor/): programmes, orders, invoices, print status, allocation."""
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -144,6 +146,10 @@ def order_detail(request, pk):
             "print_runs": print_runs,
             # The print section refreshes itself (htmx polling) while a run is printing.
             "printing": any(run.in_progress for run in print_runs),
+            "may_download_print_files": pass_selectors.may_download_print_files(
+                user=request.user, membership=request.membership
+            ),
+            "retention_days": settings.PASSNUM_PRINT_FILE_RETENTION_DAYS,
             "counts": pass_selectors.booklet_counts(order.booklets.all()),
         },
     )
@@ -222,7 +228,16 @@ def invoice_pdf(request, pk):
 
 @sponsor_required
 def print_file_download(request, pk):
-    print_file = get_for_organisation_or_404(PrintFile.objects.all(), request.organisation, pk=pk)
+    print_file = get_for_organisation_or_404(
+        PrintFile.objects.select_related("print_run__order__programme__sponsor"), request.organisation, pk=pk
+    )
+    try:
+        pass_services.check_may_download_print_files(user=request.user, membership=request.membership)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from error
+    if not print_file.file:
+        raise Http404("Le fichier n'est plus disponible : il a été supprimé après la livraison des carnets.")
+    pass_services.record_print_file_downloads(files=[print_file], actor=request.user, request=request)
     return file_response(print_file.file, print_file.download_name)
 
 

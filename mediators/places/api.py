@@ -2,7 +2,6 @@
 (LaMednum/standard-mediation-num v1.0.2), as JSON and CSV. Public and read only.
 """
 
-import csv
 import io
 
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mediators.places.selectors import OPEN_DATA_FIELDS, open_data_rows
+from passnum import csv_export
 from passnum.api import (
     PUBLIC_ERROR_RESPONSES,
 )
@@ -83,7 +83,9 @@ class CSVRenderer(BaseRenderer):
 
 def rows_as_csv(rows, fieldnames=None, extra=()):
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fieldnames or OPEN_DATA_FIELDS, lineterminator="\n", extrasaction="ignore")
+    writer = csv_export.dict_writer(
+        out, fieldnames=fieldnames or OPEN_DATA_FIELDS, lineterminator="\n", extrasaction="ignore"
+    )
     writer.writeheader()
     for row in [*rows, *extra]:
         writer.writerow(row)

@@ -2,7 +2,6 @@
 page /p/<code>, the site's redemptions (list, CSV, undo) and refused scans.
 """
 
-import csv
 import hashlib
 import json
 import uuid
@@ -23,13 +22,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from beneficiaries.selectors import pass_or_booklet_status
+from beneficiaries.selectors import may_look_up_serials, pass_or_booklet_status
 from clearing.money import euros
 from mediators.places.models import CatalogueItem
 from mediators.qualification import selectors as qualification_selectors
 from mediators.redemption import forms, selectors, services
 from mediators.redemption.models import Redemption
 from mediators.space import PAGE_SIZE, current_site, site_required
+from passnum import csv_export
 from passnum.api import request_hash
 from passnum.audit.services import client_ip
 from passnum.errors import DomainError
@@ -315,7 +315,13 @@ def pass_landing(request, code):
     return render(
         request,
         "mediators/pass_landing.html",
-        {"code": code, "result": pass_or_booklet_status(code), "site_cannot_redeem": site_cannot_redeem},
+        {
+            "code": code,
+            "result": pass_or_booklet_status(
+                code, serials_allowed=may_look_up_serials(user=request.user, organisation=organisation)
+            ),
+            "site_cannot_redeem": site_cannot_redeem,
+        },
     )
 
 
@@ -338,10 +344,6 @@ REDEMPTIONS_CSV_HEADER = [
 ]
 
 
-# A spreadsheet would run a cell starting with one of these as a formula.
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _shift_month(month, delta):
     """The first day of the month ``delta`` months after ``month`` (a first day)."""
     index = month.year * 12 + month.month - 1 + delta
@@ -359,8 +361,7 @@ def _catalogue_services(site):
 
 
 def _csv_text(value):
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(CSV_FORMULA_START) else text
+    return "" if value is None else str(value)  # escaped by passnum.csv_export, as every cell
 
 
 def _csv_euros(cents):
@@ -377,7 +378,7 @@ def _redemptions_csv(redemptions, month):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, f"encaissements-{month:%Y-%m}.csv")
     response.write("\ufeff")
-    writer = csv.writer(response, delimiter=";", lineterminator="\r\n")
+    writer = csv_export.writer(response, delimiter=";", lineterminator="\r\n")
     writer.writerow(REDEMPTIONS_CSV_HEADER)
     for redemption in redemptions.iterator(chunk_size=500):
         writer.writerow(

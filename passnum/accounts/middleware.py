@@ -5,7 +5,7 @@ from django.urls import reverse
 from passnum.accounts.mfa import has_mfa, requires_mfa
 
 # Paths a user who must set up MFA can still reach: account pages, static files, health.
-ALLOWED_PREFIXES = ("/compte/", "/static/", "/healthz", "/i18n/", "/media/")
+ALLOWED_PREFIXES = ("/compte/", "/static/", "/healthz", "/i18n/")
 
 
 class RequireMFAMiddleware:

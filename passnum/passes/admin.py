@@ -1,6 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from passnum.admin_helpers import ReadOnlyAdmin
+from passnum.errors import DomainError
+from passnum.passes import services
 from passnum.passes.downloads import files_response
 from passnum.passes.models import Booklet, Pass, PassJournal, PrintFile, PrintRun, StockMovement
 
@@ -49,22 +51,27 @@ class PrintFileInline(admin.TabularInline):
 
 @admin.register(PrintRun)
 class PrintRunAdmin(ReadOnlyAdmin):
-    list_display = ["order", "kind", "status", "progress", "approved_at", "created_at", "finished_at"]
+    list_display = ["order", "kind", "status", "progress", "approved_at", "created_at", "finished_at", "delivered_at"]
     list_filter = ["kind", "status"]
     search_fields = ["order__pk", "order__programme__name"]
     list_select_related = ["order__programme"]
     inlines = [PrintFileInline]
-    actions = ["download"]
+    actions = ["download", "mark_delivered"]
 
     @admin.action(description="Télécharger tous les fichiers de l'impression")
     def download(self, request, queryset):
-        files = (
-            PrintFile.objects.filter(print_run__in=queryset).select_related("print_run").order_by("print_run", "chunk")
-        )
-        if not files:
-            self.message_user(request, "Aucun fichier : l'impression n'a pas encore produit de PDF.")
-            return None
-        return files_response([(f.file, f"{f.print_run.kind}-{f.download_name}") for f in files], "impression.zip")
+        files = PrintFile.objects.filter(print_run__in=queryset)
+        return _download(self, request, files, "impression.zip")
+
+    @admin.action(description="Marquer comme livrée (les fichiers seront supprimés ensuite)")
+    def mark_delivered(self, request, queryset):
+        for run in queryset:
+            try:
+                services.mark_print_run_delivered(run=run, actor=request.user, request=request)
+            except DomainError as error:
+                self.message_user(request, f"{run} : {error.message}", level=messages.ERROR)
+            else:
+                self.message_user(request, f"{run} : marquée livrée.")
 
     @admin.display(description="avancement")
     def progress(self, obj):
@@ -81,5 +88,23 @@ class PrintFileAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Télécharger les fichiers choisis")
     def download(self, request, queryset):
-        files = queryset.select_related("print_run").order_by("print_run", "chunk")
-        return files_response([(f.file, f"{f.print_run.kind}-{f.download_name}") for f in files], "carnets.zip")
+        return _download(self, request, queryset, "carnets.zip")
+
+
+def _download(model_admin, request, files, zip_name):
+    """The files still stored, each download written to the audit log before the bytes leave."""
+    files = list(
+        files.filter(purged_at__isnull=True)
+        .select_related("print_run__order__programme__sponsor")
+        .order_by("print_run", "chunk")
+    )
+    if not files:
+        model_admin.message_user(request, "Aucun fichier : pas encore produit, ou supprimé après la livraison.")
+        return None
+    try:
+        services.check_may_download_print_files(user=request.user, membership=getattr(request, "membership", None))
+    except DomainError as error:
+        model_admin.message_user(request, error.message, level=messages.ERROR)
+        return None
+    services.record_print_file_downloads(files=files, actor=request.user, request=request)
+    return files_response([(f.file, f"{f.print_run.kind}-{f.download_name}") for f in files], zip_name)

@@ -117,6 +117,18 @@ def is_valid(text):
     return parse(text).ok
 
 
+# Codes printed on a proof (BAT): shaped like real codes, but their check symbol is always wrong,
+# so reading one gives ``code_mistyped`` and no pass can ever be found or redeemed with it.
+SPECIMEN_PREFIX = "SPEC"
+
+
+def specimen(number):
+    """The ``number``-th specimen code: ``SPEC`` + 8 digits + a check symbol that never matches."""
+    data = f"{SPECIMEN_PREFIX}{number:08d}"
+    right = _VALUES[check_symbol(data)]
+    return data + CHECK_ALPHABET[(right + 1) % len(CHECK_ALPHABET)]
+
+
 ERROR_MESSAGES = {
     MALFORMED: "Ce texte n'est pas un code de pass : un code compte 13 caractères, par exemple ABCD-EFGH-JKMN-P.",
     MISTYPED: "Ce code comporte une faute de frappe : vérifiez chaque caractère, le dernier sert de contrôle.",

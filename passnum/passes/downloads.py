@@ -4,10 +4,20 @@ import io
 import zipfile
 
 from django.http import Http404, HttpResponse
+from django.utils.cache import add_never_cache_headers
+
+
+def _private(response):
+    """Never kept by a browser or a proxy cache (``no-store``): these files hold codes and money."""
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "no-store, " + response["Cache-Control"]
+    return response
 
 
 def file_response(field_file, filename):
     """The file's bytes as an attachment (read and closed at once: no handle left open)."""
+    if not field_file:
+        raise Http404("Le fichier n'est plus disponible : il a été supprimé après la livraison.")
     try:
         with field_file.open("rb") as handle:
             content = handle.read()
@@ -15,7 +25,7 @@ def file_response(field_file, filename):
         raise Http404("Le fichier n'est plus disponible.") from error
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _private(response)
 
 
 def files_response(items, zip_name):
@@ -25,8 +35,10 @@ def files_response(items, zip_name):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for field_file, filename in items:
+            if not field_file:  # purged after delivery
+                continue
             with field_file.open("rb") as handle:
                 archive.writestr(filename, handle.read())
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{zip_name}"'
-    return response
+    return _private(response)

@@ -212,6 +212,12 @@ class PrintRun(models.Model):
     created_at = models.DateTimeField("demandé le", auto_now_add=True)
     finished_at = models.DateTimeField("terminé le", null=True, blank=True)
     error = models.TextField("erreur", blank=True)
+    # Marked by the operator when the printer has delivered the booklets: the print files are
+    # deleted PASSNUM_PRINT_FILE_RETENTION_DAYS later (they hold live codes).
+    delivered_at = models.DateTimeField("livré le", null=True, blank=True)
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     tenant_field = "order__programme__sponsor"
     objects = PrintRunQuerySet.as_manager()
@@ -254,6 +260,7 @@ class PrintFile(models.Model):
     file = models.FileField("fichier", max_length=200)
     size = models.PositiveBigIntegerField("taille (octets)")
     created_at = models.DateTimeField("créé le", auto_now_add=True)
+    purged_at = models.DateTimeField("fichier supprimé le", null=True, blank=True)
 
     tenant_field = "print_run__order__programme__sponsor"
     objects = PrintFileQuerySet.as_manager()

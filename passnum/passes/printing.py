@@ -27,6 +27,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from passnum.passes.codes import grouped
+from passnum.passes.codes import specimen as specimen_code
 
 PAGE_W, PAGE_H = 210, 297  # mm
 CARD_W, CARD_H = 95, 55
@@ -38,6 +39,8 @@ QR_BORDER = 2  # modules of quiet zone drawn around (the card is white anyway)
 BAR_WIDTH = 0.33  # mm per module of Code 128
 BAR_HEIGHT = 9
 BACKGROUND_NAME = "/PassnumDesign"
+SPECIMEN_TEXT = "SPÉCIMEN"
+SPECIMEN_SERIAL = "SPECIMEN"
 
 
 @dataclass(frozen=True)
@@ -187,23 +190,47 @@ def _draw_cover(canvas, serial):
     draw_code128(canvas, serial, 90 * mm, (PAGE_H - 15 - 248) * mm, bar_width=0.4 * mm, bar_height=14 * mm)
 
 
-def variable_layer(design, booklets):
+def specimen_booklet(design):
+    """What a proof (BAT) prints: one booklet of specimen codes, never the codes of real passes."""
+    return [(SPECIMEN_SERIAL, [specimen_code(n) for n in range(1, design.passes_per_booklet + 1)])]
+
+
+def _draw_specimen(canvas):
+    """« SPÉCIMEN » across the page, light grey under the codes (they stay readable by a scanner,
+    to check the proof), so no one prints it as a booklet."""
+    canvas.saveState()
+    canvas.setFillGray(0.82)
+    canvas.setFont("Helvetica-Bold", 96)
+    canvas.translate(PAGE_W * mm / 2, PAGE_H * mm / 2)
+    canvas.rotate(55)
+    canvas.drawCentredString(0, -34, SPECIMEN_TEXT)
+    canvas.restoreState()
+    canvas.setFont("Helvetica-Bold", 14)
+    canvas.drawString(10 * mm, 4 * mm, f"{SPECIMEN_TEXT} — bon à tirer, codes factices : ce document ne vaut rien.")
+
+
+def variable_layer(design, booklets, *, specimen=False):
     """reportlab PDF of the variable data: per booklet, a cover page then a sheet of passes."""
     buffer = io.BytesIO()
     use_a85, rl_config.useA85 = rl_config.useA85, 0  # binary streams: no slow ASCII85 pass
     try:
         canvas = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1)
-        _draw_booklets(canvas, design, booklets)
+        _draw_booklets(canvas, design, booklets, specimen=specimen)
     finally:
         rl_config.useA85 = use_a85
     return buffer.getvalue()
 
 
-def _draw_booklets(canvas, design, booklets):
-    canvas.setTitle(f"Pass numérique — {design.programme_name}")
+def _draw_booklets(canvas, design, booklets, *, specimen=False):
+    title = f"Pass numérique — {design.programme_name}"
+    canvas.setTitle(f"{SPECIMEN_TEXT} — {title}" if specimen else title)
     for serial, pass_codes in booklets:
+        if specimen:
+            _draw_specimen(canvas)
         _draw_cover(canvas, serial)
         canvas.showPage()
+        if specimen:
+            _draw_specimen(canvas)
         for index, code in enumerate(pass_codes):
             _draw_card(canvas, design, serial, index + 1, code, index)
         canvas.showPage()
@@ -237,10 +264,11 @@ def _with_background(writer, page, form_ref, draw_ref):
     page[NameObject("/Contents")] = ArrayObject([draw_ref, *existing])
 
 
-def render_chunk(design, booklets):
-    """PDF bytes of ``booklets`` (a list of ``(serial, [codes])``) with the programme's design."""
+def render_chunk(design, booklets, *, specimen=False):
+    """PDF bytes of ``booklets`` (a list of ``(serial, [codes])``) with the programme's design;
+    ``specimen``: a proof, « SPÉCIMEN » on every page."""
     cover_pdf, sheet_pdf = design_pdfs(design)
-    writer = PdfWriter(clone_from=io.BytesIO(variable_layer(design, booklets)))
+    writer = PdfWriter(clone_from=io.BytesIO(variable_layer(design, booklets, specimen=specimen)))
     cover_ref = _form_xobject(writer, cover_pdf)
     sheet_ref = _form_xobject(writer, sheet_pdf)
     draw = DecodedStreamObject()

@@ -254,3 +254,21 @@ def hand_out_time(pass_ids):
         .values_list("at", flat=True)
         .first()
     )
+
+
+def may_download_print_files(*, user, membership) -> bool:
+    """Print files hold live codes: the operator's staff, or an admin or finance member of the
+    sponsor who has a second factor (allauth then asks for it at every sign-in)."""
+    from passnum.accounts.mfa import has_mfa
+    from passnum.organisations.enums import OrganisationKind, Role
+
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return has_mfa(user)
+    return (
+        membership is not None
+        and membership.organisation.kind == OrganisationKind.SPONSOR
+        and membership.role in (Role.ADMIN, Role.FINANCE)
+        and has_mfa(user)
+    )

@@ -793,3 +793,97 @@ def move_programme_dates(*, programme, valid_until, expires_on) -> int:
             field="valid_until",
         )
     return Pass.objects.filter(programme=programme).update(valid_until=valid_until, expires_on=expires_on)
+
+
+# --- Print files: who downloads them, delivery, purge ----------------------------------------
+
+
+class PrintFilesForbidden(DomainError):
+    code = "print_files_forbidden"
+    message = (
+        "Les fichiers d'impression contiennent les codes des pass, qui valent de l'argent : seuls les "
+        "administrateurs et les membres « finances » du commanditaire, avec la double authentification "
+        "activée, peuvent les télécharger."
+    )
+
+
+def check_may_download_print_files(*, user, membership) -> None:
+    """Print files hold live codes: the operator, and the sponsor's admin or finance members who
+    sign in with a second factor. Anyone else: ``PrintFilesForbidden``."""
+    from passnum.passes.selectors import may_download_print_files
+
+    if not may_download_print_files(user=user, membership=membership):
+        raise PrintFilesForbidden()
+
+
+@transaction.atomic
+def record_print_file_downloads(*, files, actor, request=None) -> None:
+    """One audit entry per downloaded file (who, which file, when), before the bytes leave."""
+    for print_file in files:
+        record(
+            "passes.print_file.downloaded",
+            actor=actor,
+            organisation=print_file.print_run.order.programme.sponsor,
+            target=print_file,
+            after={"file": print_file.download_name, "print_run": print_file.print_run_id},
+            request=request,
+        )
+
+
+@transaction.atomic
+def mark_print_run_delivered(*, run, actor, request=None) -> PrintRun:
+    """The printer has delivered the booklets of ``run``: its files will be purged later."""
+    run = PrintRun.objects.select_for_update().select_related("order__programme__sponsor").get(pk=run.pk)
+    if run.status != PrintRun.Status.DONE:
+        raise PrintRunRefused("Cette impression n'est pas terminée : elle ne peut pas être marquée livrée.")
+    if run.delivered_at is None:
+        run.delivered_at = timezone.now()
+        run.delivered_by = actor
+        run.save(update_fields=["delivered_at", "delivered_by"])
+        record(
+            "passes.print_run.delivered",
+            actor=actor,
+            organisation=run.order.programme.sponsor,
+            target=run,
+            request=request,
+        )
+    return run
+
+
+def purge_delivered_print_files(*, now=None) -> int:
+    """Deletes the PDF of every print file whose run was delivered more than
+    ``PASSNUM_PRINT_FILE_RETENTION_DAYS`` days ago; the row stays (what was printed, when).
+    Returns the number of files deleted. Safe to run again: a purged file is skipped."""
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+
+    from passnum.passes.models import PrintFile
+
+    now = now or timezone.now()
+    limit = now - timedelta(days=settings.PASSNUM_PRINT_FILE_RETENTION_DAYS)
+    purged = 0
+    pending = PrintFile.objects.filter(purged_at__isnull=True, print_run__delivered_at__lte=limit)
+    for pk in pending.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            print_file = (
+                PrintFile.objects.select_for_update()
+                .select_related("print_run__order__programme__sponsor")
+                .filter(pk=pk, purged_at__isnull=True)
+                .first()
+            )
+            if print_file is None:
+                continue
+            name = print_file.file.name
+            print_file.file = ""
+            print_file.purged_at = now
+            print_file.save(update_fields=["file", "purged_at"])
+            record(
+                "passes.print_file.purged",
+                organisation=print_file.print_run.order.programme.sponsor,
+                target=print_file,
+                before={"file": name},
+            )
+            if name:  # the bytes go once the row says so (a failed delete leaves an orphan, not a link)
+                transaction.on_commit(lambda name=name: default_storage.delete(name))
+        purged += 1
+    return purged

@@ -61,8 +61,13 @@ def _print_chunk(run_id, chunk):
     if run.files.filter(chunk=chunk).exists():
         return None
     try:
-        booklets = selectors.booklets_for_chunk(run, chunk)
-        pdf = printing.render_chunk(selectors.design_for(run.order.programme), booklets)
+        design = selectors.design_for(run.order.programme)
+        if run.kind == PrintRun.Kind.PROOF:  # a proof never carries the codes of real passes
+            booklets = printing.specimen_booklet(design)
+            pdf = printing.render_chunk(design, booklets, specimen=True)
+        else:
+            booklets = selectors.booklets_for_chunk(run, chunk)
+            pdf = printing.render_chunk(design, booklets)
     except Exception as error:
         PrintRun.objects.filter(pk=run_id).update(status=PrintRun.Status.FAILED, error=str(error)[:2000])
         raise
@@ -97,3 +102,12 @@ def _finish_if_complete(run_id):
             run.finished_at = timezone.now()
             run.error = ""
             run.save(update_fields=["status", "finished_at", "error"])
+
+
+@shared_task
+def purge_print_files():
+    """Nightly: deletes the print files of runs delivered more than
+    ``PASSNUM_PRINT_FILE_RETENTION_DAYS`` ago (the booklets exist on paper; the PDF holds live codes)."""
+    from passnum.passes import services
+
+    return services.purge_delivered_print_files()

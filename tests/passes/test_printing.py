@@ -99,9 +99,11 @@ def test_proof_then_full_run_and_every_code_decodes(django_capture_on_commit_cal
     for url in qr:  # what a phone opens is read back as the right code
         assert codes.parse(url).code in expected_codes
 
-    # The proof holds the first booklet.
-    proof_decoded = decode_pdf(read(proof.files.get()))
-    assert ("Code128", "DEC000001") in {(kind, text) for _, kind, text in proof_decoded}
+    # The proof holds a specimen booklet: its codes decode, and are no code of a real pass.
+    proof_decoded = {(kind, text) for _, kind, text in decode_pdf(read(proof.files.get()))}
+    assert ("Code128", "SPECIMEN") in proof_decoded
+    assert ("Code128", codes.specimen(1)) in proof_decoded
+    assert not {text for _, text in proof_decoded} & set(expected_codes)
 
 
 def test_rerunning_never_duplicates(django_capture_on_commit_callbacks):
