@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "passnum.accounts",
     "passnum.organisations",
     "passnum.audit",
+    "passnum.idempotency",
     "passnum.passes",
     "aptic_catalog",
     "sponsors",

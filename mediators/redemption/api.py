@@ -3,10 +3,10 @@ it, list a month's redemptions, undo.
 """
 
 import datetime
+import json
 import re
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import get_object_or_404
@@ -20,7 +20,10 @@ from passnum.api import (
     ERROR_RESPONSES,
     IDEMPOTENCY_KEY_PARAMETER,
     Pagination,
+    StrictCharField,
+    StrictIntegerField,
     TenantScopedMixin,
+    answer_response,
     api_organisation,
     error_response,
     idempotency_key,
@@ -44,29 +47,53 @@ MONTH = re.compile(r"^([12]\d{3})-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 class RedemptionInSerializer(serializers.Serializer):
-    """Documents the body of ``POST /api/v1/redemptions`` (read by ``read_scan``, kept lean)."""
+    """The body of ``POST /api/v1/redemptions``: documents it and validates it (``invalid`` with
+    the wrong fields). Kept lean: plain fields, strict JSON types (no "1" for 1), the scan time
+    in UTC."""
 
     codes = serializers.ListField(
-        child=serializers.CharField(max_length=300),
+        child=StrictCharField(max_length=services.MAX_ENTRY_LENGTH),
         min_length=1,
         max_length=services.MAX_CODES,
         help_text="Codes des pass tels que scannés ou tapés (URL du QR code acceptée), d'un même carnet.",
     )
-    service = serializers.IntegerField(
+    service = StrictIntegerField(
         min_value=1, max_value=2**31 - 1, help_text="Code #APTIC du service, au catalogue de la structure."
     )
-    point_of_presence = serializers.IntegerField(
+    point_of_presence = StrictIntegerField(
         min_value=1, max_value=2**31 - 1, help_text="Identifiant du lieu de la structure."
     )
-    beneficiary_share_cents = serializers.IntegerField(
+    beneficiary_share_cents = StrictIntegerField(
         required=False,
+        allow_null=True,
         min_value=0,
         max_value=2**31 - 1,
         help_text="Reste à charge payé par la personne, en centimes (0 par défaut).",
     )
     scanned_at = serializers.DateTimeField(
-        required=False, help_text="Heure du scan (file d'attente hors ligne) ; maintenant par défaut."
+        required=False,
+        allow_null=True,
+        help_text="Heure du scan (file d'attente hors ligne) ; maintenant par défaut.",
     )
+
+    def validate_scanned_at(self, value):
+        if value is None:
+            return None
+        try:  # stored in UTC: PostgreSQL refuses offsets beyond ±15:59
+            return value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):
+            raise serializers.ValidationError("Date et heure hors des limites.") from None
+
+    def to_scan(self):
+        """The validated body → keyword arguments of ``services.redeem_once``."""
+        data = self.validated_data
+        return {
+            "codes_entered": data["codes"],
+            "service_code": data["service"],
+            "point_id": data["point_of_presence"],
+            "beneficiary_share_cents": data.get("beneficiary_share_cents"),
+            "scanned_at": data.get("scanned_at"),
+        }
 
 
 class RedemptionServiceSerializer(serializers.Serializer):
@@ -121,41 +148,6 @@ class PassCheckSerializer(serializers.Serializer):
     expires_on = serializers.DateField()
     programme = serializers.CharField()
     booklet = serializers.CharField()
-
-
-def read_scan(data):
-    """The body of a redemption → keyword arguments of ``services.redeem_once``; a body that is
-    not shaped as documented is refused with ``invalid`` and the wrong fields."""
-    if not isinstance(data, dict):
-        raise DomainError("Envoyez un objet JSON.", code="invalid", fields={"body": ["Objet JSON attendu."]})
-    wrong = {}
-    scan = {"codes_entered": data.get("codes")}
-    if not isinstance(scan["codes_entered"], list) or not all(isinstance(c, str) for c in scan["codes_entered"]):
-        wrong["codes"] = ["Liste de codes (textes) attendue."]
-    for field, name in (("service", "service_code"), ("point_of_presence", "point_id")):
-        value = data.get(field)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
-            wrong[field] = ["Nombre entier positif attendu."]
-        scan[name] = value
-    share = data.get("beneficiary_share_cents")
-    if share is not None and (isinstance(share, bool) or not isinstance(share, int) or abs(share) >= 2**31):
-        wrong["beneficiary_share_cents"] = ["Nombre entier de centimes attendu."]
-    scan["beneficiary_share_cents"] = share
-    scanned_at = data.get("scanned_at")
-    if scanned_at is not None:
-        parsed = parse_datetime(scanned_at) if isinstance(scanned_at, str) and len(scanned_at) <= 40 else None
-        if parsed is None:
-            wrong["scanned_at"] = ["Date et heure ISO 8601 attendues, par exemple 2026-11-23T10:15:00+01:00."]
-        else:
-            try:  # stored in UTC: PostgreSQL refuses offsets beyond ±15:59
-                parsed = (timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed).astimezone(datetime.UTC)
-            except (OverflowError, ValueError):
-                wrong["scanned_at"] = ["Date et heure hors des limites."]
-        scanned_at = parsed
-    scan["scanned_at"] = scanned_at
-    if wrong:
-        raise DomainError("Données invalides : corrigez les champs signalés.", code="invalid", fields=wrong)
-    return scan
 
 
 def site_organisation(request):
@@ -238,15 +230,16 @@ class RedemptionsView(APIView):
     def post(self, request):
         organisation = site_organisation(request)
         key = idempotency_key(request)
-        scan = read_scan(request.data)
+        body = RedemptionInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         user_id, ip = _lookup_identity(request)
         check_lookups_allowed(user_id, ip)
-        status, body = services.redeem_once(
-            organisation, key=key, request_hash=request_hash(request.data), user=request.user, **scan
+        status, answer = services.redeem_once(
+            organisation, key=key, request_hash=request_hash(request.data), user=request.user, **body.to_scan()
         )
-        if status >= 400 and body["error"]["code"] in FAILED_LOOKUPS:
+        if status >= 400 and json.loads(answer)["error"]["code"] in FAILED_LOOKUPS:
             count_failed_lookup(user_id, ip)
-        return Response(body, status=status)
+        return answer_response(status, answer)
 
     @extend_schema(
         summary="Encaissements de la structure",

@@ -15,7 +15,7 @@ from mediators.qualification.models import (
     Site,
     Subscription,
 )
-from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
 
 UNDO_WINDOW = datetime.timedelta(hours=24)
 
@@ -92,15 +92,6 @@ def refused_scans_of(organisation):
     return RefusedScan.objects.for_organisation(organisation).select_related("point_of_presence", "service", "user")
 
 
-def stored_redemption_answer(organisation, key):
-    """The stored answer of an idempotency key: ``(request_hash, status, body)`` or None."""
-    return (
-        RedemptionKey.objects.filter(organisation=organisation, key=key)
-        .values_list("request_hash", "status_code", "response_body")
-        .first()
-    )
-
-
 RedemptionContext = namedtuple("RedemptionContext", ["site", "subscription", "point", "item"])
 
 
@@ -147,3 +138,14 @@ def redemption_context(organisation, point_id, service_code, today):
             service=Service(pk=service_pk, code=code, title=title, subcategory=subcategory),
         )
     return RedemptionContext(site, subscription, point, item)
+
+
+def redemption_reading(organisation, point_id, service_code, today, codes):
+    """The optimistic path's reading: ``redemption_context`` and the passes of ``codes``
+    (``passes_for_redemption``, not locked)."""
+    from passnum.passes.selectors import passes_for_redemption
+
+    return (
+        redemption_context(organisation, point_id, service_code, today),
+        passes_for_redemption(codes, for_update=False),
+    )

@@ -10,7 +10,8 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
+from passnum.idempotency.models import StoredAnswer
 from passnum.organisations.services import create_api_token
 from passnum.passes.models import JournalKind, PassJournal, PassState
 from passnum.passes.selectors import value_by_state
@@ -90,7 +91,7 @@ def test_twenty_concurrent_replays_of_one_key_redeem_once_and_answer_the_same():
     assert answers[0][0] == 201
     assert all(answer == answers[0] for answer in answers)
     assert Redemption.objects.count() == 1
-    assert RedemptionKey.objects.filter(key=client_key).count() == 1
+    assert StoredAnswer.objects.filter(scope="redemptions", key=client_key).count() == 1
     assert not RefusedScan.objects.exists()
 
 
