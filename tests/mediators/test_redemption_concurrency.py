@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def fire(count, make_request):
     """Runs ``make_request(index)`` in ``count`` threads released together; returns the answers."""
     answers, lock, barrier = [None] * count, threading.Lock(), threading.Barrier(count)
+    contents = [None] * count
 
     def run(index):
         try:
@@ -30,6 +31,7 @@ def fire(count, make_request):
             response = make_request(index)
             with lock:
                 answers[index] = (response.status_code, response.json())
+                contents[index] = response.content
         finally:
             connection.close()
             close_cache_connections()
@@ -39,6 +41,7 @@ def fire(count, make_request):
         thread.start()
     for thread in threads:
         thread.join()
+    fire.contents = contents  # the bodies as sent, byte for byte
     return answers
 
 
@@ -90,6 +93,7 @@ def test_twenty_concurrent_replays_of_one_key_redeem_once_and_answer_the_same():
 
     assert answers[0][0] == 201
     assert all(answer == answers[0] for answer in answers)
+    assert len(set(fire.contents)) == 1  # the same bytes for every duplicate
     assert Redemption.objects.count() == 1
     assert StoredAnswer.objects.filter(scope="redemptions", key=client_key).count() == 1
     assert not RefusedScan.objects.exists()
