@@ -16,6 +16,7 @@ from mediators.qualification.models import (
     Subscription,
 )
 from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
+from passnum.db import prepared_cursor
 
 UNDO_WINDOW = datetime.timedelta(hours=24)
 
@@ -119,7 +120,11 @@ def redemption_context(organisation, point_id, service_code, today):
     with connection.cursor() as cursor:
         cursor.execute(_CONTEXT_SQL, [today.year, point_id, service_code, organisation.pk])
         row = cursor.fetchone()
-    if row is None:
+    return _context_from_row(organisation, row, today)
+
+
+def _context_from_row(organisation, row, today):
+    if row is None or row[0] is None:
         return RedemptionContext(None, None, None, None)
     site_id, status, sub_status, sub_due, point_pk, point_name, insee, passes_required, *service = row
     site = Site(pk=site_id, status=status, organisation=organisation)
@@ -140,12 +145,23 @@ def redemption_context(organisation, point_id, service_code, today):
     return RedemptionContext(site, subscription, point, item)
 
 
-def redemption_reading(organisation, point_id, service_code, today, codes):
-    """The optimistic path's reading: ``redemption_context`` and the passes of ``codes``
-    (``passes_for_redemption``, not locked)."""
-    from passnum.passes.selectors import passes_for_redemption
+_CONTEXT_COLUMNS = 13
+# The context (one row, or none) next to each pass found (or none): at least one row.
+_READING_SQL = """SELECT context.*, pass.* FROM (SELECT 1) AS one
+LEFT JOIN ({context}) AS context ON true
+LEFT JOIN ({passes}) AS pass ON true"""
 
-    return (
-        redemption_context(organisation, point_id, service_code, today),
-        passes_for_redemption(codes, for_update=False),
-    )
+
+def redemption_reading(organisation, point_id, service_code, today, codes):
+    """The optimistic path's reading, in one statement: ``redemption_context`` and the passes of
+    ``codes`` (``passes_for_redemption``, not locked), one row per pass with the context."""
+    from passnum.passes import selectors as pass_selectors
+
+    passes_sql, passes_params = pass_selectors.redemption_passes_sql(codes, for_update=False)
+    sql = _READING_SQL.format(context=_CONTEXT_SQL, passes=passes_sql)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [today.year, point_id, service_code, organisation.pk, *passes_params])
+        rows = cursor.fetchall()
+    context = _context_from_row(organisation, rows[0][:_CONTEXT_COLUMNS], today)
+    found = [row[_CONTEXT_COLUMNS:] for row in rows if row[_CONTEXT_COLUMNS] is not None]
+    return context, pass_selectors.passes_from_rows(sorted(found))

@@ -14,6 +14,7 @@ from mediators.qualification import selectors as qualification_selectors
 from mediators.redemption import selectors
 from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
 from passnum.audit.services import record
+from passnum.db import prepared_cursor
 from passnum.errors import DomainError
 from passnum.idempotency import services as idempotency
 from passnum.passes import codes
@@ -388,7 +389,7 @@ def _write_redemption(redemption, passes, key=None):
         answer_sql, answer_params = idempotency.stored_answer_cte(source="redemption", subject="id", **key)
         answer_sql, params = ", " + answer_sql, params + answer_params
     sql = _REDEMPTION_WRITE_SQL.format(passes=passes_sql, answer=answer_sql)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)  # a key already used raises IntegrityError (unique constraint)
         moved = cursor.fetchone()[0]
     if moved == len(passes):

@@ -206,7 +206,7 @@ def redeemed_passes_cte(pass_ids, *, actor=None, at=None, details=None):
     its rows from the lock, not from the statement's snapshot, so that it moves the row
     versions it checked. The caller checks that ``moved`` counts every pass."""
     sql = """locked AS (
-    SELECT id, state FROM passes_pass WHERE id = ANY(%s) ORDER BY id FOR UPDATE
+    SELECT id, state FROM passes_pass WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE
 ), moved AS (
     UPDATE passes_pass SET state = %s FROM locked
     WHERE passes_pass.id = locked.id AND (SELECT count(*) FROM locked WHERE state = %s) = %s
