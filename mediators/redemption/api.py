@@ -192,7 +192,7 @@ class PassCheckView(APIView):
             {
                 "code": grouped(pass_.code),
                 "state": pass_.state,
-                "state_label": pass_.get_state_display(),
+                "state_label": PassState(pass_.state).label,
                 "redeemable": refusal is None,
                 "refusal": None if refusal is None else {"code": refusal.code, "message": refusal.message},
                 "face_value_cents": pass_.face_value_cents,

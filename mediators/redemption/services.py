@@ -3,6 +3,7 @@ exactly-once write, idempotent replays, refused-scan log and undo.
 """
 
 import contextlib
+import dataclasses
 import datetime
 import uuid
 
@@ -241,20 +242,48 @@ def check_redemption(organisation, context, passes, *, user, compact, beneficiar
     check_programme_accepts(programme, item, point, passes)
     amount_cents = sum(p.face_value_cents for p in passes)
     share = check_beneficiary_share(beneficiary_share_cents, amount_cents)
-    return Redemption(
-        id=uuid.uuid4(),
-        site=site,
-        point_of_presence=point,
-        service=item.service,
-        programme=programme,
-        booklet=passes[0].booklet,
-        pass_count=len(passes),
-        amount_cents=amount_cents,
-        beneficiary_share_cents=share,
-        scanned_at=scanned_at,
-        redeemed_at=now,
-        redeemed_by=user,
-    )
+    return CheckedRedemption(
+        pk=uuid.uuid4(), site=site, point_of_presence=point, service=item.service, programme=programme,
+        booklet=passes[0].booklet, pass_count=len(passes), amount_cents=amount_cents, beneficiary_share_cents=share,
+        scanned_at=scanned_at, redeemed_at=now, redeemed_by=user,
+    )  # fmt: skip
+
+
+@dataclasses.dataclass(slots=True)
+class CheckedRedemption:
+    """A redemption every rule accepted, not written yet: plain values (the hot path builds no
+    model instance), with the attributes ``selectors.redemption_as_dict`` reads."""
+
+    pk: uuid.UUID
+    site: object
+    point_of_presence: object
+    service: object
+    programme: object
+    booklet: object
+    pass_count: int
+    amount_cents: int
+    beneficiary_share_cents: int
+    scanned_at: datetime.datetime
+    redeemed_at: datetime.datetime
+    redeemed_by: object
+    undone_at: None = None
+
+    site_id = property(lambda self: self.site.pk)
+    point_of_presence_id = property(lambda self: self.point_of_presence.pk)
+    service_id = property(lambda self: self.service.pk)
+    programme_id = property(lambda self: self.programme.pk)
+    booklet_id = property(lambda self: self.booklet.pk)
+    redeemed_by_id = property(lambda self: self.redeemed_by.pk if self.redeemed_by else None)
+
+    def as_model(self):
+        """The ``Redemption`` (unsaved) with these values."""
+        return Redemption(
+            id=self.pk, site_id=self.site_id, point_of_presence_id=self.point_of_presence_id,
+            service_id=self.service_id, programme_id=self.programme_id, booklet_id=self.booklet_id,
+            pass_count=self.pass_count, amount_cents=self.amount_cents,
+            beneficiary_share_cents=self.beneficiary_share_cents, scanned_at=self.scanned_at,
+            redeemed_at=self.redeemed_at, redeemed_by=self.redeemed_by,
+        )  # fmt: skip
 
 
 def redeem(
@@ -270,7 +299,7 @@ def redeem(
     idempotency_key=None,
 ):
     """Redeems passes of one booklet for a service at a point of presence; returns the
-    ``Redemption`` or raises ``RedemptionRefused`` having written nothing. Call inside a
+    ``Redemption`` (saved) or raises ``RedemptionRefused`` having written nothing. Call inside a
     transaction (``redeem_once`` does): the passes are locked until its end.
     ``idempotency_key`` (``(key, request_hash)``) stores the 201 answer under that key with the
     redemption; the answer is then ``redemption.answer``."""
@@ -286,13 +315,16 @@ def redeem(
         organisation, context, passes, user=user, compact=compact,
         beneficiary_share_cents=beneficiary_share_cents, scanned_at=scanned_at, now=now,
     )  # fmt: skip
-    redemption.answer = _answer(redemption, compact)
+    answer = _answer(redemption, compact)
     key = None
     if idempotency_key is not None:
-        key = _stored_answer_values(organisation, idempotency_key, redemption.answer, now)
+        key = _stored_answer_values(organisation, idempotency_key, answer, now)
     if _write_redemption(redemption, passes, key) != len(passes):
         raise _refused(Refusal.CONFLICT, "Un pass a changé d'état pendant l'encaissement : réessayez.")
-    return redemption
+    written = redemption.as_model()
+    written._state.adding, written._state.db = False, connection.alias
+    written.answer = answer
+    return written
 
 
 def _answer(redemption, compact):
@@ -364,16 +396,16 @@ SELECT count(*) FROM moved
 
 
 def _write_redemption(redemption, passes, key=None):
-    """Writes a checked redemption with its passes (and the answer under ``key``, values of
+    """Writes a ``CheckedRedemption`` with its passes (and the answer under ``key``, values of
     ``_stored_answer_values``); returns how many passes moved: all of them, or none (a pass no
     longer active: nothing written on PostgreSQL; ``BookletRefused`` on the portable path)."""
     r = redemption
     details = {"redemption": str(r.pk)}
     if not pass_services.single_statement_writes():
         pass_services.mark_redeemed(passes, actor=r.redeemed_by, at=r.redeemed_at, details=details)
-        r.save(force_insert=True)
+        r.as_model().save(force_insert=True)
         RedeemedPass.objects.bulk_create(
-            [RedeemedPass(redemption=r, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
+            [RedeemedPass(redemption_id=r.pk, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
         )
         if key is not None:
             idempotency.remember(**key)
@@ -392,8 +424,6 @@ def _write_redemption(redemption, passes, key=None):
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)  # a key already used raises IntegrityError (unique constraint)
         moved = cursor.fetchone()[0]
-    if moved == len(passes):
-        r._state.adding, r._state.db = False, connection.alias
     return moved
 
 
@@ -422,8 +452,8 @@ def _log_refusal(organisation, user, refusal, *, entered, point_id, service_code
     RefusedScan.objects.create(
         organisation=organisation,
         user=user,
-        point_of_presence=point,
-        service=item.service if item else None,
+        point_of_presence_id=point.pk if point else None,
+        service_id=item.service.pk if item else None,
         entered=printable(", ".join(map(str, entered)) if isinstance(entered, list) else entered)[:200],
         reason=refusal.code,
         message=refusal.message[:300],

@@ -3,6 +3,7 @@
 import datetime
 import json
 import re
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -182,25 +183,57 @@ def redemption_passes_sql(codes, *, for_update=True):
     return _REDEMPTION_SQL.format(placeholders=", ".join(["%s"] * len(codes)), lock=lock), list(codes)
 
 
-def passes_from_rows(rows):
-    """Rows of ``redemption_passes_sql`` → passes, each with its ``booklet`` (serial) and
-    ``programme`` (name, territory, ``updated_at``) as unsaved instances."""
-    from sponsors.models import Programme
+class RedemptionBooklet(NamedTuple):
+    pk: int
+    serial: str
 
+
+class RedemptionProgramme(NamedTuple):
+    """What the redemption checks of a programme (its eligible services are cached by
+    ``updated_at``)."""
+
+    pk: int
+    name: str
+    updated_at: datetime.datetime
+    departments: list
+    communes: list
+
+
+class RedemptionPass(NamedTuple):
+    """A pass as the redemption reads it: plain values (no model instance on the hot path)."""
+
+    id: int
+    booklet_id: int
+    programme_id: int
+    position: int
+    code: str
+    face_value_cents: int
+    state: str
+    valid_until: datetime.date
+    expires_on: datetime.date
+    booklet: RedemptionBooklet
+    programme: RedemptionProgramme
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def passes_from_rows(rows):
+    """Rows of ``redemption_passes_sql`` → ``RedemptionPass`` values, each with its booklet
+    (serial) and programme (name, territory, ``updated_at``)."""
     passes = []
     for row in rows:
         values = list(row[: len(_PASS_FIELDS)])
         for index in (-2, -1):  # valid_until, expires_on: text from SQLite's raw SQL
             if isinstance(values[index], str):
                 values[index] = datetime.date.fromisoformat(values[index])
-        pass_ = Pass.from_db(connection.alias, _PASS_FIELDS, values)
         serial, name, updated_at, departments, communes = row[len(_PASS_FIELDS) :]
-        pass_.booklet = Booklet(pk=pass_.booklet_id, serial=serial)
-        pass_.programme = Programme(
-            pk=pass_.programme_id, name=name, updated_at=_aware(updated_at),
-            departments=_json_list(departments), communes=_json_list(communes),
-        )  # fmt: skip
-        passes.append(pass_)
+        booklet = RedemptionBooklet(values[1], serial)
+        programme = RedemptionProgramme(
+            values[2], name, _aware(updated_at), _json_list(departments), _json_list(communes)
+        )
+        passes.append(RedemptionPass(*values, booklet, programme))
     return passes
 
 
@@ -215,8 +248,8 @@ def _aware(value):
 
 
 def passes_for_redemption(codes, *, for_update=True):
-    """The passes with these compact codes, in id order, each with its ``booklet`` (serial) and
-    ``programme`` (name, territory, ``updated_at``) as unsaved instances. Locked (``FOR UPDATE``
+    """The passes with these compact codes, in id order (``RedemptionPass``, with their booklet and
+    programme). Locked (``FOR UPDATE``
     of the pass rows only, on PostgreSQL) in that fixed order, so that two redemptions sharing
     passes queue up instead of deadlocking; call inside a transaction."""
     if not codes:
