@@ -2,9 +2,11 @@
 (Redis when configured): guessing codes must be hopeless, while a site scanning real passes is
 never slowed — only failures (malformed, mistyped or unknown codes) count."""
 
+import os
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from passnum.audit.services import client_ip
 from passnum.errors import DomainError
@@ -29,12 +31,31 @@ def _keys(user_id, ip, now):
     return {f"pn:failed-lookups:user:{user_id}:{window}": "user", f"pn:failed-lookups:ip:{ip}:{window}": "ip"}
 
 
+def _counts(keys):
+    """The counters of these keys (absent: 0). With Redis, one MGET on a client kept by the
+    process: Django's cache builds a new client for every call, which costs more CPU than the
+    command itself, and this check runs on every scan."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        found = backend.get_many(keys)
+        return [found.get(key, 0) for key in keys]
+    client = _redis.get(os.getpid())
+    if client is None:
+        _redis.clear()
+        client = _redis[os.getpid()] = backend._cache.get_client()
+    # The cache stores integers as plain numbers (so that INCR works): no unpickling.
+    return [int(value) if value is not None else 0 for value in client.mget([backend.make_key(k) for k in keys])]
+
+
+_redis = {}  # process id → client (a client made before a fork is not reused after it)
+
+
 def check_lookups_allowed(user_id, ip):
     """Raises ``RateLimited`` (with the seconds to wait) once a user or an IP failed too often."""
     now = time.time()
     keys = _keys(user_id, ip, now)
-    counts = cache.get_many(list(keys))
-    if any(counts.get(key, 0) >= LIMITS[kind] for key, kind in keys.items()):
+    counts = dict(zip(keys, _counts(list(keys)), strict=True))
+    if any(counts[key] >= LIMITS[kind] for key, kind in keys.items()):
         raise RateLimited(retry_after=int(WINDOW_SECONDS - now % WINDOW_SECONDS) + 1)
 
 
