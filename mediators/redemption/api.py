@@ -10,6 +10,7 @@ import re
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -19,6 +20,7 @@ from mediators.redemption import selectors, services
 from mediators.redemption.models import Redemption
 from passnum.api import (
     ERROR_RESPONSES,
+    IDEMPOTENCY_KEY,
     IDEMPOTENCY_KEY_PARAMETER,
     Pagination,
     StrictCharField,
@@ -30,12 +32,13 @@ from passnum.api import (
     idempotency_key,
     request_hash,
 )
+from passnum.api_auth import OrganisationTokenAuthentication
 from passnum.audit.services import client_ip
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes.codes import grouped
 from passnum.passes.models import PassState
-from passnum.ratelimit import check_lookups_allowed, count_failed_lookup
+from passnum.ratelimit import RateLimited, check_lookups_allowed, count_failed_lookup
 from passnum.refusals import (
     FAILED_LOOKUPS,
     PASS_CHECK_REFUSALS,
@@ -215,6 +218,51 @@ class RedemptionsView(APIView):
 
     parser_classes = [JSONParser]
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST":
+            response = self.redeem_lean(request)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def redeem_lean(self, request):
+        """A device's scan (token, JSON body), without DRF's request wrapping: the same steps as
+        ``post`` — token, site, key, body checked by its serializer, limits, ``redeem_once`` —
+        on Django's request. Whatever is not a well-formed scan by a site's token (no token or a
+        bad one, a session, a body or key to refuse, a rate limit) returns None before anything
+        is written, and ``post`` answers it through DRF as every endpoint does."""
+        if request.content_type != "application/json":
+            return None
+        try:
+            authenticated = OrganisationTokenAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            return None
+        if authenticated is None or authenticated[1].organisation.kind != OrganisationKind.SITE:
+            return None
+        user, token = authenticated
+        key = request.headers.get("Idempotency-Key", "")
+        try:
+            data = json.loads(request.body, parse_constant=_refuse_constant)
+        except ValueError:
+            return None
+        body = RedemptionInSerializer(data=data)
+        if not IDEMPOTENCY_KEY.match(key) or not body.is_valid():
+            return None
+        ip = client_ip(request)
+        try:
+            check_lookups_allowed(user.pk, ip)
+        except RateLimited:
+            return None
+        status, answer = services.redeem_once(
+            token.organisation, key=key, request_hash=request_hash(data), user=user, **body.to_scan()
+        )
+        if status >= 400 and json.loads(answer)["error"]["code"] in FAILED_LOOKUPS:
+            count_failed_lookup(user.pk, ip)
+        response = answer_response(status, answer)
+        for name, value in self.default_response_headers.items():  # as DRF's answers
+            response[name] = value
+        return response
+
     @extend_schema(
         summary="Encaisser des pass",
         description=(
@@ -262,6 +310,10 @@ class RedemptionsView(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(redemptions, request, view=self)
         return paginator.get_paginated_response([selectors.redemption_as_dict(r) for r in page])
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: DRF's parser refuses them too
 
 
 def read_month(text):

@@ -130,6 +130,18 @@ def test_bad_input_is_refused_with_a_code_and_writes_nothing(client, place, body
     assert not Redemption.objects.exists()
 
 
+def test_a_session_and_a_token_get_the_same_bytes_for_one_key(client, place, pass_):
+    """A token's well-formed scan takes the lean path (no DRF request wrapping), a session's the
+    ordinary one: one answer per key either way, with the same bytes and headers."""
+    session = APIClient()
+    session.force_login(place.user)
+    first = post(session, body_for(place, pass_), key="deux-chemins")
+    again = post(client, body_for(place, pass_), key="deux-chemins")
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content and again["Allow"] == first["Allow"]
+    assert Redemption.objects.count() == 1
+
+
 def test_the_body_is_checked_by_its_serializer_field_by_field(client, place):
     body = {"codes": ["ABCD", 12], "service": "1", "point_of_presence": 1, "beneficiary_share_cents": True}
     response = post(client, body, key="champs")
