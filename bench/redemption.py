@@ -8,7 +8,10 @@ redeem a pass of its own. wrk drives 16 clients for 20 s (2 s with ``--quick``),
 carrying its own ``Idempotency-Key``: the full path — token, site checks, locked passes,
 eligibility and territory, redemption, lines, journal, idempotency record — every time. Then
 ``pgbench -N`` with 8 clients for as long, in the same run. ``ratio = rps / pgbench_tps``.
-Targets: p99 ≤ 50 ms and ratio ≥ 0.15.
+CPU (user + system, from /proc) of gunicorn's master and workers and of the PostgreSQL
+backends of the app's database during the timed load, per redemption, against the same for
+pgbench's client and backends per transaction: ``cpu_ratio``.
+Targets: p99 ≤ 50 ms, ratio ≥ 0.15, cpu_ratio ≤ 8.
 
     python -m bench.redemption [--quick] [--duration S] [--clients N]
 """
@@ -23,13 +26,15 @@ from pathlib import Path
 from bench.toolkit import (
     LUA_DIR,
     ROOT,
+    CpuMeter,
     GunicornServer,
     RssSampler,
     bench_environment,
+    database_name,
     emit,
     log,
     parse_args,
-    pgbench_tps,
+    pgbench_run,
     post_json_script_args,
     prepare_database,
     run_wrk,
@@ -140,15 +145,19 @@ def main(argv=None):
             run_wrk(url, connections=args.clients, duration_s=WARMUP_S, lua_script=lua, headers=headers,
                     script_args=post_json_script_args(warmup_file, "/api/v1/redemptions"))  # fmt: skip
             log(f"wrk: {args.clients} connections, {args.duration:g} s on {url}")
-            load = run_wrk(url, connections=args.clients, duration_s=args.duration, lua_script=lua, headers=headers,
-                           script_args=post_json_script_args(bodies_file, "/api/v1/redemptions"))  # fmt: skip
+            with CpuMeter(pids=[server.pid], databases=[database_name(env)]) as cpu:
+                bodies_args = post_json_script_args(bodies_file, "/api/v1/redemptions")
+                load = run_wrk(url, connections=args.clients, duration_s=args.duration, lua_script=lua,
+                               headers=headers, script_args=bodies_args)  # fmt: skip
             workers = server.workers
             server_log = server.log_text() if load["errors"] or load["non_2xx"] else ""
     log(f"pgbench -N: {PGBENCH_CLIENTS} clients, {args.duration:g} s")
-    tps = pgbench_tps(clients=PGBENCH_CLIENTS, duration_s=args.duration)
+    pgbench = pgbench_run(clients=PGBENCH_CLIENTS, duration_s=args.duration)
+    tps = pgbench["tps"]
     if load["errors"] or load["non_2xx"] or not load["requests"] or load.get("exhausted_threads"):
         log(f"failed or refused requests: {load}\n{server_log[-3000:]}")
         return 1
+    cpu_ms = 1000 * cpu.cpu_s / load["requests"]
     emit(
         {
             "benchmark": "redemption",
@@ -158,6 +167,11 @@ def main(argv=None):
             "pgbench_tps": round(tps, 1),
             "ratio": round(load["rps"] / tps, 4),
             "peak_rss_mb": round(rss.peak_mb, 1),
+            "cpu_ms_per_redemption": round(cpu_ms, 3),
+            "cpu_ms_app": round(1000 * cpu.by_kind_s["processes"] / load["requests"], 3),
+            "cpu_ms_postgres": round(1000 * cpu.by_kind_s["postgres"] / load["requests"], 3),
+            "cpu_ms_per_pgbench_tx": round(pgbench["cpu_ms_per_tx"], 3),
+            "cpu_ratio": round(cpu_ms / pgbench["cpu_ms_per_tx"], 2),
             "workers": workers,
             "clients": args.clients,
             "duration_s": args.duration,

@@ -109,7 +109,8 @@ def bench_environment(database="passnum_bench"):
     return env
 
 
-def _database_name(env):
+def database_name(env):
+    """The PostgreSQL database of an environment made by ``bench_environment``."""
     return urlsplit(env["DATABASE_URL"]).path.lstrip("/")
 
 
@@ -179,9 +180,9 @@ def prepare_database(env, *, fresh=False):
     does not start with what an earlier one left there.
     """
     if fresh:
-        drop_database(_database_name(env))
-    ensure_database(_database_name(env))
-    log(f"migrate {_database_name(env)}")
+        drop_database(database_name(env))
+    ensure_database(database_name(env))
+    log(f"migrate {database_name(env)}")
     _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, what="migrate")
     collect_static(env)
     import redis
@@ -399,6 +400,33 @@ def pgbench_tps(
     so the clients don't just queue on one row; ``select_only`` runs ``-S`` instead of
     ``extra_args``. One pgbench thread, like wrk, keeps the load generator light.
     """
+    return pgbench_run(
+        duration_s=duration_s, clients=clients, select_only=select_only, extra_args=extra_args, threads=threads,
+        scale=scale, database=database,
+    )["tps"]  # fmt: skip
+
+
+def parse_pgbench_transactions(output):
+    """The ``number of transactions actually processed`` of pgbench's report."""
+    match = re.search(r"^number of transactions actually processed: (\d+)", output, re.MULTILINE)
+    if not match:
+        raise BenchError(f"no transaction count in pgbench's output:\n{output[-2000:]}")
+    return int(match.group(1))
+
+
+def pgbench_run(
+    *,
+    duration_s,
+    clients=8,
+    select_only=False,
+    extra_args=("-N",),
+    threads=1,
+    scale=1,
+    database="passnum_pgbench",
+):
+    """``pgbench_tps``'s run, with its CPU: a dict with ``tps``, ``transactions`` and
+    ``cpu_s`` (the pgbench client and the PostgreSQL backends of its database, during the
+    timed run only: the initialisation is not counted), hence ``cpu_ms_per_tx``."""
     pgbench = _require("pgbench")
     ensure_database(database)
     conn_args = ["-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER]
@@ -406,7 +434,33 @@ def pgbench_tps(
     seconds = max(1, math.ceil(duration_s))
     script_args = ["-S"] if select_only else list(extra_args)
     cmd = [pgbench, "-c", str(clients), "-j", str(threads), "-T", str(seconds), *script_args, *conn_args, database]
-    return parse_pgbench_tps(_run(cmd, timeout=seconds + 120, what="pgbench"))
+    client_before = _children_cpu_s()
+    with CpuMeter(databases=[database], interval_s=0.05) as meter:
+        process = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            stdout, stderr = process.communicate(timeout=seconds + 120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise BenchError("pgbench did not finish") from None
+    # The client's own CPU, from the kernel's account of this process's reaped children.
+    client_s = _children_cpu_s() - client_before
+    if process.returncode != 0:
+        raise BenchError(f"pgbench failed ({process.returncode}):\n{stdout[-3000:]}{stderr[-3000:]}")
+    transactions = parse_pgbench_transactions(stdout)
+    cpu_s = meter.cpu_s + client_s
+    return {
+        "tps": parse_pgbench_tps(stdout),
+        "transactions": transactions,
+        "cpu_s": cpu_s,
+        "cpu_ms_per_tx": 1000 * cpu_s / max(1, transactions),
+    }
+
+
+def _children_cpu_s():
+    """CPU of this process's children reaped so far, in s (``os.times``)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 # --- Memory and CPU of a process tree, from /proc -------------------------------------------
@@ -552,6 +606,95 @@ def cpu_seconds(pid):
             continue
         total += int(fields[11]) + int(fields[12])
     return total / CLOCK_TICKS
+
+
+def _process_ticks(pid):
+    """utime + stime of one process (all its threads), in clock ticks; None once it ended."""
+    try:
+        fields = _stat_fields(Path(f"/proc/{pid}/stat").read_text())
+    except (OSError, ValueError):
+        return None
+    return int(fields[11]) + int(fields[12])
+
+
+def postgres_backends(database):
+    """Pids of the PostgreSQL backends connected to ``database`` now (their process title is
+    ``postgres: [cluster: ]user database host(port) state``)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+        except OSError:
+            continue
+        if words[:1] == ["postgres:"] and database in words[1:4]:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+class CpuMeter:
+    """CPU time (user + system) spent by a set of processes over a ``with`` block, in s.
+
+    The set: the process trees of ``pids`` (the gunicorn master and its workers, a pgbench
+    client) and the PostgreSQL backends of ``databases``, sampled every ``interval_s`` from
+    /proc/<pid>/stat so that a process that ends during the block counts up to its last
+    sample (a backend that connects and leaves between two samples is missed: the loads here
+    keep their connections). A process already alive at the start counts from then; one that
+    appears later, from its birth. ``cpu_s`` is the total, ``by_kind_s`` splits it between
+    ``processes`` and ``postgres``.
+    """
+
+    def __init__(self, pids=(), databases=(), interval_s=0.1):
+        self.pids = list(pids)
+        self.databases = list(databases)
+        self.interval_s = interval_s
+        self._first, self._last, self._kind = {}, {}, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cpu-meter", daemon=True)
+        self._started = False
+
+    def __enter__(self):
+        self.sample()
+        self._started = True
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _loop(self):
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def sample(self):
+        current = {}
+        for root in self.pids:
+            for pid in process_tree(root):
+                current[pid] = "processes"
+        for database in self.databases:
+            for pid in postgres_backends(database):
+                current[pid] = "postgres"
+        for pid, kind in current.items():
+            ticks = _process_ticks(pid)
+            if ticks is None:
+                continue
+            if pid not in self._first:
+                # Alive before the block: count from now. Born during it: count from its birth.
+                self._first[pid] = ticks if not self._started else 0
+                self._kind[pid] = kind
+            self._last[pid] = ticks
+
+    @property
+    def by_kind_s(self):
+        totals = {"processes": 0.0, "postgres": 0.0}
+        for pid, first in self._first.items():
+            totals[self._kind[pid]] += (self._last[pid] - first) / CLOCK_TICKS
+        return totals
+
+    @property
+    def cpu_s(self):
+        return sum(self.by_kind_s.values())
 
 
 class Timer:

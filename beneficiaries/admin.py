@@ -3,7 +3,7 @@ the audit log, and nobody edits them by hand."""
 
 from django.contrib import admin
 
-from beneficiaries.models import Beneficiary, HandOver, IdempotencyRecord, LossDeclaration
+from beneficiaries.models import Beneficiary, HandOver, LossDeclaration
 from passnum.admin_helpers import ReadOnlyAdmin
 from passnum.audit.services import record
 
@@ -48,10 +48,3 @@ class LossDeclarationAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["booklet__serial", "organisation__name"]
     list_select_related = ["booklet", "organisation"]
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdmin):
-    list_display = ["key", "endpoint", "organisation", "status_code", "created_at"]
-    search_fields = ["key", "organisation__name"]
-    list_select_related = ["organisation"]

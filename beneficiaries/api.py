@@ -1,56 +1,32 @@
 """``POST /api/v1/distributions``: a prescriber's own tool hands a booklet over, with an
 ``Idempotency-Key`` (a replay answers the first response and applies nothing more)."""
 
-import json
-
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from beneficiaries import services
-from beneficiaries.models import AgeBand, IdempotencyRecord
+from beneficiaries.models import AgeBand
 from passnum.api import (
     ERROR_RESPONSES,
     IDEMPOTENCY_KEY_PARAMETER,
+    StrictBooleanField,
+    StrictCharField,
+    answer_response,
     api_organisation,
     error_response,
     idempotency_key,
     request_hash,
 )
 from passnum.errors import DomainError
+from passnum.idempotency import services as idempotency
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import selectors as pass_selectors
-from passnum.refusals import HAND_OVER_REFUSALS, Refusal, documented
+from passnum.refusals import HAND_OVER_REFUSALS, documented
 
-ENDPOINT = "distributions"
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """JSON ``true``/``false`` only (no "yes", 1…): the schema says boolean."""
-
-    def to_internal_value(self, data):
-        if data is True or data is False:
-            return data
-        self.fail("invalid", input=data)
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only (no number turned into text); control characters and lone surrogates,
-    which the schema allows, are dropped rather than refused."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validators = [v for v in self.validators if type(v).__name__ != "ProhibitNullCharactersValidator"]
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        data = data.encode("utf-8", "replace").decode("utf-8")
-        data = "".join(ch for ch in data if ch.isprintable() or ch in "\n\t")
-        return super().to_internal_value(data)
+# The idempotency scope of this API (``passnum.idempotency``).
+SCOPE = "distributions"
 
 
 class BeneficiaryInSerializer(serializers.Serializer):
@@ -147,38 +123,18 @@ class DistributionView(APIView):
         serializer = DistributionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        digest = request_hash(request.data)
-        try:
-            with transaction.atomic():
-                status, body = self._apply(organisation, key, digest, data, request)
-        except IntegrityError:
-            # The same key, raced by a concurrent request: answer its stored response.
-            replay = self._replay(organisation, key, digest)
-            if replay is None:
-                raise DomainError("Requête concurrente : réessayez.", code=Refusal.CONFLICT) from None
-            status, body = replay
-        return Response(body, status=status)
+        # A retry hands nothing over again: its hand-over is refused and rolled back, its key's
+        # insert fails, and the first answer is sent (``passnum.idempotency``).
+        answer = idempotency.answer_once(
+            organisation_id=organisation.pk,
+            scope=SCOPE,
+            key=key,
+            request_hash=request_hash(request.data),
+            apply=lambda: self._hand_over(organisation, data, request),
+        )
+        return answer_response(answer.status, answer.body)
 
-    def _replay(self, organisation, key, digest):
-        record = IdempotencyRecord.objects.for_organisation(organisation).filter(endpoint=ENDPOINT, key=key).first()
-        if record is None:
-            return None
-        if record.request_hash != digest:
-            raise DomainError(
-                "Cette clé d'idempotence a déjà servi pour une autre requête : utilisez une nouvelle clé.",
-                code=Refusal.IDEMPOTENCY_KEY_REUSED,
-            )
-        return record.status_code, record.response_body
-
-    def _apply(self, organisation, key, digest, data, request):
-        replay = self._replay(organisation, key, digest)
-        if replay:
-            return replay
-        # Wait for a concurrent request on the same booklet, then look for the key again.
-        pass_selectors.booklet_by_serial(data["booklet_serial"], for_update=True)
-        replay = self._replay(organisation, key, digest)
-        if replay:
-            return replay
+    def _hand_over(self, organisation, data, request):
         handover, _ = services.hand_over(
             organisation,
             data["booklet_serial"],
@@ -199,13 +155,4 @@ class DistributionView(APIView):
                 "is_exception": handover.is_exception,
             }
         ).data
-        IdempotencyRecord.objects.create(
-            organisation=organisation,
-            key=key,
-            endpoint=ENDPOINT,
-            request_hash=digest,
-            status_code=201,
-            response_body=json.loads(json.dumps(body, default=str)),
-            hand_over=handover,
-        )
-        return 201, body
+        return idempotency.Answer(201, idempotency.render(body), str(handover.pk))

@@ -179,34 +179,3 @@ class LossDeclaration(models.Model):
 
     def __str__(self):
         return f"Déclaration de perte n° {self.pk}"
-
-
-class IdempotencyRecordQuerySet(TenantQuerySet, models.QuerySet):
-    pass
-
-
-class IdempotencyRecord(models.Model):
-    """The first answer to an API request with an ``Idempotency-Key``, replayed for retries."""
-
-    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField("clé", max_length=100)
-    endpoint = models.CharField("point d'accès", max_length=50)
-    request_hash = models.CharField("empreinte de la requête", max_length=64)
-    status_code = models.PositiveSmallIntegerField("statut")
-    response_body = models.JSONField("réponse")
-    hand_over = models.ForeignKey(HandOver, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField("créé le", auto_now_add=True)
-
-    tenant_field = "organisation"
-    objects = IdempotencyRecordQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = "clé d'idempotence"
-        verbose_name_plural = "clés d'idempotence"
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "endpoint", "key"], name="idempotency_key_once"),
-        ]
-
-    def __str__(self):
-        return f"{self.endpoint} {self.key}"

@@ -41,6 +41,5 @@ from mediators.qualification.models import (  # noqa: F401
 from mediators.redemption.models import (  # noqa: F401
     RedeemedPass,
     Redemption,
-    RedemptionKey,
     RefusedScan,
 )

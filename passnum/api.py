@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -162,6 +163,50 @@ def idempotency_key(request):
     return key
 
 
+def answer_response(status, body):
+    """An answer of ``passnum.idempotency`` as sent the first time: its status and its JSON
+    text, byte for byte (not re-rendered by DRF)."""
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
 def request_hash(data):
     """Fingerprint of a request body: a key replayed with another body is refused."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --- Strict JSON fields (the schema says integer, boolean, string: nothing else is read as one) ---
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true``/``false`` only (no "yes", 1…): the schema says boolean."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (no "1", 1.0 or true): the schema says integer."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only (no number turned into text); control characters and lone surrogates,
+    which the schema allows, are dropped rather than refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if type(v).__name__ != "ProhibitNullCharactersValidator"]
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not data.isprintable():
+            data = data.encode("utf-8", "replace").decode("utf-8")
+            data = "".join(ch for ch in data if ch.isprintable() or ch in "\n\t")
+        return super().to_internal_value(data)

@@ -11,11 +11,12 @@ router.register("referential/services", ServiceViewSet, basename="referential-se
 router.register("organisation/members", MemberViewSet, basename="organisation-member")
 
 urlpatterns = [
+    # First: the redemptions, the API's busiest endpoint.
+    path("", include("mediators.api_urls")),
     path("me", MeView.as_view(), name="me"),
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     *router.urls,
     # Each app's own endpoints (module ``<app>/api_urls.py``, patterns without a namespace).
-    path("", include("mediators.api_urls")),
     path("", include("sponsors.api_urls")),
     path("", include("prescribers.api_urls")),
     path("", include("beneficiaries.api_urls")),

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "passnum.accounts",
     "passnum.organisations",
     "passnum.audit",
+    "passnum.idempotency",
     "passnum.passes",
     "passnum.numbering",
     "aptic_catalog",
@@ -146,6 +147,11 @@ if os.environ.get("DATABASE_URL"):
         )
     }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Statements run through passnum.db.prepared_cursor (the hot paths) are prepared on their
+    # first use in a connection; Django's own cursors never prepare. Empty: no prepared
+    # statements (a pooler in transaction mode).
+    _prepare = os.environ.get("PASSNUM_DB_PREPARE_THRESHOLD", "0")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare) if _prepare else None
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -9,6 +9,8 @@ admin.site.site_title = "Passnum — opérateur"
 admin.site.index_title = "Administration du Pass numérique"
 
 urlpatterns = [
+    # First: the API is where devices send many requests (a scan each), resolved before the pages.
+    path("api/v1/", include(("passnum.api_urls", "api"), namespace="api")),
     path("", views.home, name="home"),
     path("espace/", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
@@ -23,7 +25,6 @@ urlpatterns = [
     path("", include("prescribers.urls")),
     path("", include("beneficiaries.urls")),
     path("", include("clearing.urls")),
-    path("api/v1/", include(("passnum.api_urls", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -4,7 +4,7 @@ redemption is written, undone and settled only through the services.
 
 from django.contrib import admin
 
-from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
 from passnum.admin_helpers import ReadOnlyAdmin
 from passnum.passes import codes as pass_codes
 
@@ -128,11 +128,3 @@ class RefusedScanAdmin(ReadOnlyAdmin):
     list_filter = ["reason"]
     search_fields = ["entered", "organisation__name"]
     list_select_related = ["organisation", "point_of_presence", "service", "user"]
-
-
-@admin.register(RedemptionKey)
-class RedemptionKeyAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "organisation", "key", "status_code", "redemption"]
-    list_filter = ["status_code"]
-    search_fields = ["key", "organisation__name"]
-    list_select_related = ["organisation", "redemption"]

@@ -2,14 +2,16 @@
 it, list a month's redemptions, undo.
 """
 
+import copy
 import datetime
+import json
 import re
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -19,21 +21,26 @@ from mediators.redemption import selectors, services
 from mediators.redemption.models import Redemption
 from passnum.api import (
     ERROR_RESPONSES,
+    IDEMPOTENCY_KEY,
     IDEMPOTENCY_KEY_PARAMETER,
     Pagination,
+    StrictCharField,
+    StrictIntegerField,
     TenantScopedMixin,
+    answer_response,
     api_organisation,
     error_response,
     idempotency_key,
     path_parameter,
     request_hash,
 )
+from passnum.api_auth import OrganisationTokenAuthentication
 from passnum.audit.services import client_ip
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes.codes import grouped
 from passnum.passes.models import PassState
-from passnum.ratelimit import check_lookups_allowed, count_failed_lookup
+from passnum.ratelimit import RateLimited, check_lookups_allowed, count_failed_lookup
 from passnum.refusals import (
     FAILED_LOOKUPS,
     PASS_CHECK_REFUSALS,
@@ -46,29 +53,58 @@ MONTH = re.compile(r"^([12]\d{3})-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 class RedemptionInSerializer(serializers.Serializer):
-    """Documents the body of ``POST /api/v1/redemptions`` (read by ``read_scan``, kept lean)."""
+    """The body of ``POST /api/v1/redemptions``: documents it and validates it (``invalid`` with
+    the wrong fields). Kept lean: plain fields, strict JSON types (no "1" for 1), the scan time
+    in UTC."""
 
     codes = serializers.ListField(
-        child=serializers.CharField(max_length=300),
+        child=StrictCharField(max_length=services.MAX_ENTRY_LENGTH),
         min_length=1,
         max_length=services.MAX_CODES,
         help_text="Codes des pass tels que scannés ou tapés (URL du QR code acceptée), d'un même carnet.",
     )
-    service = serializers.IntegerField(
+    service = StrictIntegerField(
         min_value=1, max_value=2**31 - 1, help_text="Code #APTIC du service, au catalogue de la structure."
     )
-    point_of_presence = serializers.IntegerField(
+    point_of_presence = StrictIntegerField(
         min_value=1, max_value=2**31 - 1, help_text="Identifiant du lieu de la structure."
     )
-    beneficiary_share_cents = serializers.IntegerField(
+    beneficiary_share_cents = StrictIntegerField(
         required=False,
+        allow_null=True,
         min_value=0,
         max_value=2**31 - 1,
         help_text="Reste à charge payé par la personne, en centimes (0 par défaut).",
     )
     scanned_at = serializers.DateTimeField(
-        required=False, help_text="Heure du scan (file d'attente hors ligne) ; maintenant par défaut."
+        required=False,
+        allow_null=True,
+        help_text="Heure du scan (file d'attente hors ligne) ; maintenant par défaut.",
     )
+
+    def get_fields(self):
+        # DRF deep-copies the declared fields for every body (about half of the validation's
+        # CPU); these hold no state of a request, so a shallow copy of each is enough.
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+    def validate_scanned_at(self, value):
+        if value is None:
+            return None
+        try:  # stored in UTC: PostgreSQL refuses offsets beyond ±15:59
+            return value.astimezone(datetime.UTC)
+        except (OverflowError, ValueError):
+            raise serializers.ValidationError("Date et heure hors des limites.") from None
+
+    def to_scan(self):
+        """The validated body → keyword arguments of ``services.redeem_once``."""
+        data = self.validated_data
+        return {
+            "codes_entered": data["codes"],
+            "service_code": data["service"],
+            "point_id": data["point_of_presence"],
+            "beneficiary_share_cents": data.get("beneficiary_share_cents"),
+            "scanned_at": data.get("scanned_at"),
+        }
 
 
 class RedemptionServiceSerializer(serializers.Serializer):
@@ -125,41 +161,6 @@ class PassCheckSerializer(serializers.Serializer):
     booklet = serializers.CharField()
 
 
-def read_scan(data):
-    """The body of a redemption → keyword arguments of ``services.redeem_once``; a body that is
-    not shaped as documented is refused with ``invalid`` and the wrong fields."""
-    if not isinstance(data, dict):
-        raise DomainError("Envoyez un objet JSON.", code="invalid", fields={"body": ["Objet JSON attendu."]})
-    wrong = {}
-    scan = {"codes_entered": data.get("codes")}
-    if not isinstance(scan["codes_entered"], list) or not all(isinstance(c, str) for c in scan["codes_entered"]):
-        wrong["codes"] = ["Liste de codes (textes) attendue."]
-    for field, name in (("service", "service_code"), ("point_of_presence", "point_id")):
-        value = data.get(field)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
-            wrong[field] = ["Nombre entier positif attendu."]
-        scan[name] = value
-    share = data.get("beneficiary_share_cents")
-    if share is not None and (isinstance(share, bool) or not isinstance(share, int) or abs(share) >= 2**31):
-        wrong["beneficiary_share_cents"] = ["Nombre entier de centimes attendu."]
-    scan["beneficiary_share_cents"] = share
-    scanned_at = data.get("scanned_at")
-    if scanned_at is not None:
-        parsed = parse_datetime(scanned_at) if isinstance(scanned_at, str) and len(scanned_at) <= 40 else None
-        if parsed is None:
-            wrong["scanned_at"] = ["Date et heure ISO 8601 attendues, par exemple 2026-11-23T10:15:00+01:00."]
-        else:
-            try:  # stored in UTC: PostgreSQL refuses offsets beyond ±15:59
-                parsed = (timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed).astimezone(datetime.UTC)
-            except (OverflowError, ValueError):
-                wrong["scanned_at"] = ["Date et heure hors des limites."]
-        scanned_at = parsed
-    scan["scanned_at"] = scanned_at
-    if wrong:
-        raise DomainError("Données invalides : corrigez les champs signalés.", code="invalid", fields=wrong)
-    return scan
-
-
 def site_organisation(request):
     """The site an API request acts for; other kinds of organisation may not redeem."""
     organisation = api_organisation(request)
@@ -203,7 +204,7 @@ class PassCheckView(APIView):
             {
                 "code": grouped(pass_.code),
                 "state": pass_.state,
-                "state_label": pass_.get_state_display(),
+                "state_label": PassState(pass_.state).label,
                 "redeemable": refusal is None,
                 "refusal": None if refusal is None else {"code": refusal.code, "message": refusal.message},
                 "face_value_cents": pass_.face_value_cents,
@@ -219,6 +220,51 @@ class RedemptionsView(APIView):
     """``POST /api/v1/redemptions`` (redeem, idempotent) and ``GET`` (a month's redemptions)."""
 
     parser_classes = [JSONParser]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST":
+            response = self.redeem_lean(request)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def redeem_lean(self, request):
+        """A device's scan (token, JSON body), without DRF's request wrapping: the same steps as
+        ``post`` — token, site, key, body checked by its serializer, limits, ``redeem_once`` —
+        on Django's request. Whatever is not a well-formed scan by a site's token (no token or a
+        bad one, a session, a body or key to refuse, a rate limit) returns None before anything
+        is written, and ``post`` answers it through DRF as every endpoint does."""
+        if request.content_type != "application/json":
+            return None
+        try:
+            authenticated = OrganisationTokenAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            return None
+        if authenticated is None or authenticated[1].organisation.kind != OrganisationKind.SITE:
+            return None
+        user, token = authenticated
+        key = request.headers.get("Idempotency-Key", "")
+        try:
+            data = json.loads(request.body, parse_constant=_refuse_constant)
+        except ValueError:
+            return None
+        body = RedemptionInSerializer(data=data)
+        if not IDEMPOTENCY_KEY.match(key) or not body.is_valid():
+            return None
+        ip = client_ip(request)
+        try:
+            check_lookups_allowed(user.pk, ip)
+        except RateLimited:
+            return None
+        status, answer = services.redeem_once(
+            token.organisation, key=key, request_hash=request_hash(data), user=user, **body.to_scan()
+        )
+        if status >= 400 and json.loads(answer)["error"]["code"] in FAILED_LOOKUPS:
+            count_failed_lookup(user.pk, ip)
+        response = answer_response(status, answer)
+        for name, value in self.default_response_headers.items():  # as DRF's answers
+            response[name] = value
+        return response
 
     @extend_schema(
         summary="Encaisser des pass",
@@ -253,15 +299,16 @@ class RedemptionsView(APIView):
     def post(self, request):
         organisation = site_organisation(request)
         key = idempotency_key(request)
-        scan = read_scan(request.data)
+        body = RedemptionInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         user_id, ip = _lookup_identity(request)
         check_lookups_allowed(user_id, ip)
-        status, body = services.redeem_once(
-            organisation, key=key, request_hash=request_hash(request.data), user=request.user, **scan
+        status, answer = services.redeem_once(
+            organisation, key=key, request_hash=request_hash(request.data), user=request.user, **body.to_scan()
         )
-        if status >= 400 and body["error"]["code"] in FAILED_LOOKUPS:
+        if status >= 400 and json.loads(answer)["error"]["code"] in FAILED_LOOKUPS:
             count_failed_lookup(user_id, ip)
-        return Response(body, status=status)
+        return answer_response(status, answer)
 
     @extend_schema(
         summary="Encaissements de la structure",
@@ -278,6 +325,10 @@ class RedemptionsView(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(redemptions, request, view=self)
         return paginator.get_paginated_response([selectors.redemption_as_dict(r) for r in page])
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: DRF's parser refuses them too
 
 
 def read_month(text):

@@ -1,7 +1,7 @@
 """The redemption, the money event of the scheme: a site redeems one or more passes of a booklet
 for a service of its catalogue at one of its points de présence. ``RedeemedPass`` holds one
 line per pass (one live line per pass, by a partial unique index), ``RefusedScan`` every
-refused scan, ``RedemptionKey`` the stored answer of each ``Idempotency-Key``.
+refused scan (the stored answer of each ``Idempotency-Key`` is kept by ``passnum.idempotency``).
 """
 
 import pgtrigger
@@ -163,29 +163,3 @@ class RefusedScan(models.Model):
 
     def __str__(self):
         return f"{self.entered} — {self.reason}"
-
-
-class RedemptionKey(models.Model):
-    """The first answer to ``POST /api/v1/redemptions`` for an ``Idempotency-Key``, stored in the
-    same transaction as the redemption (or the refusal) and replayed for retries."""
-
-    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField("clé", max_length=100)
-    request_hash = models.CharField("empreinte de la requête", max_length=64)
-    status_code = models.PositiveSmallIntegerField("statut")
-    response_body = models.JSONField("réponse")
-    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField("créé le")
-
-    tenant_field = "organisation"
-    objects = SiteOwnedQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = "clé d'idempotence d'encaissement"
-        verbose_name_plural = "clés d'idempotence d'encaissement"
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "key"], name="redemption_key_once"),
-        ]
-
-    def __str__(self):
-        return self.key

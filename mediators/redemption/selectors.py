@@ -4,18 +4,14 @@ and the redemption context read in one SQL statement on the hot path.
 
 import datetime
 from collections import namedtuple
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from aptic_catalog.models import Service, Subcategory
-from mediators.places.models import CatalogueItem, PointOfPresence
-from mediators.qualification.models import (
-    Site,
-    Subscription,
-)
-from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
+from passnum.db import prepared_cursor
 
 UNDO_WINDOW = datetime.timedelta(hours=24)
 
@@ -40,7 +36,8 @@ def is_undoable(redemption, now=None):
 
 
 def redemption_as_dict(redemption, codes=None):
-    """The API's body of a redemption (also stored as the answer of its idempotency key). Without
+    """The API's body of a redemption (also stored as the answer of its idempotency key): a
+    ``Redemption``, or the redemption checked on the hot path (same attributes). Without
     ``codes``, they are read from its lines (prefetch ``lines__pass_ref``)."""
     from passnum.passes.codes import grouped
 
@@ -92,15 +89,6 @@ def refused_scans_of(organisation):
     return RefusedScan.objects.for_organisation(organisation).select_related("point_of_presence", "service", "user")
 
 
-def stored_redemption_answer(organisation, key):
-    """The stored answer of an idempotency key: ``(request_hash, status, body)`` or None."""
-    return (
-        RedemptionKey.objects.filter(organisation=organisation, key=key)
-        .values_list("request_hash", "status_code", "response_body")
-        .first()
-    )
-
-
 RedemptionContext = namedtuple("RedemptionContext", ["site", "subscription", "point", "item"])
 
 
@@ -124,28 +112,67 @@ WHERE site.organisation_id = %s
 def redemption_context(organisation, point_id, service_code, today):
     """The site of ``organisation``, this year's subscription, the open point of presence
     ``point_id`` of the site and its active catalogue entry for the #APTIC service
-    ``service_code``, as unsaved model instances (``None`` where missing), in one query."""
+    ``service_code``, as plain values (``None`` where missing), in one query."""
     with connection.cursor() as cursor:
         cursor.execute(_CONTEXT_SQL, [today.year, point_id, service_code, organisation.pk])
         row = cursor.fetchone()
-    if row is None:
+    return _context_from_row(organisation, row, today)
+
+
+class RedemptionSite(NamedTuple):
+    pk: int
+    status: str
+    organisation: object
+
+
+class RedemptionSubscription(NamedTuple):
+    status: str
+    due_date: datetime.date
+
+
+class RedemptionPlace(NamedTuple):
+    pk: int
+    name: str
+    insee_code: str
+
+
+class RedemptionSubcategory(NamedTuple):
+    pk: int
+    level_id: int
+
+
+class RedemptionService(NamedTuple):
+    pk: int
+    code: int
+    title: str
+    subcategory: RedemptionSubcategory
+
+    @property
+    def subcategory_id(self):
+        return self.subcategory.pk
+
+
+class RedemptionItem(NamedTuple):
+    passes_required: int
+    service: RedemptionService
+
+
+def _context_from_row(organisation, row, today):
+    """Plain values, not model instances: the hot path reads them once and builds nothing."""
+    if row is None or row[0] is None:
         return RedemptionContext(None, None, None, None)
     site_id, status, sub_status, sub_due, point_pk, point_name, insee, passes_required, *service = row
-    site = Site(pk=site_id, status=status, organisation=organisation)
+    site = RedemptionSite(site_id, status, organisation)
     subscription = None
     if sub_status is not None:
         due = sub_due if isinstance(sub_due, datetime.date) else datetime.date.fromisoformat(sub_due)
-        subscription = Subscription(site=site, year=today.year, status=sub_status, due_date=due)
-    point = PointOfPresence(pk=point_pk, site=site, name=point_name, insee_code=insee) if point_pk else None
+        subscription = RedemptionSubscription(sub_status, due)
+    point = RedemptionPlace(point_pk, point_name, insee) if point_pk else None
     item = None
     if passes_required is not None:
         service_pk, code, title, subcategory_pk, level_id = service
-        subcategory = Subcategory(pk=subcategory_pk, level_id=level_id)
-        item = CatalogueItem(
-            site=site,
-            passes_required=passes_required,
-            service=Service(pk=service_pk, code=code, title=title, subcategory=subcategory),
-        )
+        subcategory = RedemptionSubcategory(subcategory_pk, level_id)
+        item = RedemptionItem(passes_required, RedemptionService(service_pk, code, title, subcategory))
     return RedemptionContext(site, subscription, point, item)
 
 
@@ -177,3 +204,25 @@ def redeemed_value_by_programme(*, programme=None) -> dict[int, dict[str, tuple[
         }
         for row in rows
     }
+
+
+_CONTEXT_COLUMNS = 13
+# The context (one row, or none) next to each pass found (or none): at least one row.
+_READING_SQL = """SELECT context.*, pass.* FROM (SELECT 1) AS one
+LEFT JOIN ({context}) AS context ON true
+LEFT JOIN ({passes}) AS pass ON true"""
+
+
+def redemption_reading(organisation, point_id, service_code, today, codes):
+    """The optimistic path's reading, in one statement: ``redemption_context`` and the passes of
+    ``codes`` (``passes_for_redemption``, not locked), one row per pass with the context."""
+    from passnum.passes import selectors as pass_selectors
+
+    passes_sql, passes_params = pass_selectors.redemption_passes_sql(codes, for_update=False)
+    sql = _READING_SQL.format(context=_CONTEXT_SQL, passes=passes_sql)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [today.year, point_id, service_code, organisation.pk, *passes_params])
+        rows = cursor.fetchall()
+    context = _context_from_row(organisation, rows[0][:_CONTEXT_COLUMNS], today)
+    found = [row[_CONTEXT_COLUMNS:] for row in rows if row[_CONTEXT_COLUMNS] is not None]
+    return context, pass_selectors.passes_from_rows(sorted(found))

@@ -2,8 +2,9 @@
 exactly-once write, idempotent replays, refused-scan log and undo.
 """
 
+import contextlib
+import dataclasses
 import datetime
-import json
 import uuid
 
 from django.db import IntegrityError, connection, transaction
@@ -12,10 +13,12 @@ from django.utils import timezone
 from mediators.errors import SiteError
 from mediators.qualification import selectors as qualification_selectors
 from mediators.redemption import selectors
-from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
 from mediators.redemption.settlement import lock_site_settlement
 from passnum.audit.services import record
+from passnum.db import prepared_cursor
 from passnum.errors import DomainError
+from passnum.idempotency import services as idempotency
 from passnum.passes import codes, validity
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
@@ -24,6 +27,9 @@ from passnum.refusals import Refusal
 from sponsors import selectors as sponsor_selectors
 
 MAX_CODES = 10
+
+# The idempotency scope of ``POST /api/v1/redemptions`` (and of the scan page's form).
+SCOPE = "redemptions"
 
 
 MAX_ENTRY_LENGTH = 300
@@ -226,6 +232,66 @@ def check_scanned_at(scanned_at, now, passes):
     return scanned_at
 
 
+def check_redemption(organisation, context, passes, *, user, compact, beneficiary_share_cents, scanned_at, now):
+    """Every rule after the codes and the passes were read: the unsaved ``Redemption``, or
+    ``RedemptionRefused``. ``passes`` come from ``passes_for_redemption`` (locked, or not on the
+    optimistic path, whose write then re-checks their state under its own lock)."""
+    site = check_redeeming_site(organisation, context)
+    point = check_redeeming_point(context.point)
+    item = check_redeeming_service(context.item)
+    check_pass_count(item, compact)
+    check_passes_known(passes, compact)
+    check_same_booklet(passes)
+    scanned_at = check_scanned_at(scanned_at, now, passes)
+    check_passes_redeemable(passes, site, timezone.localdate(scanned_at))
+    programme = passes[0].programme
+    check_programme_accepts(programme, item, point, passes)
+    amount_cents = sum(p.face_value_cents for p in passes)
+    share = check_beneficiary_share(beneficiary_share_cents, amount_cents)
+    return CheckedRedemption(
+        pk=uuid.uuid4(), site=site, point_of_presence=point, service=item.service, programme=programme,
+        booklet=passes[0].booklet, pass_count=len(passes), amount_cents=amount_cents, beneficiary_share_cents=share,
+        scanned_at=scanned_at, redeemed_at=now, redeemed_by=user,
+    )  # fmt: skip
+
+
+@dataclasses.dataclass(slots=True)
+class CheckedRedemption:
+    """A redemption every rule accepted, not written yet: plain values (the hot path builds no
+    model instance), with the attributes ``selectors.redemption_as_dict`` reads."""
+
+    pk: uuid.UUID
+    site: object
+    point_of_presence: object
+    service: object
+    programme: object
+    booklet: object
+    pass_count: int
+    amount_cents: int
+    beneficiary_share_cents: int
+    scanned_at: datetime.datetime
+    redeemed_at: datetime.datetime
+    redeemed_by: object
+    undone_at: None = None
+
+    site_id = property(lambda self: self.site.pk)
+    point_of_presence_id = property(lambda self: self.point_of_presence.pk)
+    service_id = property(lambda self: self.service.pk)
+    programme_id = property(lambda self: self.programme.pk)
+    booklet_id = property(lambda self: self.booklet.pk)
+    redeemed_by_id = property(lambda self: self.redeemed_by.pk if self.redeemed_by else None)
+
+    def as_model(self):
+        """The ``Redemption`` (unsaved) with these values."""
+        return Redemption(
+            id=self.pk, site_id=self.site_id, point_of_presence_id=self.point_of_presence_id,
+            service_id=self.service_id, programme_id=self.programme_id, booklet_id=self.booklet_id,
+            pass_count=self.pass_count, amount_cents=self.amount_cents,
+            beneficiary_share_cents=self.beneficiary_share_cents, scanned_at=self.scanned_at,
+            redeemed_at=self.redeemed_at, redeemed_by=self.redeemed_by,
+        )  # fmt: skip
+
+
 def redeem(
     organisation,
     *,
@@ -236,56 +302,88 @@ def redeem(
     beneficiary_share_cents=None,
     scanned_at=None,
     now=None,
-    idempotency=None,
+    idempotency_key=None,
 ):
     """Redeems passes of one booklet for a service at a point of presence; returns the
-    ``Redemption`` or raises ``RedemptionRefused`` having written nothing. Call inside a
-    transaction (``redeem_once`` does). ``idempotency`` (``(key, request_hash)``) stores the
-    answer under that key with the redemption."""
+    ``Redemption`` (saved) or raises ``RedemptionRefused`` having written nothing. Call inside a
+    transaction (``redeem_once`` does): the passes are locked until its end.
+    ``idempotency_key`` (``(key, request_hash)``) stores the 201 answer under that key with the
+    redemption; the answer is then ``redemption.answer``."""
     now = now or timezone.now()
     context = selectors.redemption_context(organisation, point_id, service_code, timezone.localdate(now))
-    site = check_redeeming_site(organisation, context)
+    check_redeeming_site(organisation, context)  # a site that may not redeem is told so first
     compact = check_codes(codes_entered)
-    point = check_redeeming_point(context.point)
+    check_redeeming_point(context.point)
     item = check_redeeming_service(context.item)
     check_pass_count(item, compact)
     passes = pass_selectors.passes_for_redemption(compact)  # locked until the end of the transaction
-    check_passes_known(passes, compact)
-    check_same_booklet(passes)
-    scanned_at = check_scanned_at(scanned_at, now, passes)
-    check_passes_redeemable(passes, site, timezone.localdate(scanned_at))
-    programme = passes[0].programme
-    check_programme_accepts(programme, item, point, passes)
-    amount_cents = sum(p.face_value_cents for p in passes)
-    share = check_beneficiary_share(beneficiary_share_cents, amount_cents)
-    redemption = Redemption(
-        id=uuid.uuid4(),
-        site=site,
-        point_of_presence=point,
-        service=item.service,
-        programme=programme,
-        booklet=passes[0].booklet,
-        pass_count=len(passes),
-        amount_cents=amount_cents,
-        beneficiary_share_cents=share,
-        scanned_at=scanned_at,
-        redeemed_at=now,
-        redeemed_by=user,
-    )
-    answer = None
-    if idempotency is not None:
-        key, request_hash = idempotency
-        answer = RedemptionKey(
-            organisation=organisation, key=key, request_hash=request_hash, status_code=201,
-            response_body=selectors.redemption_as_dict(redemption, compact), redemption=redemption, created_at=now,
+    redemption = check_redemption(
+        organisation, context, passes, user=user, compact=compact,
+        beneficiary_share_cents=beneficiary_share_cents, scanned_at=scanned_at, now=now,
+    )  # fmt: skip
+    answer = _answer(redemption, compact)
+    key = None
+    if idempotency_key is not None:
+        key = _stored_answer_values(organisation, idempotency_key, answer, now)
+    if _write_redemption(redemption, passes, key) != len(passes):
+        raise _refused(Refusal.CONFLICT, "Un pass a changé d'état pendant l'encaissement : réessayez.")
+    written = redemption.as_model()
+    written._state.adding, written._state.db = False, connection.alias
+    written.answer = answer
+    return written
+
+
+def _answer(redemption, compact):
+    """The 201 answer of a redemption, rendered once: stored and sent as these bytes."""
+    return idempotency.Answer(201, idempotency.render(selectors.redemption_as_dict(redemption, compact)),
+                              str(redemption.pk), stored=True)  # fmt: skip
+
+
+def _stored_answer_values(organisation, idempotency_key, answer, now):
+    key, request_hash = idempotency_key
+    return {"organisation_id": organisation.pk, "scope": SCOPE, "key": key, "request_hash": request_hash,
+            "answer": answer, "now": now}  # fmt: skip
+
+
+def _redeem_optimistically(organisation, *, user, key, request_hash, codes_entered, service_code, point_id,
+                           beneficiary_share_cents, scanned_at, now):  # fmt: skip
+    """PostgreSQL's hot path, for a scan that will be redeemed: its answer, or None when a rule
+    refuses or a pass changed meanwhile (``redeem_once`` then takes the locked path, which says
+    why, in the same words). Two statements, no transaction around them: the reading (site
+    context and passes, unlocked), then the single write, which locks the passes and moves them
+    only if all are still active (else writes nothing); a key already used fails its insert."""
+    try:
+        compact = check_codes(codes_entered)
+    except RedemptionRefused:
+        return None
+    context, passes = selectors.redemption_reading(organisation, point_id, service_code, timezone.localdate(now),
+                                                   compact)  # fmt: skip
+    try:
+        redemption = check_redemption(
+            organisation, context, passes, user=user, compact=compact,
+            beneficiary_share_cents=beneficiary_share_cents, scanned_at=scanned_at, now=now,
         )  # fmt: skip
-    _write_redemption(redemption, passes, answer)
-    return redemption
+    except RedemptionRefused:
+        return None
+    answer = _answer(redemption, compact)
+    # Called inside a transaction (a test, a caller's atomic block), a savepoint keeps it usable
+    # after a failed insert; in autocommit (the API) the statement is its own transaction.
+    own = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    try:
+        with own:
+            moved = _write_redemption(
+                redemption, passes, _stored_answer_values(organisation, (key, request_hash), answer, now)
+            )
+    except IntegrityError:  # the key was used already (the statement wrote nothing)
+        return idempotency.replay(organisation_id=organisation.pk, scope=SCOPE, key=key, request_hash=request_hash)
+    return answer if moved == len(passes) else None
 
 
-# On PostgreSQL, the whole write in one statement (the hot path): the passes' state and journal
-# (the pass instrument's part, ``redeemed_passes_cte``), the redemption — only if every pass
-# moved —, its lines and the idempotency key's answer.
+# On PostgreSQL, the whole write in one statement (the hot path): the passes locked and moved
+# together, only if all are still active, and their journal (the pass instrument's part,
+# ``redeemed_passes_cte``); the redemption — only if every pass moved —, its lines and the
+# idempotency key's answer (``passnum.idempotency``). Without a transaction around it, the
+# statement is its own: all or nothing.
 _REDEMPTION_WRITE_SQL = """
 WITH {passes},
 redemption AS (
@@ -303,43 +401,36 @@ SELECT count(*) FROM moved
 """
 
 
-_ANSWER_SQL = """, answer AS (
-    INSERT INTO mediators_redemptionkey (organisation_id, key, request_hash, status_code, response_body,
-        redemption_id, created_at)
-    SELECT %s, %s, %s, %s, %s::jsonb, redemption.id, %s FROM redemption
-)"""
-
-
-def _write_redemption(redemption, passes, answer=None):
-    """Writes a checked redemption (and the ``RedemptionKey`` ``answer``) with its passes, locked
-    and active: all or nothing (a pass no longer active raises, the transaction rolls back)."""
+def _write_redemption(redemption, passes, key=None):
+    """Writes a ``CheckedRedemption`` with its passes (and the answer under ``key``, values of
+    ``_stored_answer_values``); returns how many passes moved: all of them, or none (a pass no
+    longer active: nothing written on PostgreSQL; ``BookletRefused`` on the portable path)."""
     r = redemption
     details = {"redemption": str(r.pk)}
     if not pass_services.single_statement_writes():
         pass_services.mark_redeemed(passes, actor=r.redeemed_by, at=r.redeemed_at, details=details)
-        r.save(force_insert=True)
+        r.as_model().save(force_insert=True)
         RedeemedPass.objects.bulk_create(
-            [RedeemedPass(redemption=r, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
+            [RedeemedPass(redemption_id=r.pk, pass_ref_id=p.pk, face_value_cents=p.face_value_cents) for p in passes]
         )
-        if answer is not None:
-            answer.save(force_insert=True)
-        return
+        if key is not None:
+            idempotency.remember(**key)
+        return len(passes)
     passes_sql, params = pass_services.redeemed_passes_cte(
         [p.pk for p in passes], actor=r.redeemed_by, at=r.redeemed_at, details=details
     )
     params += [r.pk, r.site_id, r.point_of_presence_id, r.service_id, r.programme_id, r.booklet_id, r.pass_count,
                r.amount_cents, r.beneficiary_share_cents, r.scanned_at, r.redeemed_at, r.redeemed_by_id, len(passes),
                [p.pk for p in passes], [p.face_value_cents for p in passes]]  # fmt: skip
-    if answer is not None:
-        params += [answer.organisation_id, answer.key, answer.request_hash, answer.status_code,
-                   json.dumps(answer.response_body), answer.created_at]  # fmt: skip
-    sql = _REDEMPTION_WRITE_SQL.format(passes=passes_sql, answer=_ANSWER_SQL if answer is not None else "")
-    with connection.cursor() as cursor:
+    answer_sql = ""
+    if key is not None:
+        answer_sql, answer_params = idempotency.stored_answer_cte(source="redemption", subject="id", **key)
+        answer_sql, params = ", " + answer_sql, params + answer_params
+    sql = _REDEMPTION_WRITE_SQL.format(passes=passes_sql, answer=answer_sql)
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)  # a key already used raises IntegrityError (unique constraint)
         moved = cursor.fetchone()[0]
-    if moved != len(passes):
-        raise _refused(Refusal.CONFLICT, "Un pass a changé d'état pendant l'encaissement : réessayez.")
-    r._state.adding, r._state.db = False, connection.alias
+    return moved
 
 
 def check_pass_at_site(organisation, entered):
@@ -367,27 +458,14 @@ def _log_refusal(organisation, user, refusal, *, entered, point_id, service_code
     RefusedScan.objects.create(
         organisation=organisation,
         user=user,
-        point_of_presence=point,
-        service=item.service if item else None,
+        point_of_presence_id=point.pk if point else None,
+        service_id=item.service.pk if item else None,
         entered=printable(", ".join(map(str, entered)) if isinstance(entered, list) else entered)[:200],
         reason=refusal.code,
         message=refusal.message[:300],
         at=now,
         scanned_at=scanned_at,
     )
-
-
-def check_idempotent_replay(stored, request_hash):
-    """A stored answer for this key: the same request gets it again; another request is refused."""
-    if stored is None:
-        return None
-    stored_hash, status, body = stored
-    if stored_hash != request_hash:
-        raise _refused(
-            Refusal.IDEMPOTENCY_KEY_REUSED,
-            "Cette clé d'idempotence a déjà servi pour une autre demande : utilisez une nouvelle clé par scan.",
-        )
-    return status, body
 
 
 def redeem_once(
@@ -402,58 +480,36 @@ def redeem_once(
     beneficiary_share_cents=None,
     scanned_at=None,
 ):
-    """``redeem`` under an idempotency key: ``(status, body)``, the first answer for the key —
-    201 and the redemption, or the refusal — whatever the retries or concurrent duplicates.
+    """``redeem`` under an idempotency key (``passnum.idempotency``): ``(status, body)``, the
+    first answer for the key — 201 and the redemption, or the refusal — whatever the retries or
+    concurrent duplicates; ``body`` is the JSON text, the same bytes for every retry.
 
-    The key is not looked up first: the hot path is the first request. A replay does the work
-    again under the locks (finding its passes redeemed), fails to insert its key, rolls back
-    and answers the stored response; a concurrent duplicate's insert waits for the first one's
-    commit. Either way nothing is written twice."""
+    On PostgreSQL a scan that will be redeemed takes the optimistic path (two statements, see
+    ``_redeem_optimistically``). A refusal, a pass that changed meanwhile, a retry and the
+    embedded default take the locked path: a transaction that locks the passes, checks every
+    rule, and writes the redemption or the refused scan with the key's answer. A key already
+    used makes that insert fail (a concurrent duplicate's insert waits for the first one's
+    commit): everything is rolled back and the stored answer is sent."""
     now = timezone.now()
+    scan = {"user": user, "codes_entered": codes_entered, "service_code": service_code, "point_id": point_id,
+            "beneficiary_share_cents": beneficiary_share_cents, "scanned_at": scanned_at, "now": now}  # fmt: skip
     try:
-        with transaction.atomic():
-            try:
-                redemption = redeem(
-                    organisation,
-                    user=user,
-                    codes_entered=codes_entered,
-                    service_code=service_code,
-                    point_id=point_id,
-                    beneficiary_share_cents=beneficiary_share_cents,
-                    scanned_at=scanned_at,
-                    now=now,
-                    idempotency=(key, request_hash),  # the answer is written with the redemption
-                )
-                status, body = 201, selectors.redemption_as_dict(redemption, check_codes(codes_entered))
-            except RedemptionRefused as refusal:
-                status, body = refusal.status, refusal.as_dict()
-                _log_refusal(
-                    organisation,
-                    user,
-                    refusal,
-                    entered=codes_entered,
-                    point_id=point_id,
-                    service_code=service_code,
-                    scanned_at=scanned_at,
-                    now=now,
-                )
-                # A concurrent request with the same key makes this insert wait for its commit, then fail.
-                RedemptionKey.objects.create(
-                    organisation=organisation,
-                    key=key,
-                    request_hash=request_hash,
-                    status_code=status,
-                    response_body=body,
-                    created_at=now,
-                )
-    except IntegrityError:
-        # Everything above was rolled back; the request that got the key first gave the answer.
-        replay = check_idempotent_replay(selectors.stored_redemption_answer(organisation, key), request_hash)
-        if replay is None:
-            message = "Une autre demande a modifié ces pass au même moment : réessayez."
-            raise _refused(Refusal.CONFLICT, message) from None
-        return replay
-    return status, body
+        if pass_services.single_statement_writes():
+            answer = _redeem_optimistically(organisation, key=key, request_hash=request_hash, **scan)
+            if answer is not None:
+                return answer.status, answer.body
+
+        def log(refusal):
+            _log_refusal(organisation, user, refusal, entered=codes_entered, point_id=point_id,
+                         service_code=service_code, scanned_at=scanned_at, now=now)  # fmt: skip
+
+        answer = idempotency.answer_once(
+            organisation_id=organisation.pk, scope=SCOPE, key=key, request_hash=request_hash, now=now,
+            apply=lambda: redeem(organisation, idempotency_key=(key, request_hash), **scan).answer, on_refusal=log,
+        )  # fmt: skip
+    except DomainError as refusal:  # the key reused with another body, or a conflict: not stored
+        return refusal.status, idempotency.render(refusal.as_dict())
+    return answer.status, answer.body
 
 
 @transaction.atomic

@@ -202,6 +202,7 @@ def _scan_submit(request, form, points, items):
         point_id=data["point_of_presence"],
         beneficiary_share_cents=data["beneficiary_share"],
     )
+    body = json.loads(body)  # the answer as the API sends it
     if status >= 400:
         error = body["error"]
         if error["code"] in FAILED_LOOKUPS:

@@ -65,9 +65,10 @@ def token_for_key(key):
     active member of the active organisation; ``None`` otherwise. The organisation and the user
     are loaded with the fields requests use; the others load on first access."""
     from django.contrib.auth import get_user_model
-    from django.db import connection
 
-    with connection.cursor() as cursor:
+    from passnum.db import prepared_cursor
+
+    with prepared_cursor() as cursor:  # on every API request
         cursor.execute(_KEY_LOOKUP_SQL, [hash_key(key)])
         row = cursor.fetchone()
     if row is None:

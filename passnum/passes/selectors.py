@@ -1,7 +1,9 @@
 """Reads of the pass instrument."""
 
+import datetime
 import json
 import re
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -206,9 +208,7 @@ def pass_by_code(code):
 _REDEMPTION_SQL = """
 SELECT pass.id, pass.booklet_id, pass.programme_id, pass.position, pass.code, pass.face_value_cents,
        pass.state, pass.valid_until, pass.expires_on,
-       booklet.serial AS booklet_serial, programme.name AS programme_name,
-       programme.updated_at AS programme_updated_at, programme.departments AS programme_departments,
-       programme.communes AS programme_communes
+       booklet.serial, programme.name, programme.updated_at, programme.departments, programme.communes
 FROM passes_pass pass
 JOIN passes_booklet booklet ON booklet.id = pass.booklet_id
 JOIN sponsors_programme programme ON programme.id = pass.programme_id
@@ -216,34 +216,98 @@ WHERE pass.code IN ({placeholders})
 ORDER BY pass.id
 {lock}
 """
+_PASS_FIELDS = ["id", "booklet_id", "programme_id", "position", "code", "face_value_cents", "state", "valid_until",
+                "expires_on"]  # fmt: skip
+REDEMPTION_PASS_COLUMNS = len(_PASS_FIELDS) + 5
 
 
 def _json_list(value):
     return json.loads(value) if isinstance(value, str) else list(value or [])
 
 
+def redemption_passes_sql(codes, *, for_update=True):
+    """``(sql, params)`` of the passes with these compact codes (``REDEMPTION_PASS_COLUMNS``
+    columns, in id order), locked or not, for a caller that reads them with other rows in one
+    statement; ``passes_from_rows`` makes the passes."""
+    lock = "FOR UPDATE OF pass" if for_update and connection.features.has_select_for_update_of else ""
+    return _REDEMPTION_SQL.format(placeholders=", ".join(["%s"] * len(codes)), lock=lock), list(codes)
+
+
+class RedemptionBooklet(NamedTuple):
+    pk: int
+    serial: str
+
+
+class RedemptionProgramme(NamedTuple):
+    """What the redemption checks of a programme (its eligible services are cached by
+    ``updated_at``)."""
+
+    pk: int
+    name: str
+    updated_at: datetime.datetime
+    departments: list
+    communes: list
+
+
+class RedemptionPass(NamedTuple):
+    """A pass as the redemption reads it: plain values (no model instance on the hot path)."""
+
+    id: int
+    booklet_id: int
+    programme_id: int
+    position: int
+    code: str
+    face_value_cents: int
+    state: str
+    valid_until: datetime.date
+    expires_on: datetime.date
+    booklet: RedemptionBooklet
+    programme: RedemptionProgramme
+
+    @property
+    def pk(self):
+        return self.id
+
+
+def passes_from_rows(rows):
+    """Rows of ``redemption_passes_sql`` → ``RedemptionPass`` values, each with its booklet
+    (serial) and programme (name, territory, ``updated_at``)."""
+    passes = []
+    for row in rows:
+        values = list(row[: len(_PASS_FIELDS)])
+        for index in (-2, -1):  # valid_until, expires_on: text from SQLite's raw SQL
+            if isinstance(values[index], str):
+                values[index] = datetime.date.fromisoformat(values[index])
+        serial, name, updated_at, departments, communes = row[len(_PASS_FIELDS) :]
+        booklet = RedemptionBooklet(values[1], serial)
+        programme = RedemptionProgramme(
+            values[2], name, _aware(updated_at), _json_list(departments), _json_list(communes)
+        )
+        passes.append(RedemptionPass(*values, booklet, programme))
+    return passes
+
+
+def _aware(value):
+    # SQLite gives text back from raw SQL (the ORM would have parsed it).
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
+
+        value = parse_datetime(value)
+        return value if value is None or value.tzinfo else value.replace(tzinfo=datetime.UTC)
+    return value
+
+
 def passes_for_redemption(codes, *, for_update=True):
-    """The passes with these compact codes, in id order, each with its ``booklet`` (serial) and
-    ``programme`` (name, territory, ``updated_at``) as unsaved instances. Locked (``FOR UPDATE``
+    """The passes with these compact codes, in id order (``RedemptionPass``, with their booklet and
+    programme). Locked (``FOR UPDATE``
     of the pass rows only, on PostgreSQL) in that fixed order, so that two redemptions sharing
     passes queue up instead of deadlocking; call inside a transaction."""
-    from sponsors.models import Programme
-
     if not codes:
         return []
-    lock = "FOR UPDATE OF pass" if for_update and connection.features.has_select_for_update_of else ""
-    sql = _REDEMPTION_SQL.format(placeholders=", ".join(["%s"] * len(codes)), lock=lock)
-    passes = list(Pass.objects.raw(sql, list(codes)))
-    for pass_ in passes:
-        pass_.booklet = Booklet(pk=pass_.booklet_id, serial=pass_.booklet_serial)
-        pass_.programme = Programme(
-            pk=pass_.programme_id,
-            name=pass_.programme_name,
-            updated_at=pass_.programme_updated_at,
-            departments=_json_list(pass_.programme_departments),
-            communes=_json_list(pass_.programme_communes),
-        )
-    return passes
+    sql, params = redemption_passes_sql(codes, for_update=for_update)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return passes_from_rows(cursor.fetchall())
 
 
 def hand_out_time(pass_ids):

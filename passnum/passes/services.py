@@ -197,17 +197,27 @@ def cancel_booklet(booklet, *, actor=None, reason=""):
 
 
 def redeemed_passes_cte(pass_ids, *, actor=None, at=None, details=None):
-    """For a caller's single statement on PostgreSQL (the redemption's hot path): two members of
-    a ``WITH`` clause, ``moved`` (active passes of ``pass_ids`` set to ``redeemed``, returning
-    their ids) and ``journal`` (their ``redeemed`` entries), with their parameters. The caller
-    checks that ``moved`` counts every pass, else rolls back."""
-    sql = """moved AS (
-    UPDATE passes_pass SET state = %s WHERE id = ANY(%s) AND state = %s RETURNING id
+    """For a caller's single statement on PostgreSQL (the redemption's hot path): members of a
+    ``WITH`` clause, ``moved`` (the passes of ``pass_ids`` set to ``redeemed``, returning their
+    ids) and ``journal`` (their ``redeemed`` entries), with their parameters.
+
+    All or none: the passes are first locked in id order (``locked``: two redemptions sharing
+    passes queue up without deadlock; a pass changed by a transaction that committed meanwhile
+    is read as it is now), and move only if every one of them is active then. The update takes
+    its rows from the lock, not from the statement's snapshot, so that it moves the row
+    versions it checked. The caller checks that ``moved`` counts every pass."""
+    sql = """locked AS (
+    SELECT id, state FROM passes_pass WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE
+), moved AS (
+    UPDATE passes_pass SET state = %s FROM locked
+    WHERE passes_pass.id = locked.id AND (SELECT count(*) FROM locked WHERE state = %s) = %s
+    RETURNING passes_pass.id
 ), journal AS (
     INSERT INTO passes_passjournal (pass_id, kind, at, actor_id, details)
     SELECT id, %s, %s, %s, %s::jsonb FROM moved
 )"""
-    params = [PassState.REDEEMED, list(pass_ids), PassState.ACTIVE, JournalKind.REDEEMED, at or timezone.now(),
+    ids = list(pass_ids)
+    params = [ids, PassState.REDEEMED, PassState.ACTIVE, len(ids), JournalKind.REDEEMED, at or timezone.now(),
               actor.pk if actor else None, json.dumps(details or {})]  # fmt: skip
     return sql, params
 

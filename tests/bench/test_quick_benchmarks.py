@@ -14,7 +14,7 @@ from bench.toolkit import ROOT
 FIGURES = {
     "http_baseline": {"rps", "p50_ms", "p99_ms", "pgbench_tps", "ratio", "peak_rss_mb"},
     "print_run": {"ratio", "peak_rss_mb"},
-    "redemption": {"p99_ms", "ratio"},
+    "redemption": {"p99_ms", "ratio", "cpu_ms_per_redemption", "cpu_ms_per_pgbench_tx", "cpu_ratio"},
 }
 
 

@@ -5,18 +5,22 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
 from bench.__main__ import discover
 from bench.toolkit import (
+    CpuMeter,
     RssSampler,
     cpu_seconds,
     emit,
     parse_args,
     parse_pgbench_tps,
+    parse_pgbench_transactions,
     peak_rss_mb,
     percentiles,
+    postgres_backends,
     process_tree,
     rss_mb,
 )
@@ -110,6 +114,37 @@ def test_parse_pgbench_tps():
     output = "number of transactions actually processed: 4031\nlatency average = 3.969 ms\n"
     output += "initial connection time = 12.817 ms\ntps = 2015.613386 (without initial connection time)\n"
     assert parse_pgbench_tps(output) == pytest.approx(2015.613386)
+    assert parse_pgbench_transactions(output) == 4031
+
+
+def test_cpu_meter_counts_a_process_born_during_the_block_and_its_children():
+    busy = "import time\nwhile time.process_time() < 0.3: pass"
+    with CpuMeter(interval_s=0.02) as meter:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", f"import subprocess, sys, time; subprocess.call([sys.executable, '-c', {busy!r}]); "
+             "sys.stdin.read()"],
+            stdin=subprocess.PIPE,
+        )  # fmt: skip
+        meter.pids.append(parent.pid)
+        deadline = time.monotonic() + 60
+        try:
+            while meter.by_kind_s["processes"] < 0.25 and time.monotonic() < deadline:
+                meter.sample()  # the child's CPU, sampled while it runs (it ends at 0.3 s)
+        finally:
+            parent.stdin.close()
+            parent.wait(timeout=30)
+    assert meter.by_kind_s["processes"] >= 0.25 and meter.by_kind_s["postgres"] == 0
+
+
+@pytest.mark.django_db
+def test_postgres_backends_finds_the_backend_of_a_connection():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), current_database()")
+        pid, database = cursor.fetchone()
+    assert pid in postgres_backends(database)
+    assert pid not in postgres_backends(database + "_autre")
 
 
 def test_emit_prints_one_sorted_json_line(capsys):

@@ -1,7 +1,10 @@
+import uuid
+
 import pytest
 from rest_framework.test import APIClient
 
-from beneficiaries.models import HandOver, IdempotencyRecord
+from beneficiaries.models import HandOver
+from passnum.idempotency.models import StoredAnswer
 from passnum.organisations.services import create_api_token
 from passnum.passes.models import PassState
 from tests.beneficiaries.factories import BENEFICIARY, booklets_in_stock
@@ -24,22 +27,23 @@ def prescriber():
     return OrganisationFactory(prescriber=True)
 
 
-def post(client, body, key="cle-1"):
-    return client.post("/api/v1/distributions", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+def post(client, body, key=None):
+    """A request with its own key (a new one per request, as a client must), unless ``key``."""
+    return client.post("/api/v1/distributions", body, format="json", HTTP_IDEMPOTENCY_KEY=key or str(uuid.uuid4()))
 
 
 def test_distribution_replayed_with_the_same_key_applies_once(prescriber):
     booklet = booklets_in_stock(prescriber, count=1)[0]
     client = api_for(prescriber)
     body = {"booklet_serial": booklet.serial, "beneficiary": BENEFICIARY}
-    first = post(client, body)
+    first = post(client, body, key="cle-1")
     assert first.status_code == 201, first.json()
     assert first.json()["active_passes"] == 10
-    again = post(client, body)
-    assert again.status_code == 201 and again.json() == first.json()
-    assert HandOver.objects.count() == 1 and IdempotencyRecord.objects.count() == 1
+    again = post(client, body, key="cle-1")
+    assert again.status_code == 201 and again.content == first.content  # byte for byte
+    assert HandOver.objects.count() == 1 and StoredAnswer.objects.filter(scope="distributions").count() == 1
     assert set(booklet.passes.values_list("state", flat=True)) == {PassState.ACTIVE}
-    other = post(client, {**body, "beneficiary": {**BENEFICIARY, "age_band": "75+"}})
+    other = post(client, {**body, "beneficiary": {**BENEFICIARY, "age_band": "75+"}}, key="cle-1")
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
     second_key = post(client, body, key="cle-2")
     assert second_key.status_code == 409 and second_key.json()["error"]["code"] == "booklet_already_handed_out"

@@ -1,6 +1,7 @@
 """The redemption rules (DESIGN §3, §5): each refusal has its code and writes nothing."""
 
 import datetime
+import json
 
 import pytest
 import time_machine
@@ -300,7 +301,7 @@ def test_refused_scans_are_logged_with_who_where_and_why(place, booklet):
         service_code=1,
         point_id=place.point.pk,
     )
-    assert key_answer[0] == 400 and key_answer[1]["error"]["code"] == "code_malformed"
+    assert key_answer[0] == 400 and json.loads(key_answer[1])["error"]["code"] == "code_malformed"
     scan = RefusedScan.objects.get()
     assert (scan.organisation, scan.user, scan.point_of_presence) == (place.organisation, place.user, place.point)
     assert scan.reason == "code_malformed" and scan.entered == "ZZZZ" and scan.service == place.item.service

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from mediators.redemption.models import Redemption, RefusedScan
 from passnum import ratelimit
+from passnum.idempotency.models import StoredAnswer
 from passnum.organisations.services import create_api_token
 from passnum.passes import codes
 from passnum.passes.models import PassState
@@ -62,7 +63,11 @@ def test_redeem_then_replay_gives_the_same_answer_and_redeems_once(client, place
     assert body["point_of_presence"] == {"id": place.point.pk, "name": place.point.name}
     again = post(client, body_for(place, pass_))
     assert (again.status_code, again.json()) == (201, body)
+    assert again.content == first.content  # byte for byte, keys in the same order
+    assert again["Content-Type"] == "application/json"
     assert Redemption.objects.count() == 1 and not RefusedScan.objects.exists()
+    stored = StoredAnswer.objects.get(scope="redemptions", key="k-1")
+    assert stored.body.encode() == first.content and stored.subject == body["id"]
 
 
 def test_the_same_key_with_another_body_is_refused(client, place, pass_):
@@ -80,7 +85,8 @@ def test_a_refusal_is_replayed_too_and_logged_once(client, place, pass_):
     body["codes"] = [pass_.code[:-1] + ("0" if pass_.code[-1] != "0" else "1")]
     first = post(client, body)
     assert first.status_code == 400 and first.json()["error"]["code"] == "code_mistyped"
-    assert post(client, body).json() == first.json()
+    again = post(client, body)
+    assert (again.status_code, again.content) == (400, first.content)
     assert RefusedScan.objects.count() == 1
 
 
@@ -122,6 +128,36 @@ def test_bad_input_is_refused_with_a_code_and_writes_nothing(client, place, body
     assert 400 <= response.status_code < 500
     assert response.json()["error"]["code"]
     assert not Redemption.objects.exists()
+
+
+def test_a_session_and_a_token_get_the_same_bytes_for_one_key(client, place, pass_):
+    """A token's well-formed scan takes the lean path (no DRF request wrapping), a session's the
+    ordinary one: one answer per key either way, with the same bytes and headers."""
+    session = APIClient()
+    session.force_login(place.user)
+    first = post(session, body_for(place, pass_), key="deux-chemins")
+    again = post(client, body_for(place, pass_), key="deux-chemins")
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content and again["Allow"] == first["Allow"]
+    assert Redemption.objects.count() == 1
+
+
+def test_the_body_is_checked_by_its_serializer_field_by_field(client, place):
+    body = {"codes": ["ABCD", 12], "service": "1", "point_of_presence": 1, "beneficiary_share_cents": True}
+    response = post(client, body, key="champs")
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "invalid" and error["message"]
+    assert set(error["fields"]) == {"codes", "service", "beneficiary_share_cents"}
+    assert not StoredAnswer.objects.exists()  # nothing to replay: the request was not understood
+
+
+def test_a_scan_time_is_read_in_utc(client, place, pass_):
+    paris_winter = datetime.timezone(datetime.timedelta(hours=1))
+    scanned = (timezone.now() + datetime.timedelta(minutes=1)).replace(microsecond=0).astimezone(paris_winter)
+    response = post(client, body_for(place, pass_, scanned_at=scanned.isoformat()), key="heure")
+    assert response.status_code == 201, response.json()
+    assert response.json()["scanned_at"] == scanned.astimezone(datetime.UTC).isoformat()
+    assert Redemption.objects.get().scanned_at == scanned
 
 
 def test_a_missing_idempotency_key_is_refused(client, place, pass_):

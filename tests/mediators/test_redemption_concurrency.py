@@ -10,7 +10,8 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from mediators.redemption.models import RedeemedPass, Redemption, RedemptionKey, RefusedScan
+from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
+from passnum.idempotency.models import StoredAnswer
 from passnum.organisations.services import create_api_token
 from passnum.passes.models import JournalKind, PassJournal, PassState
 from passnum.passes.selectors import value_by_state
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def fire(count, make_request):
     """Runs ``make_request(index)`` in ``count`` threads released together; returns the answers."""
     answers, lock, barrier = [None] * count, threading.Lock(), threading.Barrier(count)
+    contents = [None] * count
 
     def run(index):
         try:
@@ -29,6 +31,7 @@ def fire(count, make_request):
             response = make_request(index)
             with lock:
                 answers[index] = (response.status_code, response.json())
+                contents[index] = response.content
         finally:
             connection.close()
             close_cache_connections()
@@ -38,6 +41,7 @@ def fire(count, make_request):
         thread.start()
     for thread in threads:
         thread.join()
+    fire.contents = contents  # the bodies as sent, byte for byte
     return answers
 
 
@@ -85,7 +89,7 @@ def test_fifty_concurrent_redemptions_of_one_pass_give_one_success():
 
 
 def test_twenty_concurrent_replays_of_one_key_redeem_once_and_answer_the_same():
-    """Proves the unique constraint on ``RedemptionKey`` (organisation, key) written in the
+    """Proves the unique constraint on the stored answer (organisation, scope, key) written in the
     redemption's transaction: concurrent replays wait on it, roll back and answer the stored reply."""
     place, booklet = redeeming_site(), redeemable_booklet()
     pass_ = booklet.passes.order_by("position").first()
@@ -98,8 +102,9 @@ def test_twenty_concurrent_replays_of_one_key_redeem_once_and_answer_the_same():
 
     assert answers[0][0] == 201
     assert all(answer == answers[0] for answer in answers)
+    assert len(set(fire.contents)) == 1  # the same bytes for every duplicate
     assert Redemption.objects.count() == 1
-    assert RedemptionKey.objects.filter(key=client_key).count() == 1
+    assert StoredAnswer.objects.filter(scope="redemptions", key=client_key).count() == 1
     assert not RefusedScan.objects.exists()
 
 

@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mediators.redemption import services
-from mediators.redemption.models import Redemption, RedemptionKey
+from mediators.redemption.models import Redemption
+from passnum.idempotency.models import StoredAnswer
 from passnum.passes import codes
 from passnum.passes.models import Pass, PassState
 from tests.factories import OrganisationFactory
@@ -433,13 +434,14 @@ def test_the_admin_lists_refused_scans_and_idempotency_keys(client, operator_use
     redemption = redeem_at(APRIL, travel, place, booklet)
     scan = RefusedScanFactory(organisation=place.organisation, entered="ZZZZ-ZZZZ-ZZZZ-Z")
     RefusedScanFactory(reason="pass_unknown", entered="AUTRE")
-    key = RedemptionKey.objects.create(
+    key = StoredAnswer.objects.create(
         organisation=place.organisation,
+        scope="redemptions",
         key="cle-de-test",
         request_hash="0" * 64,
         status_code=201,
-        response_body={"id": str(redemption.pk)},
-        redemption=redemption,
+        body=f'{{"id":"{redemption.pk}"}}',
+        subject=str(redemption.pk),
         created_at=APRIL,
     )
     client.force_login(operator_user)
@@ -452,9 +454,9 @@ def test_the_admin_lists_refused_scans_and_idempotency_keys(client, operator_use
     assert client.get(reverse("admin:mediators_refusedscan_change", args=[scan.pk])).status_code == 200
     assert client.get(reverse("admin:mediators_refusedscan_add")).status_code == 403
 
-    keys = reverse("admin:mediators_redemptionkey_changelist")
+    keys = reverse("admin:idempotency_storedanswer_changelist")
     response = client.get(keys, {"q": "cle-de-test"})
     assert response.status_code == 200 and list(response.context["cl"].result_list) == [key]
-    assert client.get(reverse("admin:mediators_redemptionkey_change", args=[key.pk])).status_code == 200
-    assert client.get(reverse("admin:mediators_redemptionkey_add")).status_code == 403
-    assert client.post(reverse("admin:mediators_redemptionkey_delete", args=[key.pk])).status_code == 403
+    assert client.get(reverse("admin:idempotency_storedanswer_change", args=[key.pk])).status_code == 200
+    assert client.get(reverse("admin:idempotency_storedanswer_add")).status_code == 403
+    assert client.post(reverse("admin:idempotency_storedanswer_delete", args=[key.pk])).status_code == 403

@@ -16,7 +16,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection, connections
 from django.test import RequestFactory
 
-from mediators.redemption.models import Redemption, RedemptionKey
+from mediators.redemption.models import Redemption
+from passnum.idempotency.models import StoredAnswer
 from passnum.organisations.services import create_api_token
 from passnum.passes.models import Pass, PassJournal, PassState
 from tests.mediators.factories import redeemable_booklet, redeeming_site
@@ -104,7 +105,7 @@ def test_requests_in_flight_answer_503_write_nothing_and_the_next_ones_succeed(s
         while len(firsts) < len(in_flight) and time.monotonic() < deadline:
             time.sleep(0.05)
         # The lost transactions left nothing: no redemption, no key, no journal entry, passes active.
-        assert not Redemption.objects.exists() and not RedemptionKey.objects.exists()
+        assert not Redemption.objects.exists() and not StoredAnswer.objects.exists()
         assert not PassJournal.objects.filter(pass_ref__in=in_flight, kind="redeemed").exists()
         assert {p.state for p in Pass.objects.filter(pk__in=[p.pk for p in in_flight])} == {PassState.ACTIVE}
     finally:
@@ -124,7 +125,7 @@ def test_requests_in_flight_answer_503_write_nothing_and_the_next_ones_succeed(s
         assert pass_.state == PassState.REDEEMED
         assert Redemption.objects.filter(lines__pass_ref=pass_).count() == 1
         assert PassJournal.objects.filter(pass_ref=pass_, kind="redeemed").count() == 1
-    assert RedemptionKey.objects.count() == len(in_flight)
+    assert StoredAnswer.objects.count() == len(in_flight)
     assert Redemption.objects.count() == len(in_flight)
 
 

@@ -1,0 +1,1 @@
+"""One idempotency mechanism for every API a device may retry (``Idempotency-Key``)."""
