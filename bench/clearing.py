@@ -1,6 +1,6 @@
 """Clearing: the monthly close against bare SQL, and the statements' PDFs against WeasyPrint the naive way.
 
-A database of its own (``passnum_bench_clearing``, created, migrated and dropped by the run)
+A database of its own (``passnum_bench_clearing_<pid>``, created, migrated and dropped by the run)
 is loaded with 1,000,000 redemptions of one month over 2,000 qualified sites (quick: 20,000
 over 40), written set-based (``INSERT … SELECT generate_series``) on real rows: organisations,
 sites, a point of presence each, the #APTIC service, a sponsor's paid programme and a booklet.
@@ -31,7 +31,9 @@ import time
 
 from bench.toolkit import ROOT, RssSampler, Timer, bench_environment, drop_database, emit, log, prepare_database
 
-DATABASE = "passnum_bench_clearing"
+# A database per run (dropped at its end): two runs at once (make test and make bench) never
+# drop each other's.
+DATABASE = f"passnum_bench_clearing_{os.getpid()}"
 NAIVE_SAMPLE = 50
 TASK_BATCH = 50  # statements per call of the Celery task (its own PDF_BATCH)
 
