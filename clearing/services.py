@@ -41,6 +41,7 @@ from mediators.redemption.settlement import (
     due_subscriptions,
     lock_site_settlement,
     settle_redemptions,
+    settled_redemptions_cte,
     sites_with_unsettled_redemptions,
     unpaid_subscriptions,
     unsettle_redemptions,
@@ -158,22 +159,44 @@ def close_month(*, month: "datetime.date | str", now: datetime.datetime | None =
     return CloseResult(month=month, numbers=numbers)
 
 
+LINE_COLUMNS = ["statement_id", "live", "redemption_id", "service_id", "point_of_presence_id", "programme_id"] + [
+    "pass_count",
+    "amount_cents",
+    "redeemed_at",
+]
+
+
 def _insert_lines(statement: Statement, redemptions) -> int:
-    """INSERT … SELECT: one line per redemption of ``redemptions``, in one statement."""
+    """INSERT … SELECT: one line per redemption of ``redemptions``, in one statement (SQLite)."""
     source = redemptions.order_by().values_list(
         "id", "service_id", "point_of_presence_id", "programme_id", "pass_count", "amount_cents", "redeemed_at"
     )
     select_sql, params = source.query.sql_with_params()
     table = connection.ops.quote_name(StatementLine._meta.db_table)
     # Only quoted names and Django's own compiled SELECT go into the text; values are parameters.
-    columns = ", ".join(
-        ["statement_id", "live", "redemption_id", "service_id", "point_of_presence_id", "programme_id"]
-        + ["pass_count", "amount_cents", "redeemed_at"]
-    )
-    sql = f"INSERT INTO {table} ({columns}) SELECT %s, %s, r.* FROM ({select_sql}) AS r"  # noqa: S608
+    sql = f"INSERT INTO {table} ({', '.join(LINE_COLUMNS)}) SELECT %s, %s, r.* FROM ({select_sql}) AS r"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [statement.pk, True, *params])
         return cursor.rowcount
+
+
+def _settle_into_lines(statement: Statement, *, site_id: int, before, now) -> tuple[int, int]:
+    """Marks the site's redemptions settled and copies them into ``statement``'s lines:
+    ``(inserted, settled)``. On PostgreSQL one statement (``UPDATE … RETURNING`` in a ``WITH``
+    feeding the ``INSERT``): each redemption row is read and written once. Elsewhere (SQLite, which
+    has no UPDATE in a WITH) an ``INSERT … SELECT`` then an ``UPDATE``."""
+    if connection.vendor != "postgresql":
+        inserted = _insert_lines(statement, unsettled_redemptions(site_id=site_id, before=before))
+        return inserted, settle_redemptions(site_id=site_id, before=before, now=now)
+    settled_sql, params = settled_redemptions_cte(site_id=site_id, before=before, now=now)
+    table = connection.ops.quote_name(StatementLine._meta.db_table)
+    sql = (
+        f"WITH settled AS ({settled_sql}) INSERT INTO {table} ({', '.join(LINE_COLUMNS)}) "  # noqa: S608
+        "SELECT %s, %s, settled.* FROM settled"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, statement.pk, True])
+        return cursor.rowcount, cursor.rowcount
 
 
 @transaction.atomic
@@ -213,8 +236,7 @@ def close_site_month(*, site: Site, month: datetime.date, now: datetime.datetime
         subscription_invoice=invoice,
         total_cents=redemptions_cents + adjustments_cents - netted_cents,
     )
-    inserted = _insert_lines(statement, redemptions)
-    settled = settle_redemptions(site_id=site.pk, before=end, now=now)
+    inserted, settled = _settle_into_lines(statement, site_id=site.pk, before=end, now=now)
     if not inserted == settled == count:  # impossible under the lock; never issue a wrong total
         raise ClearingError(
             "Les encaissements ont changé pendant la clôture : relancez-la.", code="close_conflict", status=409

@@ -12,6 +12,7 @@ from bench.toolkit import ROOT
 
 # The figures each benchmark must report, as positive numbers (see bench/README.md).
 FIGURES = {
+    "clearing": {"close_s", "reference_s", "ratio", "pdf_s", "pdf_ratio", "peak_rss_mb"},
     "http_baseline": {"rps", "p50_ms", "p99_ms", "pgbench_tps", "ratio", "peak_rss_mb"},
     "print_run": {"ratio", "peak_rss_mb"},
     "redemption": {"p99_ms", "ratio", "cpu_ms_per_redemption", "cpu_ms_per_pgbench_tx", "cpu_ratio"},
