@@ -16,6 +16,7 @@ served by pytest-django's ``live_server`` (transactional database, static files 
 - a failing test leaves a screenshot of each of its open pages in ``test-artifacts/``.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -147,3 +148,13 @@ def login_as(demo, new_context, live_server):
         return context.new_page()
 
     return login
+
+
+@pytest.fixture
+def quiet_request_log():
+    """Spaces closed to a role answer 403 at each of their URLs: Django would log every one."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
