@@ -150,12 +150,17 @@ def _set_viewport(page, size):
 def axe_violations(page, *, label, role, viewport=DESKTOP_VIEWPORT):
     """axe-core on the page at the width of ``viewport`` (the viewport is then put back as it was)."""
     original = page.viewport_size
-    _set_viewport(page, viewport)
     try:
-        inject_axe(page)
-        results = page.evaluate(AXE_RUN, AXE_TAGS)
+        return _axe_at(page, viewport, label=label, role=role)
     finally:
         _set_viewport(page, original)
+
+
+def _axe_at(page, viewport, *, label, role):
+    """axe-core at the width of ``viewport``, which the page keeps afterwards."""
+    _set_viewport(page, viewport)
+    inject_axe(page)
+    results = page.evaluate(AXE_RUN, AXE_TAGS)
     return [
         Violation(
             page=label,
@@ -257,17 +262,22 @@ def audit_page(page, *, role="anonyme", label=None, axe_results=None):
     checked (the same page seen by another role) gets the same violations.
     """
     label = label or page.url
+    violations = reflow_violations(page, label=label, role=role)
     fingerprint = None if axe_results is None else markup_fingerprint(page)
-    violations = []
-    for viewport in AXE_VIEWPORTS:
-        if fingerprint is None:
-            violations += axe_violations(page, label=label, role=role, viewport=viewport)
-            continue
-        key = (fingerprint, viewport["width"])
-        if key not in axe_results:
-            axe_results[key] = axe_violations(page, label=label, role=role, viewport=viewport)
-        violations += [replace(v, page=label, role=role) for v in axe_results[key]]
-    return violations + reflow_violations(page, label=label, role=role)
+    original = page.viewport_size
+    try:
+        # Each width once, the viewport put back at the end only: every resize lays the page out.
+        for viewport in AXE_VIEWPORTS:
+            if fingerprint is None:
+                violations += _axe_at(page, viewport, label=label, role=role)
+                continue
+            key = (fingerprint, viewport["width"])
+            if key not in axe_results:
+                axe_results[key] = _axe_at(page, viewport, label=label, role=role)
+            violations += [replace(v, page=label, role=role) for v in axe_results[key]]
+    finally:
+        _set_viewport(page, original)
+    return violations
 
 
 # The visible focusable elements, kept in the page for the Tab walk. Elements taken out of the
