@@ -10,6 +10,18 @@ from passnum.demo import ACCOUNTS
 
 ANONYMOUS = "anonyme"
 
+# Without the background-networking flags, Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 ROOT = Path(__file__).resolve().parents[2]
 # Screenshots of failures, kept by the CI as test artifacts (git-ignored).
 ARTIFACTS = ROOT / "test-artifacts"

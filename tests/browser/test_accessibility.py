@@ -27,7 +27,8 @@ from django.urls import NoReverseMatch, URLResolver, get_resolver, reverse
 from passnum.organisations import selectors
 from passnum.organisations.models import ApiToken, Invitation
 from tests.browser.a11y import REFLOW_VIEWPORT, keyboard_problems
-from tests.browser.support import ANONYMOUS, DEMO_ROLES, demo_user, log_in
+from tests.browser.parallel import in_parallel
+from tests.browser.support import ANONYMOUS, CHROMIUM_ARGS, DEMO_ROLES, demo_user, log_in
 from tests.browser.walk import API_PREFIX, Walk
 from tests.factories import ApiTokenFactory, InvitationFactory, OrganisationFactory
 from tests.mediators.factories import PointOfPresenceFactory, redeemable_booklet
@@ -107,16 +108,19 @@ def project_pages():
 
 
 @pytest.mark.usefixtures("quiet_request_log")
-def test_every_page_is_accessible(demo, new_context, login_as):
+def test_every_page_is_accessible(demo, live_server):
     simple, tenant, public, problems = project_pages()
     walk = Walk(excluded_prefixes=EXCLUDED_PREFIXES)
     walk.problems += problems
     public_urls = [reverse(name, kwargs=PUBLIC_SAMPLES[name]()) for name, _ in public]
     tenant_roles = {name: [] for name, _ in tenant}
 
-    for role in [ANONYMOUS, *DEMO_ROLES]:
-        page = new_context().new_page() if role == ANONYMOUS else login_as(role)
-        page.set_viewport_size(REFLOW_VIEWPORT)  # axe-core switches to desktop width when it runs
+    def walk_role(new_context, role):
+        context = new_context()
+        if role != ANONYMOUS:
+            log_in(context, demo_user(demo, role), live_server.url)
+        page = context.new_page()
+        page.set_viewport_size(REFLOW_VIEWPORT)  # axe-core switches to its widths when it runs
         seen = set()
         if role != ANONYMOUS:
             # A role whose session does not work would only see the login page: say so.
@@ -141,7 +145,11 @@ def test_every_page_is_accessible(demo, new_context, login_as):
                 tenant_roles[name].append(role)
         for url in public_urls:
             walk.visit(page, role, url, seen)
-        page.close()
+        context.close()
+
+    # The roles are dealt between two browsers (tests.browser.parallel); the pages they share
+    # (same markup, same words) are analysed once for all (Walk.axe_results).
+    in_parallel([ANONYMOUS, *DEMO_ROLES], walk_role, base_url=live_server.url, chromium_args=CHROMIUM_ARGS)
 
     for name, roles in tenant_roles.items():
         if not roles:

@@ -1,6 +1,7 @@
 """The walk of many pages shared by the accessibility tests: each page reached is checked once
 per role (``a11y.audit_page``), every violation and problem is kept for one final report."""
 
+import threading
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
@@ -22,6 +23,7 @@ class Walk:
         self.checked = 0
         self.keys = set()  # the pages checked: paths (or error pages), every role together
         self.axe_results = {}  # axe-core runs once per page content and width (see a11y.audit_page)
+        self._lock = threading.Lock()  # a walk may be shared by the threads of tests.browser.parallel
 
     def visit(self, page, role, url, seen):
         """Checks the page ``url`` leads to, unless this role has already checked it. Downloads
@@ -47,7 +49,8 @@ class Walk:
         status = response.status if response is not None else 200
         label = url if key == url else f"{url} → {key}"
         if status >= 500:
-            self.problems.append(f"[{role}] {label} : erreur {status}")
+            with self._lock:
+                self.problems.append(f"[{role}] {label} : erreur {status}")
         elif status >= 400:
             # A space closed to this role answers the same error page at every URL: check it once.
             key = f"erreur {status} : {page.title()}"
@@ -55,11 +58,12 @@ class Walk:
         if key in seen:
             return
         seen.add(key)
-        self.keys.add(key)
         violations = audit_page(page, role=role, label=label, axe_results=self.axe_results)
-        self.checked += 1
-        if violations:
+        with self._lock:
+            self.keys.add(key)
+            self.checked += 1
             self.violations += violations
+        if violations:
             directory = ARTIFACTS / "accessibilite"
             directory.mkdir(parents=True, exist_ok=True)
             slug = "".join(c if c.isalnum() else "_" for c in key).strip("_") or "accueil"
