@@ -32,12 +32,14 @@
       });
     });
 
-    // select2 (autocomplete fields): the combobox takes the name of the field's label.
+    // select2 (autocomplete fields): the combobox and the text box showing the choice take the
+    // name of the field's label (empty, the text box would have none).
     root.querySelectorAll(".select2-selection[role=combobox]").forEach((combobox) => {
-      if (combobox.hasAttribute("aria-label")) return;
       const select = combobox.closest(".select2")?.previousElementSibling;
       const label = select && select.id ? fieldLabel(select.id) : "";
-      if (label) combobox.setAttribute("aria-label", label);
+      if (!label) return;
+      if (!combobox.hasAttribute("aria-label")) combobox.setAttribute("aria-label", label);
+      combobox.querySelectorAll("[role=textbox]:not([aria-label])").forEach((box) => box.setAttribute("aria-label", label));
     });
 
     // filter_horizontal: the magnifier icon with a name is an image, not a bare span.
@@ -50,11 +52,14 @@
       box.setAttribute("aria-label", "Tout cocher ou tout décocher");
     });
 
-    // A region that scrolls must be reachable by keyboard to be scrolled (2.1.1).
-    root.querySelectorAll(".inline-group, .table-scroll").forEach((region) => {
-      if (region.scrollWidth > region.clientWidth && !region.hasAttribute("tabindex")) {
-        region.setAttribute("tabindex", "0");
-      }
+    // A table of inline rows scrolls on a narrow screen: reachable by keyboard to be scrolled
+    // (2.1.1), and named after its heading.
+    root.querySelectorAll(".inline-group").forEach((region) => {
+      if (region.hasAttribute("tabindex") || !region.querySelector(".tabular table")) return;
+      region.setAttribute("tabindex", "0");
+      region.setAttribute("role", "region");
+      const heading = text(region.querySelector("h2, legend"));
+      if (heading) region.setAttribute("aria-label", heading);
     });
   }
 
