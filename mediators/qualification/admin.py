@@ -3,6 +3,7 @@
 """
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -109,6 +110,8 @@ class SiteAdmin(AuditedAdminMixin, ImportExportModelAdmin):
     ]
     fields = ["organisation", "legal_form", "sector", "presentation", "website", *readonly_fields[1:]]
     inlines = [AnswerInline, PointInline, CatalogueInline, DocumentInline, StatusChangeInline]
+    # Like the site's own form: an address typed without scheme is taken as https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = [
         _decision_action("qualify", "Qualifier les structures sélectionnées"),
         _decision_action("request_changes", "Demander des compléments"),

@@ -1,8 +1,9 @@
 """The accessibility checks of the browser tests, shared by the walk of every page and by the
 tests of the harness itself.
 
-- ``audit_page(page)``: axe-core (WCAG 2.1 A and AA rules) injected into the page, plus reflow at
-  200 % zoom (a 640 px wide viewport, i.e. 1280 px at 200 %, must not scroll horizontally);
+- ``audit_page(page)``: axe-core (WCAG 2.1 A and AA rules) injected into the page and run at
+  desktop (1280 px) and phone (390 px) widths, plus reflow at 200 % zoom (a 640 px wide
+  viewport, i.e. 1280 px at 200 %, must not scroll horizontally);
   returns a list of ``Violation``.
 - ``keyboard_problems(page, url)``: Tab through the page: every visible focusable element is
   reached, each shows a visible focus indicator, focus gets past the last element (no trap),
@@ -25,6 +26,9 @@ AXE_URL = f"{settings.STATIC_URL}vendor/axe.min.js"  # copied there by scripts/b
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
+# A phone held upright: the layout changes (menus, tables), so axe-core runs at this width too.
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+AXE_VIEWPORTS = (DESKTOP_VIEWPORT, PHONE_VIEWPORT)
 # 1280 CSS pixels at 200 % zoom: WCAG 1.4.10 (reflow) asks for no horizontal scrolling.
 REFLOW_VIEWPORT = {"width": 640, "height": 900}
 
@@ -41,10 +45,14 @@ class Violation:
     impact: str
     targets: tuple = field(default_factory=tuple)
     help: str = ""
+    width: int | None = None  # the viewport width axe-core ran at (None: the reflow check)
 
     def __str__(self):
         targets = " | ".join(self.targets) or "—"
-        return f"[{self.role}] {self.page} — {self.rule} ({self.impact}) : {self.help}\n      éléments : {targets}"
+        width = f" à {self.width} px" if self.width else ""
+        return (
+            f"[{self.role}] {self.page}{width} — {self.rule} ({self.impact}) : {self.help}\n      éléments : {targets}"
+        )
 
 
 def format_violations(violations):
@@ -139,17 +147,30 @@ def _set_viewport(page, size):
         page.set_viewport_size(size)
 
 
-def axe_violations(page, *, label, role):
-    """axe-core on the page, at desktop width (the viewport is then put back as it was)."""
+def axe_violations(page, *, label, role, viewport=DESKTOP_VIEWPORT):
+    """axe-core on the page at the width of ``viewport`` (the viewport is then put back as it was)."""
     original = page.viewport_size
-    _set_viewport(page, DESKTOP_VIEWPORT)
     try:
-        inject_axe(page)
-        results = page.evaluate(AXE_RUN, AXE_TAGS)
+        return _axe_at(page, viewport, label=label, role=role)
     finally:
         _set_viewport(page, original)
+
+
+def _axe_at(page, viewport, *, label, role):
+    """axe-core at the width of ``viewport``, which the page keeps afterwards."""
+    _set_viewport(page, viewport)
+    inject_axe(page)
+    results = page.evaluate(AXE_RUN, AXE_TAGS)
     return [
-        Violation(page=label, role=role, rule=v["id"], impact=v["impact"], targets=tuple(v["targets"]), help=v["help"])
+        Violation(
+            page=label,
+            role=role,
+            rule=v["id"],
+            impact=v["impact"],
+            targets=tuple(v["targets"]),
+            help=v["help"],
+            width=viewport["width"],
+        )
         for v in results
     ]
 
@@ -180,27 +201,28 @@ def reflow_violations(page, *, label, role):
     ]
 
 
-# The markup of the page without its words: tags, attributes that change what axe-core checks
-# (ids, classes, roles, ARIA, types, labels' targets, languages, styles…) with their values, the
-# others (text alternatives, URLs, values, tokens) reduced to "empty or not", and text reduced to
-# "there is some". Two pages with the same markup get the same axe-core result: the walk runs it
-# once per markup (the reflow check, which depends on the words, runs on every page).
+# The page as axe-core sees it: tags, attributes and the visible words, so that two pages share an
+# axe-core result only when they show the same thing the same way (the text decides contrast,
+# names of links and buttons, languages…). Only what changes from one object to another without
+# changing what axe-core checks is reduced to "empty or not": URLs, form tokens, data attributes.
+# The walk runs axe-core once per fingerprint and width (the same page seen by several roles).
 MARKUP_FINGERPRINT = """
 () => {
-  const kept = new Set(["id", "class", "role", "type", "for", "lang", "dir", "tabindex", "name", "style",
-    "scope", "headers", "colspan", "rowspan", "autocomplete", "required", "disabled", "hidden",
-    "readonly", "multiple", "checked", "selected", "open", "inert", "form", "list", "accesskey"]);
-  const keep = (attribute) => kept.has(attribute.name)
-    || (attribute.name.startsWith("aria-") && attribute.name !== "aria-label")
-    || (attribute.name === "href" && attribute.value.startsWith("#"));
+  const urls = ["href", "src", "srcset", "action", "formaction", "nonce", "integrity"];
+  const reduced = (attribute) => (urls.includes(attribute.name) && !attribute.value.startsWith("#"))
+    || attribute.name.startsWith("data-");
   const parts = [];
   const walk = (node) => {
     for (const child of node.childNodes) {
       if (child.nodeType === Node.TEXT_NODE) {
-        if (child.data.trim()) parts.push("#");
+        const words = child.data.replace(/\\s+/g, " ").trim();
+        if (words) parts.push(words);
       } else if (child.nodeType === Node.ELEMENT_NODE) {
+        const token = child.tagName === "INPUT" && child.name === "csrfmiddlewaretoken";
         const attributes = [...child.attributes]
-          .map((a) => keep(a) ? `${a.name}=${JSON.stringify(a.value)}` : `${a.name}${a.value.trim() ? "+" : "-"}`)
+          .map((a) => reduced(a) || (token && a.name === "value")
+            ? `${a.name}${a.value.trim() ? "+" : "-"}`
+            : `${a.name}=${JSON.stringify(a.value)}`)
           .sort();
         parts.push(`<${child.tagName} ${attributes.join(" ")}>`);
         walk(child);
@@ -232,20 +254,30 @@ def markup_fingerprint(page):
 
 
 def audit_page(page, *, role="anonyme", label=None, axe_results=None):
-    """Every accessibility violation of the page currently loaded (axe-core WCAG 2.1 A/AA + reflow).
+    """Every accessibility violation of the page currently loaded: axe-core (WCAG 2.1 A/AA) at
+    desktop and phone widths, plus reflow at 200 % zoom.
 
     ``axe_results`` (a dict kept by the caller) lets a walk of many pages run axe-core once per
-    markup: a page with the same markup as one already checked gets the same violations.
+    page content and width: a page showing the same markup and the same words as one already
+    checked (the same page seen by another role) gets the same violations.
     """
     label = label or page.url
-    if axe_results is None:
-        violations = axe_violations(page, label=label, role=role)
-    else:
-        fingerprint = markup_fingerprint(page)
-        if fingerprint not in axe_results:
-            axe_results[fingerprint] = axe_violations(page, label=label, role=role)
-        violations = [replace(v, page=label, role=role) for v in axe_results[fingerprint]]
-    return violations + reflow_violations(page, label=label, role=role)
+    violations = reflow_violations(page, label=label, role=role)
+    fingerprint = None if axe_results is None else markup_fingerprint(page)
+    original = page.viewport_size
+    try:
+        # Each width once, the viewport put back at the end only: every resize lays the page out.
+        for viewport in AXE_VIEWPORTS:
+            if fingerprint is None:
+                violations += _axe_at(page, viewport, label=label, role=role)
+                continue
+            key = (fingerprint, viewport["width"])
+            if key not in axe_results:
+                axe_results[key] = _axe_at(page, viewport, label=label, role=role)
+            violations += [replace(v, page=label, role=role) for v in axe_results[key]]
+    finally:
+        _set_viewport(page, original)
+    return violations
 
 
 # The visible focusable elements, kept in the page for the Tab walk. Elements taken out of the

@@ -16,6 +16,7 @@ served by pytest-django's ``live_server`` (transactional database, static files 
 - a failing test leaves a screenshot of each of its open pages in ``test-artifacts/``.
 """
 
+import logging
 import os
 import re
 import shutil
@@ -25,23 +26,12 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from tests.browser.a11y import DESKTOP_VIEWPORT
-from tests.browser.support import ARTIFACTS, demo_user, log_in
+from tests.browser.support import ARTIFACTS, CHROMIUM_ARGS, demo_user, log_in
 
 # The sync API of Playwright runs an asyncio loop in the main thread: Django would otherwise
 # refuse the ORM calls the tests make (demo data, sessions) next to it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-# Without the background-networking flags, Chromium keeps calling home on a closed network.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEFAULT_TIMEOUT_MS = 15_000
 
 
@@ -147,3 +137,13 @@ def login_as(demo, new_context, live_server):
         return context.new_page()
 
     return login
+
+
+@pytest.fixture
+def quiet_request_log():
+    """Spaces closed to a role answer 403 at each of their URLs: Django would log every one."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)

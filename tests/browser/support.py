@@ -1,5 +1,6 @@
 """Demo roles and logging in, shared by the fixtures and the tests of the browser suite."""
 
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -8,6 +9,18 @@ from django.test import Client
 from passnum.demo import ACCOUNTS
 
 ANONYMOUS = "anonyme"
+
+# Without the background-networking flags, Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 # Screenshots of failures, kept by the CI as test artifacts (git-ignored).
@@ -43,3 +56,14 @@ def log_in(context, user, base_url):
     client.force_login(user)
     cookie_name = settings.SESSION_COOKIE_NAME
     context.add_cookies([{"name": cookie_name, "value": client.cookies[cookie_name].value, "url": base_url}])
+
+
+def totp_code(secret):
+    """The current code of an authenticator app (RFC 6238), never one about to expire."""
+    from allauth.mfa import app_settings as mfa_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    period = mfa_settings.TOTP_PERIOD
+    if period - time.time() % period < 3:
+        time.sleep(period - time.time() % period + 0.1)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))

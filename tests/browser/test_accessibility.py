@@ -19,17 +19,17 @@ every page. All violations are reported at the end, in one assertion.
 Keyboard checks (Tab order, visible focus, no trap, skip link) run on the main flows.
 """
 
-import logging
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import NoReverseMatch, URLResolver, get_resolver, reverse
-from playwright.sync_api import Error as PlaywrightError
 
 from passnum.organisations import selectors
 from passnum.organisations.models import ApiToken, Invitation
-from tests.browser.a11y import REFLOW_VIEWPORT, audit_page, format_violations, keyboard_problems
-from tests.browser.support import ANONYMOUS, ARTIFACTS, DEMO_ROLES, demo_user, log_in
+from tests.browser.a11y import REFLOW_VIEWPORT, keyboard_problems
+from tests.browser.parallel import in_parallel
+from tests.browser.support import ANONYMOUS, CHROMIUM_ARGS, DEMO_ROLES, demo_user, log_in
+from tests.browser.walk import API_PREFIX, Walk
 from tests.factories import ApiTokenFactory, InvitationFactory, OrganisationFactory
 from tests.mediators.factories import PointOfPresenceFactory, redeemable_booklet
 from tests.tenancy import is_third_party, iter_url_patterns, url_parameters
@@ -49,8 +49,8 @@ THIRD_PARTY_PAGES = ["account_login", "account_signup", "account_reset_password"
 
 # Not pages: actions (POST only), JSON endpoints, the API documentation.
 EXCLUDED_NAMES = {"healthz", "set_language", "account_logout", "api-schema", "api-docs"}
-# The Django admin is the operator's console (Django's own markup); the API is not HTML.
-EXCLUDED_PREFIXES = ("/admin/", "/api/")
+# The operator's console has its own walk (test_accessibility_admin.py); the API is not HTML.
+EXCLUDED_PREFIXES = ("/admin/", API_PREFIX)
 
 # Objects of tenant models that the demo does not create yet, made for the walk in the role's
 # organisation. Each entry is a gap of passnum/demo.py: remove it once the demo has the object.
@@ -107,80 +107,20 @@ def project_pages():
     return simple, tenant, public, problems
 
 
-class Walk:
-    """Visits pages for one role after another and collects every violation."""
-
-    def __init__(self):
-        self.violations = []
-        self.problems = []
-        self.checked = 0
-        self.axe_results = {}  # axe-core runs once per markup (see a11y.audit_page)
-
-    def visit(self, page, role, url, seen):
-        """Checks the page ``url`` leads to, unless this role has already checked it. Downloads
-        (PDF, CSV…) and other answers that are not HTML are not pages."""
-        try:
-            response = page.goto(url)
-        except PlaywrightError as error:
-            if "Download is starting" not in error.message:
-                self.problems.append(f"[{role}] {url} : la page ne se charge pas ({error.message.splitlines()[0]})")
-            return
-        final = urlsplit(page.url)
-        content_type = response.headers.get("content-type", "") if response is not None else "text/html"
-        if final.path.startswith(EXCLUDED_PREFIXES) or not content_type.startswith("text/html"):
-            return
-        query = urlencode([(key, value) for key, value in parse_qsl(final.query) if key != "next"])
-        key = final.path + (f"?{query}" if query else "")
-        status = response.status if response is not None else 200
-        label = url if key == url else f"{url} → {key}"
-        if status >= 500:
-            self.problems.append(f"[{role}] {label} : erreur {status}")
-        elif status >= 400:
-            # A space closed to this role answers the same error page at every URL: check it once.
-            key = f"erreur {status} : {page.title()}"
-            label = f"{label} ({key})"
-        if key in seen:
-            return
-        seen.add(key)
-        violations = audit_page(page, role=role, label=label, axe_results=self.axe_results)
-        self.checked += 1
-        if violations:
-            self.violations += violations
-            directory = ARTIFACTS / "accessibilite"
-            directory.mkdir(parents=True, exist_ok=True)
-            slug = "".join(c if c.isalnum() else "_" for c in key).strip("_") or "accueil"
-            page.screenshot(path=str(directory / f"{role}-{slug}.png"), full_page=True)
-
-    def report(self):
-        lines = []
-        if self.problems:
-            lines += ["Parcours incomplet :"] + [f"  - {problem}" for problem in self.problems]
-        if self.violations:
-            lines.append(format_violations(self.violations))
-        return "\n".join(lines)
-
-
-@pytest.fixture
-def quiet_request_log():
-    """Spaces closed to a role answer 403 at each of their URLs: Django would log every one."""
-    logger = logging.getLogger("django.request")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    yield
-    logger.setLevel(level)
-
-
 @pytest.mark.usefixtures("quiet_request_log")
-def test_every_page_is_accessible(demo, new_context, login_as):
+def test_every_page_is_accessible(demo, live_server):
     simple, tenant, public, problems = project_pages()
-    walk = Walk()
+    walk = Walk(excluded_prefixes=EXCLUDED_PREFIXES)
     walk.problems += problems
     public_urls = [reverse(name, kwargs=PUBLIC_SAMPLES[name]()) for name, _ in public]
     tenant_roles = {name: [] for name, _ in tenant}
 
-    for role in [ANONYMOUS, *DEMO_ROLES]:
-        page = new_context().new_page() if role == ANONYMOUS else login_as(role)
-        page.set_viewport_size(REFLOW_VIEWPORT)  # axe-core switches to desktop width when it runs
+    def walk_role(new_context, role):
+        context = new_context()
+        if role != ANONYMOUS:
+            log_in(context, demo_user(demo, role), live_server.url)
+        page = context.new_page()
+        page.set_viewport_size(REFLOW_VIEWPORT)  # axe-core switches to its widths when it runs
         seen = set()
         if role != ANONYMOUS:
             # A role whose session does not work would only see the login page: say so.
@@ -205,7 +145,11 @@ def test_every_page_is_accessible(demo, new_context, login_as):
                 tenant_roles[name].append(role)
         for url in public_urls:
             walk.visit(page, role, url, seen)
-        page.close()
+        context.close()
+
+    # The roles are dealt between two browsers (tests.browser.parallel); the pages they share
+    # (same markup, same words) are analysed once for all (Walk.axe_results).
+    in_parallel([ANONYMOUS, *DEMO_ROLES], walk_role, base_url=live_server.url, chromium_args=CHROMIUM_ARGS)
 
     for name, roles in tenant_roles.items():
         if not roles:
@@ -214,7 +158,7 @@ def test_every_page_is_accessible(demo, new_context, login_as):
                 "(passnum/demo.py ou le demo.py de l'application)"
             )
     assert walk.checked > len(DEMO_ROLES) * 3, "le parcours n'a presque rien vérifié"
-    assert not walk.problems and not walk.violations, walk.report()
+    walk.assert_clean()
 
 
 def _assert_keyboard_ok(page, url):

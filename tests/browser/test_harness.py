@@ -73,6 +73,18 @@ PAGES["/__harness__/inaccessible-autres-mots/"] = PAGES["/__harness__/inaccessib
     "Une ligne bien plus large que la fenêtre.", "D'autres mots, sur une ligne tout aussi large."
 )
 
+# Pale text: axe-core leaves a lone dash alone (no words to read) but not real words.
+PALE_PAGE = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>Texte pâle</title></head>
+<body><main><h1>Texte pâle</h1><p style="color: #bbb">{words}</p></main></body></html>"""
+PAGES["/__harness__/tiret-pale/"] = PALE_PAGE.format(words="—")
+PAGES["/__harness__/mots-pales/"] = PALE_PAGE.format(words="Des mots trop pâles pour être lus")
+# Pale text on a phone only (a media query): only the check at phone width sees it.
+PAGES["/__harness__/telephone/"] = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>Téléphone</title>
+<style>@media (max-width: 600px) { .note { color: #bbb; } }</style></head>
+<body><main><h1>Téléphone</h1><p class="note">Un texte trop pâle sur un téléphone.</p></main></body></html>"""
+
 HARNESS_ORIGIN = "http://harness.passnum.test"
 
 
@@ -114,20 +126,50 @@ def test_audit_passes_an_accessible_page(harness_page):
     assert audit_page(harness_page, role="test") == []
 
 
-def test_a_walk_runs_axe_once_per_markup(harness_page):
+def test_a_walk_runs_axe_once_per_page_content_and_width(harness_page):
     axe_results = {}
     harness_page.goto("/__harness__/inaccessible/")
     first = audit_page(harness_page, role="un", axe_results=axe_results)
-    harness_page.goto("/__harness__/inaccessible-autres-mots/")
-    second = audit_page(harness_page, role="deux", axe_results=axe_results)
+    assert len(axe_results) == 2  # desktop and phone
 
-    assert len(axe_results) == 1
+    # The same page seen by another role: the result is shared.
+    harness_page.goto("/__harness__/inaccessible/")
+    second = audit_page(harness_page, role="deux", axe_results=axe_results)
+    assert len(axe_results) == 2
     assert [v.rule for v in second] == [v.rule for v in first]
-    assert {v.role for v in second} == {"deux"} and "autres-mots" in second[0].page
+    assert {v.role for v in second} == {"deux"}
+
+    # The same markup with other words is checked again.
+    harness_page.goto("/__harness__/inaccessible-autres-mots/")
+    third = audit_page(harness_page, role="deux", axe_results=axe_results)
+    assert len(axe_results) == 4
+    assert "autres-mots" in third[0].page
 
     harness_page.goto("/__harness__/accessible/")
     assert audit_page(harness_page, role="un", axe_results=axe_results) == []
-    assert len(axe_results) == 2
+    assert len(axe_results) == 6
+
+
+def test_the_words_alone_can_make_a_violation(harness_page):
+    # Same markup, only the words differ: a result kept for the first page must not hide the
+    # defect of the second.
+    axe_results = {}
+    harness_page.goto("/__harness__/tiret-pale/")
+    assert audit_page(harness_page, role="un", axe_results=axe_results) == []
+
+    harness_page.goto("/__harness__/mots-pales/")
+    violations = audit_page(harness_page, role="un", axe_results=axe_results)
+
+    assert "color-contrast" in {v.rule for v in violations}, violations
+
+
+def test_audit_runs_axe_at_phone_width(harness_page):
+    harness_page.goto("/__harness__/telephone/")
+
+    violations = audit_page(harness_page, role="test")
+
+    assert [(v.rule, v.width) for v in violations] == [("color-contrast", 390)], violations
+    assert "à 390 px" in str(violations[0])
 
 
 def test_keyboard_check_finds_a_trap(harness_page):

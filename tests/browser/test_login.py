@@ -2,25 +2,14 @@
 ``login_as`` fixture gives each demo role are checked by the walk of every page.)"""
 
 import re
-import time
 
 import pytest
-from allauth.mfa import app_settings as mfa_settings
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.support import demo_account
+from tests.browser.support import demo_account, totp_code
 
 pytestmark = pytest.mark.browser
-
-
-def totp_code(secret):
-    """The current code of an authenticator app (RFC 6238), never one about to expire."""
-    period = mfa_settings.TOTP_PERIOD
-    if period - time.time() % period < 3:
-        time.sleep(period - time.time() % period + 0.1)
-    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
 
 
 def test_operator_logs_in_with_password_and_totp_code(demo, page):
