@@ -1,4 +1,6 @@
+import contextlib
 import json
+import sys
 
 from django.core.management.base import BaseCommand
 
@@ -12,7 +14,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Affiche le résultat en un objet JSON.")
 
     def handle(self, *args, **options):
-        output = demo.build()
+        # What the demo's jobs print meanwhile (the e-mails of the console backend, outside
+        # production) goes to the error stream: the standard output stays the result alone.
+        with contextlib.redirect_stdout(sys.stderr):
+            output = demo.build()
         if options["json"]:
             self.stdout.write(json.dumps(output, ensure_ascii=False, indent=2))
             return
