@@ -225,11 +225,23 @@ ACCOUNT_SESSION_REMEMBER = False
 # Brute force: at most 5 failed logins per account per 5 minutes, 10 per minute per IP.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Passnum] "
+# Our adapter: the client IP of passnum.client_ip, failed logins written to the audit log.
+ACCOUNT_ADAPTER = "passnum.accounts.adapter.PassnumAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Passnum"
 MFA_RECOVERY_CODE_COUNT = 10
 
 # --- Security ---------------------------------------------------------------------------
+
+# Reverse proxies of ours in front of the application, each appending to X-Forwarded-For. The
+# client IP (audit log, rate limits, login limits) is read from that header only through them;
+# 0 (the default) ignores the header, which a client can write. passnum.client_ip reads it.
+PASSNUM_TRUSTED_PROXIES = int(os.environ.get("PASSNUM_TRUSTED_PROXIES", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = PASSNUM_TRUSTED_PROXIES
+# API tokens expire this many days after their creation.
+PASSNUM_TOKEN_LIFETIME_DAYS = int(os.environ.get("PASSNUM_TOKEN_LIFETIME_DAYS", "365"))
+# Admins and finance roles have this many days after their first login to set up a second factor.
+PASSNUM_MFA_GRACE_DAYS = int(os.environ.get("PASSNUM_MFA_GRACE_DAYS", "7"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -347,6 +359,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "passnum.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "passnum.api.exception_handler",
+    # Throttles read the client IP like the rest of the application (see passnum.client_ip).
+    "NUM_PROXIES": PASSNUM_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API Passnum",

@@ -260,10 +260,39 @@ def remove_member(*, membership, by, request=None):
     )
 
 
-def check_can_use_password_token(user, memberships):
-    from passnum.accounts.mfa import requires_mfa
+class LoginRateLimited(OrganisationError):
+    code = "rate_limited"
+    status = 429
+    message = "Trop d'échecs de connexion pour ce compte ou cette adresse : réessayez dans quelques minutes."
 
-    if requires_mfa(user, memberships):
+    def __init__(self):
+        super().__init__()
+        self.retry_after = 300
+
+
+def authenticate_for_token(*, request, email: str, password: str):
+    """The user of this e-mail and password, counted in the web login's limits (allauth's
+    ``login_failed``: per account and per IP, the same counters), failures audited."""
+    from allauth.account.adapter import get_adapter
+
+    from passnum.audit.services import record_failed_login
+
+    request.passnum_login_channel = "api"
+    try:
+        user = get_adapter(request).authenticate(request, email=email, password=password)
+    except ValidationError:  # allauth's « too_many_login_attempts »
+        record_failed_login(request=request, email=email, channel="api", reason="rate_limited")
+        raise LoginRateLimited() from None
+    if user is None:
+        raise OrganisationError("E-mail ou mot de passe incorrect.", code="invalid_credentials", status=401)
+    return user
+
+
+def check_can_use_password_token(user, memberships):
+    from passnum.accounts.mfa import has_mfa, requires_mfa
+
+    # A password alone never opens an account that has (or must have) a second factor.
+    if requires_mfa(user, memberships) or has_mfa(user):
         raise OrganisationError(
             "Votre compte est protégé par une double authentification : créez vos jetons depuis votre espace.",
             code="mfa_account",
