@@ -15,6 +15,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mediators.qualification.selectors import check_site_may_check_passes
 from mediators.redemption import selectors, services
 from mediators.redemption.models import Redemption
 from passnum.api import (
@@ -28,12 +29,11 @@ from passnum.api import (
     path_parameter,
     request_hash,
 )
-from passnum.audit.services import client_ip
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes.codes import grouped
 from passnum.passes.models import PassState
-from passnum.ratelimit import check_lookups_allowed, count_failed_lookup
+from passnum.ratelimit import check_lookups_allowed, count_failed_lookup, lookup_caller
 from passnum.refusals import (
     FAILED_LOOKUPS,
     PASS_CHECK_REFUSALS,
@@ -170,10 +170,6 @@ def site_organisation(request):
     return organisation
 
 
-def _lookup_identity(request):
-    return request.user.pk, client_ip(request._request)
-
-
 class PassCheckView(APIView):
     """``GET /api/v1/passes/{code}``: a pass tested without redeeming it."""
 
@@ -191,13 +187,14 @@ class PassCheckView(APIView):
     )
     def get(self, request, code):
         organisation = site_organisation(request)
-        user_id, ip = _lookup_identity(request)
-        check_lookups_allowed(user_id, ip)
+        check_site_may_check_passes(organisation=organisation)
+        caller = lookup_caller(request)
+        check_lookups_allowed(caller)
         try:
             pass_, refusal = services.check_pass_at_site(organisation, code)
         except services.RedemptionRefused as error:
             if error.code in FAILED_LOOKUPS:
-                count_failed_lookup(user_id, ip)
+                count_failed_lookup(caller)
             raise
         return Response(
             {
@@ -254,13 +251,13 @@ class RedemptionsView(APIView):
         organisation = site_organisation(request)
         key = idempotency_key(request)
         scan = read_scan(request.data)
-        user_id, ip = _lookup_identity(request)
-        check_lookups_allowed(user_id, ip)
+        caller = lookup_caller(request)
+        check_lookups_allowed(caller)
         status, body = services.redeem_once(
             organisation, key=key, request_hash=request_hash(request.data), user=request.user, **scan
         )
         if status >= 400 and body["error"]["code"] in FAILED_LOOKUPS:
-            count_failed_lookup(user_id, ip)
+            count_failed_lookup(caller)
         return Response(body, status=status)
 
     @extend_schema(
