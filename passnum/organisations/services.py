@@ -1,5 +1,7 @@
 """Use cases of organisations, memberships and invitations."""
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -310,9 +312,49 @@ def create_api_token(*, organisation, user, name, request=None):
         name=name.strip()[:100] or "Appareil",
         key_hash=hash_key(key),
         prefix=key[:10],
+        expires_at=timezone.now() + datetime.timedelta(days=settings.PASSNUM_TOKEN_LIFETIME_DAYS),
     )
     record("api_token.created", actor=user, organisation=organisation, target=token, request=request)
     return token, key
+
+
+def check_can_create_tokens(membership):
+    """An organisation's tokens act for it: only its administrators hand them out."""
+    if membership is None or membership.role != Role.ADMIN:
+        raise OrganisationError(
+            "Seuls les administrateurs de l'organisation créent des jetons d'accès.", code="admin_only", status=403
+        )
+
+
+def check_can_revoke_token(*, token, membership):
+    """A member revokes the tokens they created; an administrator revokes any of the organisation's."""
+    if membership is None:
+        raise OrganisationError("Vous ne faites pas partie de cette organisation.", code="admin_only", status=403)
+    if membership.role != Role.ADMIN and token.user_id != membership.user_id:
+        raise OrganisationError(
+            "Vous ne pouvez révoquer que vos propres jetons : demandez à un administrateur.",
+            code="admin_only",
+            status=403,
+        )
+
+
+def revoke_tokens_of(*, user, organisation=None, reason: str, request=None):
+    """Ends the live tokens of a person (in one organisation, or all): after a password change
+    or the end of a membership, what they handed out must stop working too."""
+    tokens = ApiToken.objects.filter(user_id=getattr(user, "pk", user), revoked_at__isnull=True)
+    if organisation is not None:
+        tokens = tokens.filter(organisation_id=getattr(organisation, "pk", organisation))
+    now = timezone.now()
+    for token in tokens.select_related("organisation"):
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=now)
+        record(
+            "api_token.revoked",
+            actor=None,
+            organisation=token.organisation,
+            target=token,
+            after={"reason": reason},
+            request=request,
+        )
 
 
 @transaction.atomic
