@@ -124,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "passnum.organisations.context_processors.current_organisation",
+                "passnum.accounts.context_processors.mfa_grace",
             ],
         },
     }
