@@ -29,8 +29,10 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
-    def user_change_password(self, request, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:
-            record("admin.user.password_changed", request=request, target=self.get_object(request, id))
-        return response
+    def log_change(self, request, obj, message):
+        # Django's password page ends here after saving (its view stays Django's own, so the route
+        # remains the library's).
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "auth_user_password_change":
+            record("admin.user.password_changed", request=request, target=obj)
+        return super().log_change(request, obj, message)
