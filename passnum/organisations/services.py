@@ -17,6 +17,7 @@ from passnum.organisations.middleware import SESSION_KEY
 from passnum.organisations.models import ApiToken, Invitation, Membership, Organisation
 from passnum.organisations.tokens import hash_key, new_key
 from passnum.organisations.validators import normalise_siret, validate_siret
+from passnum.refusals import Refusal
 
 
 class OrganisationError(DomainError):
@@ -263,7 +264,7 @@ def remove_member(*, membership, by, request=None):
 
 
 class LoginRateLimited(OrganisationError):
-    code = "rate_limited"
+    code = Refusal.RATE_LIMITED
     status = 429
     message = "Trop d'échecs de connexion pour ce compte ou cette adresse : réessayez dans quelques minutes."
 
@@ -283,7 +284,7 @@ def authenticate_for_token(*, request, email: str, password: str):
     try:
         user = get_adapter(request).authenticate(request, email=email, password=password)
     except ValidationError:  # allauth's « too_many_login_attempts »
-        record_failed_login(request=request, email=email, channel="api", reason="rate_limited")
+        record_failed_login(request=request, email=email, channel="api", reason=Refusal.RATE_LIMITED.value)
         raise LoginRateLimited() from None
     if user is None:
         raise OrganisationError("E-mail ou mot de passe incorrect.", code="invalid_credentials", status=401)
