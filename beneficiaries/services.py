@@ -443,12 +443,26 @@ def retention_days():
     return settings.PASSNUM_PERSONAL_DATA_RETENTION_DAYS
 
 
+# What an exception's reason becomes at the purge: it is free text, typed about a person (the
+# row keeps saying that an exception was made, never why).
+PURGED_EXCEPTION_REASON = "Raison effacée avec les données personnelles."
+
+
+def _purge_exception_reasons(hand_overs):
+    return (
+        hand_overs.exclude(exception_reason="")
+        .exclude(exception_reason=PURGED_EXCEPTION_REASON)
+        .update(exception_reason=PURGED_EXCEPTION_REASON)
+    )
+
+
 def _purge(beneficiary, *, now=None):
     for field in Beneficiary.PERSONAL_FIELDS:
         setattr(beneficiary, field, "")
     beneficiary.contact_consent = False
     beneficiary.purged_at = now or timezone.now()
     beneficiary.save(update_fields=[*Beneficiary.PERSONAL_FIELDS, "contact_consent", "purged_at"])
+    _purge_exception_reasons(HandOver.objects.filter(beneficiary=beneficiary))
 
 
 def purge_personal_data(*, today=None, days=None):
@@ -469,6 +483,7 @@ def purge_personal_data(*, today=None, days=None):
             count = Beneficiary.objects.filter(programme=programme, purged_at__isnull=True).update(
                 email="", phone="", name="", contact_consent=False, purged_at=now
             )
+            _purge_exception_reasons(HandOver.objects.filter(beneficiary__programme=programme))
             if count:
                 record(
                     "beneficiaries.personal_data.purged",

@@ -25,6 +25,7 @@ from clearing.models import (
 )
 from clearing.selectors import ledger
 from passnum.admin_helpers import ReadOnlyAdmin
+from passnum.audit.services import record
 from passnum.errors import DomainError
 from passnum.organisations.tenancy import public_path
 from passnum.passes.downloads import file_response, files_response
@@ -95,6 +96,7 @@ class StatementAdmin(ReadOnlyAdmin):
         if not ready:
             self.message_user(request, "Aucun PDF n'est encore prêt pour ces relevés.", messages.WARNING)
             return None
+        record("admin.statement.downloaded", request=request, after={"numbers": [name for _f, name in ready]})
         return files_response(ready, "releves.zip")
 
     @admin.action(description="Annuler le relevé (avec un motif)")
@@ -241,6 +243,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         note = CreditNote.objects.filter(pk=pk).first()
         if note is None or not note.pdf:
             raise Http404("Cet avoir n'a pas encore de PDF.")
+        record("admin.creditnote.downloaded", request=request, target=note)
         return file_response(note.pdf, f"{note.number}.pdf")
 
 
@@ -264,6 +267,7 @@ class SubscriptionInvoiceAdmin(ReadOnlyAdmin):
         if not ready:
             self.message_user(request, "Aucun PDF n'est encore prêt pour ces factures.", messages.WARNING)
             return None
+        record("admin.subscriptioninvoice.downloaded", request=request, after={"numbers": [n for _f, n in ready]})
         return files_response(ready, "factures-abonnement.zip")
 
 

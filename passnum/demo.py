@@ -101,7 +101,7 @@ def _account(context, email, first_name, last_name, organisation, role, staff):
         "organisation": organisation.name,
         "kind": organisation.kind,
     }
-    if staff or role == Role.FINANCE or organisation.kind == OrganisationKind.OPERATOR:
+    if staff or role in (Role.ADMIN, Role.FINANCE) or organisation.kind == OrganisationKind.OPERATOR:
         entry["totp_secret"] = _totp(context, user)
     context.users[email] = user
     context.output["accounts"].append(entry)

@@ -1,6 +1,9 @@
-"""Failed look-ups of pass codes, counted per user and per IP in fixed windows of the cache
-(Redis when configured): guessing codes must be hopeless, while a site scanning real passes is
-never slowed — only failures (malformed, mistyped or unknown codes) count.
+"""Failed look-ups of pass codes, counted per caller in fixed windows of the cache (Redis when
+configured): guessing codes must be hopeless, while a site scanning real passes is never slowed —
+only failures (malformed, mistyped or unknown codes) count, and only the caller's own: a device's
+token, or a person within an organisation; the IP only for anonymous callers. Behind a proxy an
+IP is shared by everyone, and a colleague's or a stranger's failures must never refuse a real
+pass.
 
 While Redis is unreachable (``passnum.cache.TolerantRedisCache.is_down``), the same windows are
 counted in PostgreSQL (``RateLimitCounter``, one upsert per count): a scan never fails because of
@@ -15,13 +18,13 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from django.utils import timezone
 
-from passnum.audit.services import client_ip
 from passnum.cache import UNREACHABLE
+from passnum.client_ip import client_ip
 from passnum.errors import DomainError
 from passnum.refusals import Refusal
 
 WINDOW_SECONDS = 600
-LIMITS = {"user": 30, "ip": 100}  # failures per window
+LIMIT = 30  # failures per caller and window
 
 
 class RateLimited(DomainError):
@@ -34,9 +37,17 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
-def _keys(user_id, ip, now):
-    window = int(now // WINDOW_SECONDS)
-    return {f"pn:failed-lookups:user:{user_id}:{window}": "user", f"pn:failed-lookups:ip:{ip}:{window}": "ip"}
+def lookup_caller(request) -> str:
+    """Whose failures these are: the API token (a device), else the person in the organisation
+    they act for, else (anonymous) the client IP. Takes a Django or a DRF request."""
+    token = getattr(request, "auth", None)
+    if token is not None and getattr(token, "pk", None) is not None:
+        return f"token:{token.pk}"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        organisation = getattr(request, "organisation", None)
+        return f"org:{getattr(organisation, 'pk', None)}:user:{user.pk}"
+    return f"ip:{client_ip(getattr(request, '_request', request))}"
 
 
 def _redis_down():
@@ -104,18 +115,19 @@ def _incr(key, timeout):
         return 1
 
 
-def check_lookups_allowed(user_id, ip):
-    """Raises ``RateLimited`` (with the seconds to wait) once a user or an IP failed too often."""
+def _key(caller, now):
+    return f"pn:failed-lookups:{caller}:{int(now // WINDOW_SECONDS)}"
+
+
+def check_lookups_allowed(caller: str):
+    """Raises ``RateLimited`` (with the seconds to wait) once this caller failed too often."""
     now = time.time()
-    keys = _keys(user_id, ip, now)
-    counts = dict(zip(keys, _counts(list(keys)), strict=True))
-    if any(counts[key] >= LIMITS[kind] for key, kind in keys.items()):
+    if _counts([_key(caller, now)])[0] >= LIMIT:
         raise RateLimited(retry_after=int(WINDOW_SECONDS - now % WINDOW_SECONDS) + 1)
 
 
-def count_failed_lookup(user_id, ip):
-    for key in _keys(user_id, ip, time.time()):
-        _incr(key, WINDOW_SECONDS + 60)
+def count_failed_lookup(caller: str):
+    _incr(_key(caller, time.time()), WINDOW_SECONDS + 60)
 
 
 # --- Public look-ups (« check my pass », a pass's QR page): a fixed window per IP -----------------

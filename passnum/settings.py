@@ -131,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "passnum.organisations.context_processors.current_organisation",
+                "passnum.accounts.context_processors.mfa_grace",
             ],
         },
     }
@@ -273,6 +274,8 @@ ACCOUNT_SESSION_REMEMBER = False
 # Brute force: at most 5 failed logins per account per 5 minutes, 10 per minute per IP.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Passnum] "
+# Our adapter: the client IP of passnum.client_ip, failed logins written to the audit log.
+ACCOUNT_ADAPTER = "passnum.accounts.adapter.PassnumAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Passnum"
 MFA_RECOVERY_CODE_COUNT = 10
@@ -281,6 +284,16 @@ MFA_RECOVERY_CODE_COUNT = 10
 
 # Sessions live in PostgreSQL, never in Redis only: a Redis outage logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Reverse proxies of ours in front of the application, each appending to X-Forwarded-For. The
+# client IP (audit log, rate limits, login limits) is read from that header only through them;
+# 0 (the default) ignores the header, which a client can write. passnum.client_ip reads it.
+PASSNUM_TRUSTED_PROXIES = int(os.environ.get("PASSNUM_TRUSTED_PROXIES", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = PASSNUM_TRUSTED_PROXIES
+# API tokens expire this many days after their creation.
+PASSNUM_TOKEN_LIFETIME_DAYS = int(os.environ.get("PASSNUM_TOKEN_LIFETIME_DAYS", "365"))
+# Admins and finance roles have this many days after their first login to set up a second factor.
+PASSNUM_MFA_GRACE_DAYS = int(os.environ.get("PASSNUM_MFA_GRACE_DAYS", "7"))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 10  # a working day at the counter
@@ -409,6 +422,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "passnum.api.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "passnum.api.exception_handler",
+    # Throttles read the client IP like the rest of the application (see passnum.client_ip).
+    "NUM_PROXIES": PASSNUM_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API Passnum",

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from passnum import views
+from passnum.accounts import views as account_views
 
 admin.site.site_header = "Console de l'opérateur Passnum"
 admin.site.site_title = "Passnum — opérateur"
@@ -16,6 +17,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
+    path("compte/double-authentification-obligatoire/", account_views.mfa_required, name="mfa_required"),
     path("compte/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("passnum.organisations.urls")),

@@ -1,9 +1,12 @@
 """Factories of the core models. Each app's factories live in tests/<app>/factories.py; the
 cross-organisation walk finds them all (see tests/tenancy.py)."""
 
+import datetime
+
 import factory
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.utils import timezone
 
 from passnum.accounts.models import User
 from passnum.organisations.enums import OrganisationKind, Role
@@ -89,3 +92,4 @@ class ApiTokenFactory(factory.django.DjangoModelFactory):
     name = "Téléphone de l'accueil"
     key_hash = factory.Sequence(lambda n: hash_key(f"pn_test_{n}"))
     prefix = "pn_test"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=365))

@@ -1,7 +1,10 @@
 """Payee accounts in the operator's console: every version, read only; the operator verifies the
-version in force after checking the RIB and the holder."""
+version in force after checking the RIB and the holder, on a confirmation page that shows the very
+version (holder, IBAN, BIC) being verified."""
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from clearing.payees import services
 from clearing.payees.models import PayeeAccount, PayeeStatus
@@ -50,8 +53,27 @@ class PayeeAccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Marquer comme vérifié (RIB et titulaire contrôlés)")
     def verify(self, request, queryset):
+        """Two steps: a page shows the exact versions (holder, IBAN, BIC) the operator is about to
+        verify; confirming verifies those version ids, each refused if a newer version came in."""
+        if request.POST.get("confirm") != "yes":
+            accounts = list(queryset.filter(status=PayeeStatus.TO_VERIFY).select_related("organisation"))
+            if not accounts:
+                self.message_user(request, "Aucun compte à vérifier dans la sélection.", messages.WARNING)
+                return None
+            return TemplateResponse(
+                request,
+                "admin/payees/verify_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Vérifier ces comptes bancaires ?",
+                    "accounts": accounts,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         count = 0
-        for account in queryset.filter(status=PayeeStatus.TO_VERIFY):
+        version_ids = [int(pk) for pk in request.POST.getlist("version") if pk.isdigit()]
+        for account in PayeeAccount.objects.filter(pk__in=version_ids, status=PayeeStatus.TO_VERIFY):
             try:
                 services.verify_payee_account(account=account, by=request.user, request=request)
             except DomainError as error:
@@ -59,3 +81,4 @@ class PayeeAccountAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 continue
             count += 1
         self.message_user(request, f"{count} compte(s) vérifié(s).", messages.SUCCESS)
+        return None

@@ -167,6 +167,16 @@ def check_site_can_redeem(site, today=None, subscription=_UNREAD):
     return site
 
 
+def check_site_may_check_passes(*, organisation):
+    """Testing a pass is for qualified sites (a suspended one still may, to answer a
+    beneficiary): an unqualified organisation would otherwise probe codes it can never redeem."""
+    try:
+        check_site_can_redeem(site_of(organisation))
+    except SiteError as error:
+        if error.code == Refusal.SITE_NOT_QUALIFIED:
+            raise
+
+
 def can_redeem(site, today=None):
     """``(True, None)`` or ``(False, code)`` with the code of ``check_site_can_redeem``."""
     try:

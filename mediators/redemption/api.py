@@ -17,6 +17,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mediators.qualification.selectors import check_site_may_check_passes
 from mediators.redemption import selectors, services
 from mediators.redemption.models import Redemption
 from passnum.api import (
@@ -35,12 +36,11 @@ from passnum.api import (
     request_hash,
 )
 from passnum.api_auth import OrganisationTokenAuthentication
-from passnum.audit.services import client_ip
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes.codes import grouped
 from passnum.passes.models import PassState
-from passnum.ratelimit import RateLimited, check_lookups_allowed, count_failed_lookup
+from passnum.ratelimit import RateLimited, check_lookups_allowed, count_failed_lookup, lookup_caller
 from passnum.refusals import (
     FAILED_LOOKUPS,
     PASS_CHECK_REFUSALS,
@@ -171,10 +171,6 @@ def site_organisation(request):
     return organisation
 
 
-def _lookup_identity(request):
-    return request.user.pk, client_ip(request._request)
-
-
 class PassCheckView(APIView):
     """``GET /api/v1/passes/{code}``: a pass tested without redeeming it."""
 
@@ -192,13 +188,14 @@ class PassCheckView(APIView):
     )
     def get(self, request, code):
         organisation = site_organisation(request)
-        user_id, ip = _lookup_identity(request)
-        check_lookups_allowed(user_id, ip)
+        check_site_may_check_passes(organisation=organisation)
+        caller = lookup_caller(request)
+        check_lookups_allowed(caller)
         try:
             pass_, refusal = services.check_pass_at_site(organisation, code)
         except services.RedemptionRefused as error:
             if error.code in FAILED_LOOKUPS:
-                count_failed_lookup(user_id, ip)
+                count_failed_lookup(caller)
             raise
         return Response(
             {
@@ -251,16 +248,16 @@ class RedemptionsView(APIView):
         body = RedemptionInSerializer(data=data)
         if not IDEMPOTENCY_KEY.match(key) or not body.is_valid():
             return None
-        ip = client_ip(request)
+        caller = f"token:{token.pk}"  # as lookup_caller says of a token (a device)
         try:
-            check_lookups_allowed(user.pk, ip)
+            check_lookups_allowed(caller)
         except RateLimited:
             return None
         status, answer = services.redeem_once(
             token.organisation, key=key, request_hash=request_hash(data), user=user, **body.to_scan()
         )
         if status >= 400 and json.loads(answer)["error"]["code"] in FAILED_LOOKUPS:
-            count_failed_lookup(user.pk, ip)
+            count_failed_lookup(caller)
         response = answer_response(status, answer)
         for name, value in self.default_response_headers.items():  # as DRF's answers
             response[name] = value
@@ -301,13 +298,13 @@ class RedemptionsView(APIView):
         key = idempotency_key(request)
         body = RedemptionInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user_id, ip = _lookup_identity(request)
-        check_lookups_allowed(user_id, ip)
+        caller = lookup_caller(request)
+        check_lookups_allowed(caller)
         status, answer = services.redeem_once(
             organisation, key=key, request_hash=request_hash(request.data), user=request.user, **body.to_scan()
         )
         if status >= 400 and json.loads(answer)["error"]["code"] in FAILED_LOOKUPS:
-            count_failed_lookup(user_id, ip)
+            count_failed_lookup(caller)
         return answer_response(status, answer)
 
     @extend_schema(

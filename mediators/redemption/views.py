@@ -31,7 +31,6 @@ from mediators.redemption.models import Redemption
 from mediators.space import PAGE_SIZE, current_site, site_required
 from passnum import csv_export
 from passnum.api import request_hash
-from passnum.audit.services import client_ip
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.tenancy import get_for_organisation_or_404
@@ -40,6 +39,7 @@ from passnum.ratelimit import (
     VERIFY_PER_MINUTE,
     check_lookups_allowed,
     count_failed_lookup,
+    lookup_caller,
     per_ip_limit_reached,
 )
 from passnum.refusals import FAILED_LOOKUPS, Refusal
@@ -144,9 +144,9 @@ def _scan_submit(request, form, points, items):
     def following(outcome, *, keep=(), key=None, code="", share=""):
         return outcome, _scan_form(points, items, choice=choice, collected=keep, key=key, code=code, share=share), keep
 
-    user_id, ip = request.user.pk, client_ip(request)
+    caller = lookup_caller(request)
     try:
-        check_lookups_allowed(user_id, ip)
+        check_lookups_allowed(caller)
     except DomainError as error:
         return following(scan_refusal(error.as_dict()["error"]), keep=collected, key=data["key"], code=entered)
     item = next((item for item in items if item.service.code == data["service"]), None)
@@ -168,7 +168,7 @@ def _scan_submit(request, form, points, items):
             pass_, refusal = services.check_pass_at_site(request.organisation, entered)
         except services.RedemptionRefused as error:
             if error.code in FAILED_LOOKUPS:
-                count_failed_lookup(user_id, ip)
+                count_failed_lookup(caller)
             code = entered if error.code in mistakes else ""
             return following(
                 scan_refusal(error.as_dict()["error"]), keep=collected, key=data["key"], code=code, share=share_text
@@ -206,7 +206,7 @@ def _scan_submit(request, form, points, items):
     if status >= 400:
         error = body["error"]
         if error["code"] in FAILED_LOOKUPS:
-            count_failed_lookup(user_id, ip)
+            count_failed_lookup(caller)
         if error["code"] in mistakes:  # the code to correct stays in the field
             return following(scan_refusal(error), keep=collected, code=entered, share=share_text)
         return following(scan_refusal(error))

@@ -32,6 +32,10 @@ class User(AbstractUser):
     first_name = models.CharField("prénom", max_length=150, blank=True)
     last_name = models.CharField("nom", max_length=150, blank=True)
 
+    # When this person was first asked for a second factor with a grace period (an administrator
+    # who had none): the grace runs PASSNUM_MFA_GRACE_DAYS from here, once.
+    mfa_grace_started_at = models.DateTimeField("délai pour la double authentification depuis", null=True, blank=True)
+
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
 

@@ -1,6 +1,7 @@
 from django.forms.models import model_to_dict
 
 from passnum.audit.models import AuditLog
+from passnum.client_ip import client_ip  # noqa: F401 - the name other apps import from here
 
 
 def snapshot(instance, fields=None):
@@ -10,11 +11,6 @@ def snapshot(instance, fields=None):
         key: (value if isinstance(value, (str, int, float, bool, type(None))) else str(value))
         for key, value in data.items()
     }
-
-
-def client_ip(request):
-    # Behind the production proxy, REMOTE_ADDR is set from X-Forwarded-For by the proxy itself.
-    return request.META.get("REMOTE_ADDR") if request is not None else None
 
 
 def record(action, *, actor=None, organisation=None, target=None, before=None, after=None, request=None):
@@ -34,5 +30,18 @@ def record(action, *, actor=None, organisation=None, target=None, before=None, a
         target_repr=str(target)[:255] if target is not None else "",
         before=before,
         after=after,
+        ip_address=client_ip(request),
+    )
+
+
+def record_failed_login(*, request, email: str, channel: str, reason: str = "wrong_password"):
+    """A failed login (web form or API token request): the address typed, never the password."""
+    return AuditLog.objects.create(
+        actor=None,
+        actor_email="",
+        action="login.failed" if channel == "web" else "api_token.request_failed",
+        target_type="accounts.user",
+        target_repr=(email or "")[:255],
+        after={"channel": channel, "reason": reason},
         ip_address=client_ip(request),
     )

@@ -144,7 +144,9 @@ class Invitation(models.Model):
 
 class ApiTokenQuerySet(TenantQuerySet, models.QuerySet):
     def usable(self):
-        return self.filter(revoked_at__isnull=True)
+        from django.utils import timezone
+
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
 class ApiToken(models.Model):
@@ -166,6 +168,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
     revoked_at = models.DateTimeField("révoqué le", null=True, blank=True)
+    # Set at creation (PASSNUM_TOKEN_LIFETIME_DAYS); a token without one is no longer accepted.
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
 
     tenant_field = "organisation"
     objects = ApiTokenQuerySet.as_manager()

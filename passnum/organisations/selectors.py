@@ -41,7 +41,7 @@ JOIN accounts_user account ON account.id = token.user_id AND account.is_active
 JOIN organisations_membership membership
      ON membership.user_id = token.user_id AND membership.organisation_id = token.organisation_id
      AND membership.is_active
-WHERE token.key_hash = %s AND token.revoked_at IS NULL
+WHERE token.key_hash = %s AND token.revoked_at IS NULL AND token.expires_at > %s
 """
 
 
@@ -69,7 +69,7 @@ def token_for_key(key):
     from passnum.db import prepared_cursor
 
     with prepared_cursor() as cursor:  # on every API request
-        cursor.execute(_KEY_LOOKUP_SQL, [hash_key(key)])
+        cursor.execute(_KEY_LOOKUP_SQL, [hash_key(key), timezone.now()])
         row = cursor.fetchone()
     if row is None:
         return None

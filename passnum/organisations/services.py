@@ -1,5 +1,7 @@
 """Use cases of organisations, memberships and invitations."""
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -15,6 +17,7 @@ from passnum.organisations.middleware import SESSION_KEY
 from passnum.organisations.models import ApiToken, Invitation, Membership, Organisation
 from passnum.organisations.tokens import hash_key, new_key
 from passnum.organisations.validators import normalise_siret, validate_siret
+from passnum.refusals import Refusal
 
 
 class OrganisationError(DomainError):
@@ -260,10 +263,39 @@ def remove_member(*, membership, by, request=None):
     )
 
 
-def check_can_use_password_token(user, memberships):
-    from passnum.accounts.mfa import requires_mfa
+class LoginRateLimited(OrganisationError):
+    code = Refusal.RATE_LIMITED
+    status = 429
+    message = "Trop d'échecs de connexion pour ce compte ou cette adresse : réessayez dans quelques minutes."
 
-    if requires_mfa(user, memberships):
+    def __init__(self):
+        super().__init__()
+        self.retry_after = 300
+
+
+def authenticate_for_token(*, request, email: str, password: str):
+    """The user of this e-mail and password, counted in the web login's limits (allauth's
+    ``login_failed``: per account and per IP, the same counters), failures audited."""
+    from allauth.account.adapter import get_adapter
+
+    from passnum.audit.services import record_failed_login
+
+    request.passnum_login_channel = "api"
+    try:
+        user = get_adapter(request).authenticate(request, email=email, password=password)
+    except ValidationError:  # allauth's « too_many_login_attempts »
+        record_failed_login(request=request, email=email, channel="api", reason=Refusal.RATE_LIMITED.value)
+        raise LoginRateLimited() from None
+    if user is None:
+        raise OrganisationError("E-mail ou mot de passe incorrect.", code="invalid_credentials", status=401)
+    return user
+
+
+def check_can_use_password_token(user, memberships):
+    from passnum.accounts.mfa import has_mfa, requires_mfa
+
+    # A password alone never opens an account that has (or must have) a second factor.
+    if requires_mfa(user, memberships) or has_mfa(user):
         raise OrganisationError(
             "Votre compte est protégé par une double authentification : créez vos jetons depuis votre espace.",
             code="mfa_account",
@@ -281,9 +313,49 @@ def create_api_token(*, organisation, user, name, request=None):
         name=name.strip()[:100] or "Appareil",
         key_hash=hash_key(key),
         prefix=key[:10],
+        expires_at=timezone.now() + datetime.timedelta(days=settings.PASSNUM_TOKEN_LIFETIME_DAYS),
     )
     record("api_token.created", actor=user, organisation=organisation, target=token, request=request)
     return token, key
+
+
+def check_can_create_tokens(membership):
+    """An organisation's tokens act for it: only its administrators hand them out."""
+    if membership is None or membership.role != Role.ADMIN:
+        raise OrganisationError(
+            "Seuls les administrateurs de l'organisation créent des jetons d'accès.", code="admin_only", status=403
+        )
+
+
+def check_can_revoke_token(*, token, membership):
+    """A member revokes the tokens they created; an administrator revokes any of the organisation's."""
+    if membership is None:
+        raise OrganisationError("Vous ne faites pas partie de cette organisation.", code="admin_only", status=403)
+    if membership.role != Role.ADMIN and token.user_id != membership.user_id:
+        raise OrganisationError(
+            "Vous ne pouvez révoquer que vos propres jetons : demandez à un administrateur.",
+            code="admin_only",
+            status=403,
+        )
+
+
+def revoke_tokens_of(*, user, organisation=None, reason: str, request=None):
+    """Ends the live tokens of a person (in one organisation, or all): after a password change
+    or the end of a membership, what they handed out must stop working too."""
+    tokens = ApiToken.objects.filter(user_id=getattr(user, "pk", user), revoked_at__isnull=True)
+    if organisation is not None:
+        tokens = tokens.filter(organisation_id=getattr(organisation, "pk", organisation))
+    now = timezone.now()
+    for token in tokens.select_related("organisation"):
+        ApiToken.objects.filter(pk=token.pk).update(revoked_at=now)
+        record(
+            "api_token.revoked",
+            actor=None,
+            organisation=token.organisation,
+            target=token,
+            after={"reason": reason},
+            request=request,
+        )
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.urls import reverse
 from passnum.errors import DomainError
 from passnum.organisations import selectors, services
 from passnum.organisations.decorators import organisation_required
+from passnum.organisations.enums import Role
 from passnum.organisations.forms import ApiTokenForm, InvitationForm
 from passnum.organisations.models import ApiToken, Invitation, Membership
 from passnum.organisations.tenancy import get_for_organisation_or_404
@@ -143,6 +145,12 @@ def api_tokens(request):
     """Devices and tools acting for the organisation through the API."""
     new_key = None
     form = ApiTokenForm(request.POST or None)
+    is_admin = request.membership is not None and request.membership.role == Role.ADMIN
+    if request.method == "POST":
+        try:
+            services.check_can_create_tokens(request.membership)
+        except DomainError as error:
+            raise PermissionDenied(error.message) from None
     if request.method == "POST" and form.is_valid():
         _token, new_key = services.create_api_token(
             organisation=request.organisation, user=request.user, name=form.cleaned_data["name"], request=request
@@ -151,13 +159,22 @@ def api_tokens(request):
     return render(
         request,
         "organisations/api_tokens.html",
-        {"tokens": selectors.api_tokens_of(request.organisation), "form": form, "new_key": new_key},
+        {
+            "tokens": selectors.api_tokens_of(request.organisation),
+            "form": form if is_admin else None,
+            "new_key": new_key,
+            "is_admin": is_admin,
+        },
     )
 
 
 @organisation_required
 def revoke_api_token(request, pk):
     token = get_for_organisation_or_404(ApiToken.objects.usable(), request.organisation, pk=pk)
+    try:
+        services.check_can_revoke_token(token=token, membership=request.membership)
+    except DomainError as error:
+        raise PermissionDenied(error.message) from None
     if request.method == "POST":
         services.revoke_api_token(token=token, by=request.user, request=request)
         messages.success(request, f"Le jeton « {token.name} » est révoqué : l'appareil n'a plus accès.")

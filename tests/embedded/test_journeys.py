@@ -75,7 +75,7 @@ def site_api():
     client = APIClient()
     response = client.post(
         "/api/v1/auth/token/",
-        {"email": "site@demo.passnum.fr", "password": DEMO_PASSWORD, "device": "Douchette"},
+        {"email": "mediateur@demo.passnum.fr", "password": DEMO_PASSWORD, "device": "Douchette"},
         format="json",
     )
     assert response.status_code == 201, response.json()
