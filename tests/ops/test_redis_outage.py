@@ -67,7 +67,7 @@ def test_scanning_goes_on_while_redis_is_down_and_the_outbox_drains_when_it_is_b
     # A mistyped code is still refused and counted — in PostgreSQL while Redis is away.
     mistyped = scanner.get(f"/api/v1/passes/{passes[2].code[:-1]}X")
     assert mistyped.status_code in {400, 404} and mistyped.json()["error"]["code"] in FAILED_LOOKUPS
-    assert RateLimitCounter.objects.filter(key__startswith="pn:failed-lookups:").count() == 2
+    assert RateLimitCounter.objects.filter(key__startswith="pn:failed-lookups:").count() == 1  # the caller's own window
     # A pass checked at the site, then the redemption undone.
     checked = scanner.get(f"/api/v1/passes/{passes[2].code}")
     assert checked.status_code == 200 and checked.json()["state"] == PassState.ACTIVE
