@@ -374,9 +374,19 @@ def _redeem_optimistically(organisation, *, user, key, request_hash, codes_enter
             moved = _write_redemption(
                 redemption, passes, _stored_answer_values(organisation, (key, request_hash), answer, now)
             )
+            if moved != len(passes) and connection.in_atomic_block:
+                # Never keep part of a write in the caller's transaction (in autocommit the
+                # statement, all or nothing by its own WHERE, is its own transaction).
+                raise _PassesChanged
     except IntegrityError:  # the key was used already (the statement wrote nothing)
         return idempotency.replay(organisation_id=organisation.pk, scope=SCOPE, key=key, request_hash=request_hash)
+    except _PassesChanged:
+        return None
     return answer if moved == len(passes) else None
+
+
+class _PassesChanged(Exception):
+    """A pass changed between the reading and the write: the savepoint is rolled back."""
 
 
 # On PostgreSQL, the whole write in one statement (the hot path): the passes locked and moved

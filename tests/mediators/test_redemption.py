@@ -1,4 +1,4 @@
-"""The redemption rules (DESIGN §3, §5): each refusal has its code and writes nothing."""
+"""The redemption rules: each refusal has its code and writes nothing."""
 
 import datetime
 import json
@@ -328,3 +328,33 @@ def test_the_redemption_takes_few_queries(place, booklet, django_assert_max_num_
     redeem_passes(place, passes[:1])
     with django_assert_max_num_queries(4):
         redeem_passes(place, passes[1:2])
+
+
+def test_a_conflict_found_after_the_write_leaves_nothing_behind(place, booklet, monkeypatch):
+    """If the single write ever moved fewer passes than it locked (a conflict found after writing),
+    the refusal must undo that write: never passes committed as redeemed without a redemption,
+    and no answer stored under the key (a retry may succeed)."""
+    from passnum.idempotency.models import StoredAnswer
+
+    real_write = services._write_redemption
+
+    def write_then_report_one_pass_missing(*args, **kwargs):
+        return real_write(*args, **kwargs) - 1  # the passes did move: the write happened
+
+    monkeypatch.setattr(services, "_write_redemption", write_then_report_one_pass_missing)
+    pass_ = first_passes(booklet)[0]
+    status, body = services.redeem_once(
+        place.organisation,
+        key="k-conflict",
+        request_hash="h",
+        user=place.user,
+        codes_entered=[pass_.code],
+        service_code=place.item.service.code,
+        point_id=place.point.pk,
+    )
+    assert (status, json.loads(body)["error"]["code"]) == (409, "conflict")
+    pass_.refresh_from_db()
+    assert pass_.state == PassState.ACTIVE
+    assert nothing_written()
+    assert not PassJournal.objects.filter(pass_ref=pass_, kind=JournalKind.REDEEMED).exists()
+    assert not StoredAnswer.objects.exists()
