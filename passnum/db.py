@@ -26,9 +26,11 @@ def prepared_cursor():
         return
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.ensure_connection()
-    # What connection.cursor() does, with the server-binding cursor class instead of the
+    # What connection.cursor() does (a reused connection checked once per request, as
+    # CONN_HEALTH_CHECKS asks), with the server-binding cursor class instead of the
     # connection's client-binding one.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
     cursor = connection._prepare_cursor(ServerBindingCursor(connection.connection))
     try:
         yield cursor
