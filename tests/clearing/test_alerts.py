@@ -13,7 +13,7 @@ from clearing import tasks
 from clearing.models import ExpiryAlert
 from sponsors import services as sponsor_services
 from tests.clearing.helpers import programme_in_every_state
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(django_capture_on_commit_callbacks):
     world = programme_in_every_state()
-    world.admin = MembershipFactory(organisation=world.programme.sponsor, role="admin").user
+    world.admin = MembershipFactory(
+        organisation=world.programme.sponsor, role="admin", user=UserFactory(with_mfa=True)
+    ).user  # an admin has a second factor
     world.finance = MembershipFactory(organisation=world.programme.sponsor, finance=True).user
     MembershipFactory(organisation=world.programme.sponsor, role="member")
     return world
