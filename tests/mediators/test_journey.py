@@ -134,9 +134,10 @@ def test_from_sign_up_to_finder_and_open_data(client, operator_user, django_capt
     account = current_payee_account(organisation=site.organisation)
     assert account.status == PayeeStatus.TO_VERIFY
     client.force_login(operator_user)
+    changelist = reverse("admin:payees_payeeaccount_changelist")
+    client.post(changelist, {"action": "verify", "_selected_action": [account.pk]})  # what is verified, shown
     client.post(
-        reverse("admin:payees_payeeaccount_changelist"),
-        {"action": "verify", "_selected_action": [account.pk]},
+        changelist, {"action": "verify", "_selected_action": [account.pk], "version": [account.pk], "confirm": "yes"}
     )
     account.refresh_from_db()
     assert account.status == PayeeStatus.VERIFIED
