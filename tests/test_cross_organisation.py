@@ -1,4 +1,4 @@
-"""Another organisation's data never shows, whatever the route (DESIGN §7).
+"""Another organisation's data never shows, whatever the route.
 
 Two walks over every URL pattern of the project, found by the URL resolver (a route added later
 is walked as soon as it exists, or fails the pinned count below until someone looks at it):

@@ -1,4 +1,4 @@
-"""Accessibility of every page (DESIGN §11: WCAG 2.1 AA / RGAA).
+"""Accessibility of every page: WCAG 2.1 AA / RGAA.
 
 The walk visits every named URL of the project — as an anonymous visitor and as each demo
 role — and runs axe-core (WCAG 2.1 A and AA rules) plus the reflow check at 200 % zoom on each

@@ -1,5 +1,5 @@
-"""Accessibility of the account pages a person reaches through a flow (DESIGN §11: WCAG 2.1 AA /
-RGAA): sign-up and e-mail confirmation (a real key, from the e-mail), password reset from the
+"""Accessibility of the account pages a person reaches through a flow, to WCAG 2.1 AA /
+RGAA: sign-up and e-mail confirmation (a real key, from the e-mail), password reset from the
 key of the e-mail, the second factor at login, its forced set-up for a role that requires it,
 recovery codes, reauthentication, password change and logout confirmation.
 

@@ -1,4 +1,4 @@
-"""Accessibility of the operator's console (DESIGN §11: WCAG 2.1 AA / RGAA): every page of the
+"""Accessibility of the operator's console: WCAG 2.1 AA / RGAA: every page of the
 Django admin as the operator's staff (with the second factor) sees it.
 
 For every registered model: its list, its add form, and the change form of an object of the

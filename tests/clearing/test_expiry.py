@@ -1,4 +1,4 @@
-"""The nightly expiry (DESIGN §6): passes still worth money expire 7 days after their last day
+"""The nightly expiry: passes still worth money expire 7 days after their last day
 (the upload window of offline scans), with their journal, once, even with two runs at once."""
 
 import threading

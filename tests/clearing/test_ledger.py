@@ -1,4 +1,4 @@
-"""The ledger check (DESIGN §6): per programme, ordered = created + active + redeemed-unsettled +
+"""The ledger check: per programme, ordered = created + active + redeemed-unsettled +
 settled + expired + cancelled, in cents; ``check_ledger`` exits non-zero on any difference."""
 
 from io import StringIO

@@ -1,4 +1,4 @@
-"""The redemption API, exactly per DESIGN §5: idempotency, refusals with codes, bad input never
+"""The redemption API: idempotency, refusals with codes, bad input never
 a 500 and never a write, rate limits on failed look-ups, undo and the month's list."""
 
 import datetime

@@ -1,4 +1,4 @@
-"""A pass is redeemed at most once under any race (DESIGN §3): real threads, each with its own
+"""A pass is redeemed at most once under any race: real threads, each with its own
 PostgreSQL connection, firing at the API at the same moment."""
 
 import random

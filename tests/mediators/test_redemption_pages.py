@@ -1,5 +1,5 @@
 """The site's « Encaissements » and « Scans refusés » pages, the undo confirmation, and the
-operator's read-only admin of redemptions (DESIGN §5, issue 8 item 7)."""
+operator's read-only admin of redemptions."""
 
 import csv
 import datetime

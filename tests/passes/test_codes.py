@@ -1,4 +1,4 @@
-"""Pass codes: randomness, check symbol, tolerant reading (DESIGN §4)."""
+"""Pass codes: randomness, check symbol, tolerant reading."""
 
 import pytest
 from hypothesis import given
