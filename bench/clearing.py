@@ -240,9 +240,9 @@ def run(*, sites: int, redemptions: int, quick: bool, workers: int) -> int:
 
     reference_s = reference_close(month=month, now=now)
 
-    # The close queues the PDFs after its commit: caught here, rendered below by the pool.
+    # The close queues the PDFs after its commit (outbox: apply_async): caught here, rendered below.
     queued = []
-    clearing.tasks.render_statement_pdfs.delay = lambda ids: queued.extend(ids)
+    clearing.tasks.render_statement_pdfs.apply_async = lambda args=(), kwargs=None, **options: queued.extend(args[0])
     with Timer() as close:
         result = services.close_month(month=month, now=now)
     lines = StatementLine.objects.count()

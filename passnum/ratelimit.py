@@ -86,10 +86,11 @@ def _counts(keys):
     if not isinstance(backend, RedisCache):
         found = backend.get_many(keys)
         return [found.get(key, 0) for key in keys]
-    client = _redis.get(os.getpid())
+    process = (os.getpid(), tuple(backend._servers))  # a fork or another server: another client
+    client = _redis.get(process)
     if client is None:
         _redis.clear()
-        client = _redis[os.getpid()] = backend._cache.get_client()
+        client = _redis[process] = backend._cache.get_client()
     try:
         values = client.mget([backend.make_key(key) for key in keys])
     except UNREACHABLE:
@@ -100,19 +101,22 @@ def _counts(keys):
     return [int(value) if value is not None else 0 for value in values]
 
 
-_redis = {}  # process id → client (a client made before a fork is not reused after it)
+_redis = {}  # (process id, servers) → client (a client made before a fork is not reused after it)
 
 
 def _incr(key, timeout):
     """Adds one to ``key`` (created for ``timeout`` seconds) and returns the new count."""
-    if _redis_down():
-        return _db_incr(key, timeout)
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=timeout)
-        return 1
+    if not _redis_down():
+        cache.add(key, 0, timeout=timeout)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=timeout)
+            count = 1
+        if not _redis_down():
+            return count
+    # Redis is down, or went down during this very count: PostgreSQL keeps it.
+    return _db_incr(key, timeout)
 
 
 def _key(caller, now):

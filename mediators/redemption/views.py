@@ -245,7 +245,9 @@ def scan(request):
         "service_worker": reverse("mediators:scan_service_worker"),
         "organisation": request.organisation.pk,
         "passes_required": {str(item.service.code): item.passes_required for item in items},
-        "next_actions": {refusal.value: refusal.next_action for refusal in Refusal},
+        # What to do next, after a redemption (« success ») and after each refusal.
+        "next_actions": {"success": SCAN_NEXT_AFTER_SUCCESS}
+        | {refusal.value: refusal.next_action for refusal in Refusal},
         "default_next": SCAN_DEFAULT_NEXT,
     }
     cannot = None
