@@ -357,10 +357,14 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- Internationalisation: French first, English available ------------------------------
+# --- Internationalisation: French only ---------------------------------------------------
 
+# One language per page: the English catalogue covers a handful of strings, so a visitor whose
+# browser asks for English would get English menus around French pages and dates. French only
+# until every template and message is translated; then add ("en", …) back here and the footer's
+# language selector (it lists LANGUAGES and appears as soon as there are two).
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", _("Français")), ("en", _("Anglais"))]
+LANGUAGES = [("fr", _("Français"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True

@@ -30,12 +30,9 @@ def test_security_headers_on_every_page(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_home_page_explains_the_pass_in_french_and_english(client):
+def test_home_page_explains_the_pass_in_french(client):
     response = client.get(reverse("home"))
     content = response.content.decode()
     assert '<html lang="fr">' in content
     assert "Aller au contenu" in content
     assert "Pass numérique" in content
-    english = client.get(reverse("home"), headers={"accept-language": "en"})
-    assert '<html lang="en">' in english.content.decode()
-    assert "Skip to content" in english.content.decode()
