@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 
-from passnum import views
+from passnum import api_reference, views
 from passnum.accounts import views as account_views
 
 admin.site.site_header = "Console de l'opérateur Passnum"
@@ -28,7 +28,7 @@ urlpatterns = [
     path("", include("beneficiaries.urls")),
     path("", include("clearing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_reference.api_docs, name="api-docs"),
 ]
 
 # No route serves MEDIA_ROOT, whatever DEBUG says: print files, invoices and statements hold

@@ -47,10 +47,11 @@ PUBLIC_SAMPLES = {
 # Pages of libraries that Passnum users see, styled by our templates.
 THIRD_PARTY_PAGES = ["account_login", "account_signup", "account_reset_password", "account_email", "mfa_index"]
 
-# Not pages: actions (POST only), JSON endpoints, the API documentation.
-EXCLUDED_NAMES = {"healthz", "set_language", "account_logout", "api-schema", "api-docs"}
-# The operator's console has its own walk (test_accessibility_admin.py); the API is not HTML.
-EXCLUDED_PREFIXES = ("/admin/", API_PREFIX)
+# Not pages: actions (POST only), JSON endpoints.
+EXCLUDED_NAMES = {"healthz", "set_language", "account_logout", "api-schema"}
+# The operator's console has its own walk (test_accessibility_admin.py); the API is not HTML,
+# but its reference (/api/docs/) is a page for people and is walked.
+EXCLUDED_PREFIXES = ("/admin/", f"{API_PREFIX}v1/", f"{API_PREFIX}schema/")
 
 # Objects of tenant models that the demo does not create yet, made for the walk in the role's
 # organisation. Each entry is a gap of passnum/demo.py: remove it once the demo has the object.
