@@ -54,8 +54,9 @@ def api_reference() -> dict:
             if operation is None:
                 continue
             tag = SECTION_TITLES.get((operation.get("tags") or [""])[0], "Autres opérations")
-            sections.setdefault(tag, []).append(_operation(method=method, path=path, operation=operation,
-                                                           components=components))
+            sections.setdefault(tag, []).append(
+                _operation(method=method, path=path, operation=operation, components=components)
+            )
     return {
         "title": schema["info"]["title"],
         "description": schema["info"].get("description", ""),
@@ -126,9 +127,8 @@ def _fields(*, schema: dict, components: dict) -> list[dict]:
             "type": _type(schema=_resolve(schema=field, components=components), ref=field),
             "required": name in required,
             "read_only": field.get("readOnly", False),
-            "description": field.get("description", "") or _resolve(schema=field, components=components).get(
-                "description", ""
-            ),
+            "description": field.get("description", "")
+            or _resolve(schema=field, components=components).get("description", ""),
         }
         for name, field in schema.get("properties", {}).items()
     ]

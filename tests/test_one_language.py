@@ -48,7 +48,7 @@ def test_every_page_is_in_one_language_for_an_english_browser(client):
                 continue
             body = response.content.decode()
             if '<html lang="fr">' not in body:
-                mixed.append(f"{role} {name}: la page ne déclare pas lang=\"fr\"")
+                mixed.append(f'{role} {name}: la page ne déclare pas lang="fr"')
             found = sorted(text for text in english if f">{text}<" in body or f'"{text}"' in body)
             if found:
                 mixed.append(f"{role} {name}: textes anglais {found}")
