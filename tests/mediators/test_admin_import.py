@@ -241,3 +241,67 @@ def test_dry_run_and_bad_email_invite_nobody(django_capture_on_commit_callbacks)
     errors = {row.number: str(row.error) for row in result.invalid_rows}
     assert list(errors) == [2] and "Ligne 3 : l'e-mail de contact « pas-une-adresse »" in errors[2]
     assert not Invitation.objects.exists() and not Site.objects.exists()
+
+
+# --- who imported which file, through the console -------------------------------------------------
+
+
+def point_row(siret, point_id="", name="Lieu"):
+    values = dict.fromkeys(POINT_HEADERS, "0")
+    values.update(
+        id=point_id, siret=siret, name=name, address="1 rue X", address_complement="", postcode="33400",
+        commune="Talence", insee_code="33522", latitude="44.8", longitude="-0.58", opening_hours="", phone="",
+        email="", is_active="1",
+    )  # fmt: skip
+    return [values[h] for h in POINT_HEADERS]
+
+
+def csv_file(name, headers, rows):
+    import csv
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    text = io.StringIO()
+    csv.writer(text).writerows([headers, *rows])
+    return SimpleUploadedFile(name, text.getvalue().encode(), content_type="text/csv")
+
+
+def sites_file():
+    existing = SiteFactory()
+    rows = [site_row(existing.organisation.siret, status="draft"), site_row(siret_from_prefix("444555660001"))]
+    return Site, csv_file("structures-gironde.csv", SITE_HEADERS, rows)
+
+
+def points_file():
+    site = SiteFactory()
+    from tests.mediators.factories import PointOfPresenceFactory
+
+    existing = PointOfPresenceFactory(site=site)
+    rows = [point_row(site.organisation.siret, str(existing.pk), "Renommé"), point_row(site.organisation.siret)]
+    return PointOfPresence, csv_file("lieux-gironde.csv", POINT_HEADERS, rows)
+
+
+@pytest.mark.parametrize("make_file", [sites_file, points_file], ids=["sites", "points"])
+def test_an_import_in_the_console_is_audited_with_its_file_and_counts(client, operator_user, make_file):
+    from django.contrib import admin as django_admin
+    from django.urls import reverse
+
+    from passnum.audit.models import AuditLog
+
+    model, upload = make_file()
+    info = f"{model._meta.app_label}_{model._meta.model_name}"
+    formats = django_admin.site._registry[model].get_import_formats()
+    csv_index = next(str(i) for i, f in enumerate(formats) if f().get_title() == "csv")
+    client.force_login(operator_user)
+    form = {"format": csv_index, "resource": "0", "import_file": upload}
+    preview = client.post(reverse(f"admin:{info}_import"), form)
+    assert preview.status_code == 200 and "confirm_form" in preview.context, preview.content.decode()[:2000]
+    assert not AuditLog.objects.filter(action=f"admin.{model._meta.model_name}.imported").exists()  # a preview
+    done = client.post(reverse(f"admin:{info}_process_import"), preview.context["confirm_form"].initial)
+    assert done.status_code == 302
+    entry = AuditLog.objects.get(action=f"admin.{model._meta.model_name}.imported")
+    assert entry.actor == operator_user and entry.created_at is not None
+    assert entry.after["file"] == upload.name
+    assert (entry.after["created"], entry.after["updated"]) == (1, 1)
+    assert model.objects.count() == 2
