@@ -257,14 +257,9 @@ def point_row(siret, point_id="", name="Lieu"):
 
 
 def csv_file(name, headers, rows):
-    import csv
-    import io
+    from tests.audit.test_admin_blind_spots import csv_upload
 
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    text = io.StringIO()
-    csv.writer(text).writerows([headers, *rows])
-    return SimpleUploadedFile(name, text.getvalue().encode(), content_type="text/csv")
+    return csv_upload(name, [headers, *rows])
 
 
 def sites_file():
@@ -284,24 +279,10 @@ def points_file():
 
 @pytest.mark.parametrize("make_file", [sites_file, points_file], ids=["sites", "points"])
 def test_an_import_in_the_console_is_audited_with_its_file_and_counts(client, operator_user, make_file):
-    from django.contrib import admin as django_admin
-    from django.urls import reverse
-
-    from passnum.audit.models import AuditLog
+    from tests.audit.test_admin_blind_spots import import_in_console
 
     model, upload = make_file()
-    info = f"{model._meta.app_label}_{model._meta.model_name}"
-    formats = django_admin.site._registry[model].get_import_formats()
-    csv_index = next(str(i) for i, f in enumerate(formats) if f().get_title() == "csv")
-    client.force_login(operator_user)
-    form = {"format": csv_index, "resource": "0", "import_file": upload}
-    preview = client.post(reverse(f"admin:{info}_import"), form)
-    assert preview.status_code == 200 and "confirm_form" in preview.context, preview.content.decode()[:2000]
-    assert not AuditLog.objects.filter(action=f"admin.{model._meta.model_name}.imported").exists()  # a preview
-    done = client.post(reverse(f"admin:{info}_process_import"), preview.context["confirm_form"].initial)
-    assert done.status_code == 302
-    entry = AuditLog.objects.get(action=f"admin.{model._meta.model_name}.imported")
-    assert entry.actor == operator_user and entry.created_at is not None
+    entry = import_in_console(client, operator_user, model, upload)
     assert entry.after["file"] == upload.name
     assert (entry.after["created"], entry.after["updated"]) == (1, 1)
     assert model.objects.count() == 2
