@@ -25,7 +25,7 @@ from clearing.models import (
 )
 from clearing.selectors import ledger
 from passnum.admin_helpers import ReadOnlyAdmin
-from passnum.audit.services import record
+from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.organisations.tenancy import public_path
 from passnum.passes.downloads import file_response, files_response
@@ -92,12 +92,13 @@ class StatementAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Télécharger les relevés choisis (PDF)")
     def download(self, request, queryset):
-        ready = [(s.pdf, f"{s.number}.pdf") for s in queryset if s.pdf]
+        ready = [s for s in queryset.select_related("site__organisation") if s.pdf]
         if not ready:
             self.message_user(request, "Aucun PDF n'est encore prêt pour ces relevés.", messages.WARNING)
             return None
-        record("admin.statement.downloaded", request=request, after={"numbers": [name for _f, name in ready]})
-        return files_response(ready, "releves.zip")
+        for s in ready:
+            record_download(request=request, document=s, organisation=s.site.organisation, file_name=f"{s.number}.pdf")
+        return files_response([(s.pdf, f"{s.number}.pdf") for s in ready], "releves.zip")
 
     @admin.action(description="Annuler le relevé (avec un motif)")
     def void(self, request, queryset):
@@ -240,10 +241,10 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         )
 
     def pdf_view(self, request, pk):
-        note = CreditNote.objects.filter(pk=pk).first()
+        note = CreditNote.objects.select_related("sponsor").filter(pk=pk).first()
         if note is None or not note.pdf:
             raise Http404("Cet avoir n'a pas encore de PDF.")
-        record("admin.creditnote.downloaded", request=request, target=note)
+        record_download(request=request, document=note, organisation=note.sponsor, file_name=f"{note.number}.pdf")
         return file_response(note.pdf, f"{note.number}.pdf")
 
 
@@ -263,12 +264,13 @@ class SubscriptionInvoiceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Télécharger les factures choisies (PDF)")
     def download(self, request, queryset):
-        ready = [(i.pdf, f"{i.number}.pdf") for i in queryset if i.pdf]
+        ready = [i for i in queryset.select_related("site__organisation") if i.pdf]
         if not ready:
             self.message_user(request, "Aucun PDF n'est encore prêt pour ces factures.", messages.WARNING)
             return None
-        record("admin.subscriptioninvoice.downloaded", request=request, after={"numbers": [n for _f, n in ready]})
-        return files_response(ready, "factures-abonnement.zip")
+        for i in ready:
+            record_download(request=request, document=i, organisation=i.site.organisation, file_name=f"{i.number}.pdf")
+        return files_response([(i.pdf, f"{i.number}.pdf") for i in ready], "factures-abonnement.zip")
 
 
 @admin.register(SubscriptionNetting)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from clearing import selectors
 from clearing.models import Statement, StatementStatus
 from passnum.api import ERROR_RESPONSES, Pagination, TenantScopedMixin, api_organisation, path_parameter
+from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes.downloads import file_response
@@ -152,4 +153,10 @@ class StatementPdfView(StatementObjectMixin, APIView):
                 code="not_found",
                 status=404,
             )
+        record_download(
+            request=request,
+            document=statement,
+            organisation=statement.site.organisation,
+            file_name=f"{statement.number}.pdf",
+        )
         return file_response(statement.pdf, f"{statement.number}.pdf")

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from clearing import selectors, services
 from clearing.payments import selectors as payment_selectors
 from mediators.qualification.selectors import site_of
+from passnum.audit.services import record_download
 from passnum.organisations.decorators import organisation_required
 from passnum.organisations.enums import OrganisationKind, Role
 from passnum.passes.downloads import file_response
@@ -60,6 +61,9 @@ def statement_pdf(request, number):
     statement = selectors.statement_of(request.organisation, number=number)
     if not statement.pdf:
         raise Http404("Le PDF de ce relevé est en cours de préparation : réessayez dans quelques minutes.")
+    record_download(
+        request=request, document=statement, organisation=request.organisation, file_name=f"{statement.number}.pdf"
+    )
     return file_response(statement.pdf, f"{statement.number}.pdf")
 
 
@@ -68,6 +72,9 @@ def subscription_invoice_pdf(request, number):
     invoice = selectors.subscription_invoice_of(request.organisation, number=number)
     if not invoice.pdf:
         raise Http404("Le PDF de cette facture est en cours de préparation : réessayez dans quelques minutes.")
+    record_download(
+        request=request, document=invoice, organisation=request.organisation, file_name=f"{invoice.number}.pdf"
+    )
     return file_response(invoice.pdf, f"{invoice.number}.pdf")
 
 

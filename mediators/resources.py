@@ -172,7 +172,7 @@ class SiteResource(CheckedResource):
                     actor=user if getattr(user, "pk", None) else None,
                 )
             record(
-                "admin.site.imported",
+                "admin.site.line_imported",  # the file's own entry: AuditedAdminMixin.process_result
                 actor=user,
                 organisation=instance.organisation,
                 target=instance,
@@ -233,7 +233,7 @@ class PointOfPresenceResource(CheckedResource):
 
     def after_save_instance(self, instance, row, **kwargs):
         record(
-            "admin.point_of_presence.imported",
+            "admin.point_of_presence.line_imported",
             actor=kwargs.get("user"),
             organisation=instance.site.organisation,
             target=instance,

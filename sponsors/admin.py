@@ -5,6 +5,7 @@ from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 
 from passnum.admin_helpers import ReadOnlyAdmin
+from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.organisations.admin import AuditedAdminMixin
 from passnum.passes.downloads import files_response
@@ -116,7 +117,15 @@ class SponsorInvoiceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Télécharger les factures choisies (PDF)")
     def download(self, request, queryset):
-        return files_response([(i.pdf, f"{i.number}.pdf") for i in queryset], "factures.zip")
+        ready = [invoice for invoice in queryset.select_related("sponsor") if invoice.pdf]
+        if not ready:
+            self.message_user(request, "Aucun PDF n'est encore prêt pour ces factures.", messages.WARNING)
+            return None
+        for invoice in ready:
+            record_download(
+                request=request, document=invoice, organisation=invoice.sponsor, file_name=f"{invoice.number}.pdf"
+            )
+        return files_response([(i.pdf, f"{i.number}.pdf") for i in ready], "factures.zip")
 
     @admin.action(description="Enregistrer le paiement")
     def record_payment(self, request, queryset):

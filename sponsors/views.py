@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clearing import selectors as clearing_selectors
+from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.organisations.decorators import organisation_required
 from passnum.organisations.enums import OrganisationKind, Role
@@ -223,6 +224,11 @@ def order_allocate(request, pk):
 @sponsor_required
 def invoice_pdf(request, pk):
     invoice = get_for_organisation_or_404(SponsorInvoice.objects.all(), request.organisation, pk=pk)
+    if not invoice.pdf:
+        raise Http404("Le PDF de cette facture est en préparation : réessayez dans quelques minutes.")
+    record_download(
+        request=request, document=invoice, organisation=request.organisation, file_name=f"{invoice.number}.pdf"
+    )
     return file_response(invoice.pdf, f"{invoice.number}.pdf")
 
 
@@ -248,4 +254,5 @@ def credit_note_pdf(request, pk):
     )
     if not note.pdf:
         raise Http404("Le PDF de cet avoir est en préparation : réessayez dans quelques minutes.")
+    record_download(request=request, document=note, organisation=request.organisation, file_name=f"{note.number}.pdf")
     return file_response(note.pdf, f"{note.number}.pdf")

@@ -143,3 +143,25 @@ def test_every_state_changing_route_requires_the_csrf_token(name, pattern, membe
         if token:
             response = client.post(url, {"email": "x@exemple.fr", "name": "x"}, headers={"x-csrftoken": token})
             assert not is_csrf_refusal(response), f"POST {url} avec le jeton CSRF : toujours refusé"
+
+
+def _ignored_by_git(name):
+    """``.gitignore``'s verdict on a file at the root: the last pattern that matches wins, a
+    ``!`` pattern takes the file back (enough for the root's simple patterns)."""
+    import fnmatch
+
+    verdict = False
+    for line in (ROOT / ".gitignore").read_text().splitlines():
+        pattern = line.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negated = pattern.startswith("!")
+        if fnmatch.fnmatch(name, pattern.lstrip("!").lstrip("/").rstrip("/")):
+            verdict = not negated
+    return verdict
+
+
+def test_the_secrets_file_is_never_committed():
+    # The production compose file reads its secrets from .env: git must never take it.
+    assert _ignored_by_git(".env") and _ignored_by_git(".env.production")
+    assert not _ignored_by_git(".env.example")  # the documented example stays in the repository

@@ -15,6 +15,7 @@ from clearing.payments import selectors, services
 from clearing.payments.models import PaymentBatch, PaymentBatchLine, PaymentBatchStatusChange
 from clearing.payments.reasons import REJECTION_REASONS
 from passnum.admin_helpers import ReadOnlyAdmin
+from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.passes.downloads import file_response
 
@@ -201,6 +202,8 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
         if not batch.sepa_file:
             self.message_user(request, "Ce lot n'a pas de fichier SEPA.", messages.ERROR)
             return None
+        # The transfers of many sites in one file: no single organisation.
+        record_download(request=request, document=batch, file_name=f"{batch.message_id}.xml")
         return file_response(batch.sepa_file, f"{batch.message_id}.xml")
 
     def _state_change(self, request, queryset, *, service, title, intro, button, done):

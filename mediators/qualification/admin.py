@@ -224,13 +224,11 @@ class SupportingDocumentAdmin(ReadOnlyAdmin):
         from django.http import Http404
 
         from mediators.qualification.views import document_response
-        from passnum.audit.services import record
 
         document = SupportingDocument.objects.select_related("site__organisation").filter(pk=pk).first()
         if document is None:
             raise Http404("Pièce introuvable.")
-        record("admin.document.viewed", request=request, organisation=document.site.organisation, target=document)
-        return document_response(document)
+        return document_response(request, document)  # audited there
 
 
 @admin.register(Subscription)

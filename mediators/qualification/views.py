@@ -14,6 +14,7 @@ from clearing.payees.services import set_payee_account
 from mediators.qualification import forms, selectors, services
 from mediators.qualification.models import QualificationStatus, SchemeSettings, Sector, SupportingDocument
 from mediators.space import current_site, require_admin, show_error, site_required
+from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.organisations.middleware import SESSION_KEY
 from passnum.organisations.tenancy import get_for_organisation_or_404
@@ -199,13 +200,17 @@ def submit(request):
     )
 
 
-def document_response(document):
-    """The file as a download (read at once: at most 5 MB), never displayed inline."""
+def document_response(request, document):
+    """The file as a download (read at once: at most 5 MB), never displayed inline; written to
+    the audit log, whether the site or the operator downloads it."""
     try:
         with document.file.open("rb") as handle:
             content = handle.read()
     except FileNotFoundError as exc:
         raise Http404("Ce fichier n'est plus disponible.") from exc
+    record_download(
+        request=request, document=document, organisation=document.site.organisation, file_name=document.original_name
+    )
     response = HttpResponse(content, content_type=document.content_type)
     response["Content-Disposition"] = content_disposition_header(True, document.original_name)
     return response
@@ -236,8 +241,10 @@ def documents(request):
 
 @site_required
 def document_download(request, pk):
-    document = get_for_organisation_or_404(SupportingDocument.objects.all(), request.organisation, pk=pk)
-    return document_response(document)
+    document = get_for_organisation_or_404(
+        SupportingDocument.objects.select_related("site__organisation"), request.organisation, pk=pk
+    )
+    return document_response(request, document)
 
 
 @site_required

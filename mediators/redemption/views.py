@@ -31,6 +31,7 @@ from mediators.redemption.models import Redemption
 from mediators.space import PAGE_SIZE, current_site, site_required
 from passnum import csv_export
 from passnum.api import request_hash
+from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.tenancy import get_for_organisation_or_404
@@ -375,11 +376,15 @@ def _csv_date(moment):
     return f"{timezone.localtime(moment):%d/%m/%Y %H:%M}" if moment else ""
 
 
-def _redemptions_csv(redemptions, month):
+def _redemptions_csv(request, redemptions, month):
     """The filtered month as CSV for the site's accounting: semicolons, decimal commas and a
-    byte-order mark, as French spreadsheets expect."""
+    byte-order mark, as French spreadsheets expect. Each export is written to the audit log."""
+    file_name = f"encaissements-{month:%Y-%m}.csv"
+    record_download(
+        request=request, kind="mediators.redemptions_csv", organisation=request.organisation, file_name=file_name
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, f"encaissements-{month:%Y-%m}.csv")
+    response["Content-Disposition"] = content_disposition_header(True, file_name)
     response.write("\ufeff")
     writer = csv_export.writer(response, delimiter=";", lineterminator="\r\n")
     writer.writerow(REDEMPTIONS_CSV_HEADER)
@@ -422,7 +427,7 @@ def redemptions(request):
     queryset = selectors.redemptions_of(request.organisation, month=month, service_code=service_code, point_id=point_id)
     queryset = queryset.order_by("-redeemed_at", "pk")  # a stable order across pages
     if request.GET.get("format") == "csv":
-        return _redemptions_csv(queryset, month)
+        return _redemptions_csv(request, queryset, month)
 
     filters = {"month": f"{month:%Y-%m}"}
     if service_code is not None:

@@ -34,6 +34,29 @@ def record(action, *, actor=None, organisation=None, target=None, before=None, a
     )
 
 
+def record_download(
+    *, request, file_name: str, document=None, organisation=None, kind: str = "", actor=None
+) -> AuditLog:
+    """A file handed out (a stored PDF, an export, a supporting document, a SEPA file): one entry
+    per file, written before its bytes leave — who (the signed-in user, or the user of the API
+    token), for which organisation, which file, when (the entry's date) and by which route.
+    The action is ``<kind>.downloaded``, ``kind`` defaulting to the document's model."""
+    after = {"file": file_name}
+    if request is not None:
+        after["path"] = request.path
+        token = getattr(request, "auth", None)
+        if token is not None and hasattr(token, "organisation"):  # an organisation's API token
+            after["api_token"] = token.pk
+    return record(
+        f"{kind or document._meta.label_lower}.downloaded",
+        actor=actor,
+        organisation=organisation,
+        target=document,
+        after=after,
+        request=request,
+    )
+
+
 def record_failed_login(*, request, email: str, channel: str, reason: str = "wrong_password"):
     """A failed login (web form or API token request): the address typed, never the password."""
     return AuditLog.objects.create(

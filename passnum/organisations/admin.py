@@ -60,10 +60,19 @@ class AuditedAdminMixin:
 
     # django-import-export: the hooks exist only on its admins.
     def process_result(self, result, request):
+        """One entry per file imported: who, which file, how many rows created and updated."""
+        totals = {str(key): value for key, value in result.totals.items()}
+        upload = request.FILES.get("import_file")  # imported at once, without the confirmation step
         record(
             f"admin.{self.model._meta.model_name}.imported",
             request=request,
-            after={"totals": {str(key): value for key, value in result.totals.items()}},
+            after={
+                "file": request.POST.get("original_file_name") or getattr(upload, "name", ""),
+                "created": totals.get("new", 0),
+                "updated": totals.get("update", 0),
+                "deleted": totals.get("delete", 0),
+                "totals": totals,
+            },
         )
         return super().process_result(result, request)
 

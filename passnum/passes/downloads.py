@@ -1,6 +1,7 @@
 """Downloads of stored PDFs (print files, invoices) for the sponsor's space and the admin."""
 
 import io
+import mimetypes
 import zipfile
 
 from django.http import Http404, HttpResponse
@@ -23,7 +24,8 @@ def file_response(field_file, filename):
             content = handle.read()
     except (FileNotFoundError, ValueError) as error:
         raise Http404("Le fichier n'est plus disponible.") from error
-    response = HttpResponse(content, content_type="application/pdf")
+    # PDFs mostly; a SEPA file is XML.
+    response = HttpResponse(content, content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return _private(response)
 

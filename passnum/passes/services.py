@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from passnum.audit.services import record
+from passnum.audit.services import record, record_download
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.outbox import submit_on_commit
@@ -830,12 +830,12 @@ def check_may_download_print_files(*, user, membership) -> None:
 def record_print_file_downloads(*, files, actor, request=None) -> None:
     """One audit entry per downloaded file (who, which file, when), before the bytes leave."""
     for print_file in files:
-        record(
-            "passes.print_file.downloaded",
+        record_download(
+            kind="passes.print_file",
             actor=actor,
             organisation=print_file.print_run.order.programme.sponsor,
-            target=print_file,
-            after={"file": print_file.download_name, "print_run": print_file.print_run_id},
+            document=print_file,
+            file_name=print_file.download_name,
             request=request,
         )
 

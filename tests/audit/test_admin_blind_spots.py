@@ -1,7 +1,12 @@
 """What the operator's console does is in the audit log: inlines, the user admin, invitations,
 bulk deletes, imports and exports. Secrets and password hashes never are."""
 
+import csv
+import io
+
 import pytest
+from django.contrib import admin as django_admin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from passnum.audit.models import AuditLog
@@ -111,3 +116,46 @@ def test_an_export_of_organisations_is_audited(operator_user):
     assert data
     entry = AuditLog.objects.get(action="admin.organisation.exported")
     assert entry.after["rows"] == Organisation.objects.count() and entry.actor == operator_user
+
+
+def csv_upload(name, lines):
+    text = io.StringIO()
+    csv.writer(text).writerows(lines)
+    return SimpleUploadedFile(name, text.getvalue().encode(), content_type="text/csv")
+
+
+def import_in_console(client, operator, model, upload):
+    """Imports ``upload`` (CSV) as the operator does, preview then confirmation; returns the
+    audit entry of the file."""
+    from passnum.audit.models import AuditLog
+
+    info = f"{model._meta.app_label}_{model._meta.model_name}"
+    action = f"admin.{model._meta.model_name}.imported"
+    formats = django_admin.site._registry[model].get_import_formats()
+    csv_index = next(str(i) for i, f in enumerate(formats) if f().get_title() == "csv")
+    client.force_login(operator)
+    form = {"format": csv_index, "resource": "0", "import_file": upload}
+    preview = client.post(reverse(f"admin:{info}_import"), form)
+    assert preview.status_code == 200 and "confirm_form" in preview.context, preview.content.decode()[:2000]
+    assert not AuditLog.objects.filter(action=action).exists()  # a preview imports nothing
+    done = client.post(reverse(f"admin:{info}_process_import"), preview.context["confirm_form"].initial)
+    assert done.status_code == 302
+    entry = AuditLog.objects.get(action=action)
+    assert entry.actor == operator and entry.created_at is not None
+    return entry
+
+
+def test_an_import_of_organisations_is_audited_with_its_file_and_counts(client, operator_user):
+    from passnum.organisations.models import Organisation
+
+    existing = OrganisationFactory(name="Ancien nom")
+    header = ["id", "kind", "name", "siret", "address", "postcode", "city", "email", "is_active"]
+    rows = [
+        [str(existing.pk), "sponsor", "Nouveau nom", existing.siret, "", "33000", "Bordeaux", "", "1"],
+        ["", "funder", "Département", OrganisationFactory.build().siret, "", "33000", "Bordeaux", "", "1"],
+    ]
+    entry = import_in_console(client, operator_user, Organisation, csv_upload("organisations.csv", [header, *rows]))
+    assert entry.after["file"] == "organisations.csv"
+    assert (entry.after["created"], entry.after["updated"]) == (1, 1)
+    existing.refresh_from_db()
+    assert existing.name == "Nouveau nom"

@@ -241,3 +241,48 @@ def test_dry_run_and_bad_email_invite_nobody(django_capture_on_commit_callbacks)
     errors = {row.number: str(row.error) for row in result.invalid_rows}
     assert list(errors) == [2] and "Ligne 3 : l'e-mail de contact « pas-une-adresse »" in errors[2]
     assert not Invitation.objects.exists() and not Site.objects.exists()
+
+
+# --- who imported which file, through the console -------------------------------------------------
+
+
+def point_row(siret, point_id="", name="Lieu"):
+    values = dict.fromkeys(POINT_HEADERS, "0")
+    values.update(
+        id=point_id, siret=siret, name=name, address="1 rue X", address_complement="", postcode="33400",
+        commune="Talence", insee_code="33522", latitude="44.8", longitude="-0.58", opening_hours="", phone="",
+        email="", is_active="1",
+    )  # fmt: skip
+    return [values[h] for h in POINT_HEADERS]
+
+
+def csv_file(name, headers, rows):
+    from tests.audit.test_admin_blind_spots import csv_upload
+
+    return csv_upload(name, [headers, *rows])
+
+
+def sites_file():
+    existing = SiteFactory()
+    rows = [site_row(existing.organisation.siret, status="draft"), site_row(siret_from_prefix("444555660001"))]
+    return Site, csv_file("structures-gironde.csv", SITE_HEADERS, rows)
+
+
+def points_file():
+    site = SiteFactory()
+    from tests.mediators.factories import PointOfPresenceFactory
+
+    existing = PointOfPresenceFactory(site=site)
+    rows = [point_row(site.organisation.siret, str(existing.pk), "Renommé"), point_row(site.organisation.siret)]
+    return PointOfPresence, csv_file("lieux-gironde.csv", POINT_HEADERS, rows)
+
+
+@pytest.mark.parametrize("make_file", [sites_file, points_file], ids=["sites", "points"])
+def test_an_import_in_the_console_is_audited_with_its_file_and_counts(client, operator_user, make_file):
+    from tests.audit.test_admin_blind_spots import import_in_console
+
+    model, upload = make_file()
+    entry = import_in_console(client, operator_user, model, upload)
+    assert entry.after["file"] == upload.name
+    assert (entry.after["created"], entry.after["updated"]) == (1, 1)
+    assert model.objects.count() == 2
