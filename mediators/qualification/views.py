@@ -18,6 +18,7 @@ from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.organisations.middleware import SESSION_KEY
 from passnum.organisations.tenancy import get_for_organisation_or_404
+from passnum.passes.downloads import never_stored
 
 
 @login_required
@@ -213,7 +214,7 @@ def document_response(request, document):
     )
     response = HttpResponse(content, content_type=document.content_type)
     response["Content-Disposition"] = content_disposition_header(True, document.original_name)
-    return response
+    return never_stored(response)  # statutes, bank proofs: personal and financial data
 
 
 @site_required

@@ -36,6 +36,7 @@ from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.tenancy import get_for_organisation_or_404
 from passnum.passes import codes as pass_codes
+from passnum.passes.downloads import never_stored
 from passnum.ratelimit import (
     VERIFY_PER_MINUTE,
     check_lookups_allowed,
@@ -383,7 +384,8 @@ def _redemptions_csv(request, redemptions, month):
     record_download(
         request=request, kind="mediators.redemptions_csv", organisation=request.organisation, file_name=file_name
     )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    # Pass codes and amounts: never kept by a browser or a proxy cache.
+    response = never_stored(HttpResponse(content_type="text/csv; charset=utf-8"))
     response["Content-Disposition"] = content_disposition_header(True, file_name)
     response.write("\ufeff")
     writer = csv_export.writer(response, delimiter=";", lineterminator="\r\n")

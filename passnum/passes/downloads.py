@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
 
-def _private(response):
+def never_stored(response):
     """Never kept by a browser or a proxy cache (``no-store``): these files hold codes and money."""
     add_never_cache_headers(response)
     response["Cache-Control"] = "no-store, " + response["Cache-Control"]
@@ -27,7 +27,7 @@ def file_response(field_file, filename):
     # PDFs mostly; a SEPA file is XML.
     response = HttpResponse(content, content_type=mimetypes.guess_type(filename)[0] or "application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return _private(response)
+    return never_stored(response)
 
 
 def files_response(items, zip_name):
@@ -43,4 +43,4 @@ def files_response(items, zip_name):
                 archive.writestr(filename, handle.read())
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{zip_name}"'
-    return _private(response)
+    return never_stored(response)

@@ -184,6 +184,7 @@ def test_each_download_writes_one_audit_entry(download, client, member_of, opera
     response, expected = download(client, member_of, operator_user)
     assert response.status_code == 200, response
     assert "attachment" in response["Content-Disposition"]
+    assert "no-store" in response.get("Cache-Control", ""), "a file of an organisation is never kept by a cache"
     entries = AuditLog.objects.exclude(pk__in=before).filter(action__endswith=".downloaded")
     entry = entries.get()
     assert entry.action == expected.action
