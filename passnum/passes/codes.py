@@ -115,37 +115,39 @@ def generate():
     return data + check_symbol(data)
 
 
+# Weights of the data symbols in N mod 37, and their inverses (37 is prime).
+_WEIGHTS = tuple(pow(32, DATA_LENGTH - 1 - position, 37) for position in range(DATA_LENGTH))
+_INVERSES = tuple(pow(weight, -1, 37) for weight in _WEIGHTS)
+
+
 def legacy_neighbours(code):
     """Every string one single substitution or one adjacent swap away from ``code`` (compact,
-    13 symbols) that satisfies the old mod-37 check: about 12 of the ~415 neighbours."""
+    13 symbols) that satisfies the old mod-37 check: about 11 of the ~415 neighbours. Found by
+    arithmetic on ``N mod 37`` rather than by trying each neighbour."""
     data, check = code[:DATA_LENGTH], code[DATA_LENGTH]
-    found = set()
-    # Substitutions in the data: N changes by (b - a)·32^k, so the old check matches for at most
-    # one b per position, found by arithmetic rather than by trying the 31 symbols.
-    number = 0
-    for symbol in data:
-        number = number * 32 + _VALUES[symbol]
+    values = [_VALUES[symbol] for symbol in data]
+    number = sum(value * weight for value, weight in zip(values, _WEIGHTS, strict=True)) % 37
     target = _VALUES[check]
-    for position, symbol in enumerate(data):
-        weight = pow(32, DATA_LENGTH - 1 - position, 37)
-        a = _VALUES[symbol]
-        b = (a + (target - number) * pow(weight, -1, 37)) % 37
+    found = set()
+    for position, a in enumerate(values):
+        # a → b changes N by (b - a)·w: the old check matches for at most one b.
+        b = (a + (target - number) * _INVERSES[position]) % 37
         if b != a and b < 32:
             found.add(data[:position] + ALPHABET[b] + data[position + 1 :] + check)
-    # Substitution of the check symbol.
-    right = legacy_check_symbol(data)
+        # a, b → b, a changes N by (b - a)·(w_k - w_k+1).
+        if position + 1 < DATA_LENGTH:
+            b = values[position + 1]
+            if b != a and (number + (b - a) * (_WEIGHTS[position] - _WEIGHTS[position + 1]) - target) % 37 == 0:
+                found.add(data[:position] + data[position + 1] + data[position] + data[position + 2 :] + check)
+    # The check symbol substituted.
+    right = CHECK_ALPHABET[number]
     if right != check:
         found.add(data + right)
-    # Adjacent swaps, the check included.
-    for position in range(DATA_LENGTH):
-        swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
-        data_swapped, check_swapped = swapped[:DATA_LENGTH], swapped[DATA_LENGTH]
-        if (
-            swapped != code
-            and all(symbol in ALPHABET for symbol in data_swapped)
-            and legacy_check_symbol(data_swapped) == check_swapped
-        ):
-            found.add(swapped)
+    # The last data symbol swapped with the check: new data ends in the check symbol, new check is
+    # the old last data symbol.
+    last = values[-1]
+    if target < 32 and target != last and (number - last + target - last) % 37 == 0:
+        found.add(data[:-1] + check + data[-1])
     return found
 
 

@@ -301,3 +301,16 @@ def test_specimen_codes_match_neither_check():
         code = codes.specimen(number)
         assert code[-1] in VALID
         assert codes.parse(code, legacy_codes=lambda candidates: set(candidates)).error == codes.MISTYPED
+
+
+@given(st.integers(min_value=0, max_value=2**60 - 1), st.sampled_from(codes.CHECK_ALPHABET))
+def test_legacy_neighbours_by_arithmetic_match_trying_every_typo(number, check):
+    code = data_from_number(number) + check
+    by_trying = {
+        typed
+        for typed in typos(code)
+        if typed == codes.normalise(typed)
+        and all(s in VALID for s in typed[:12])
+        and codes.legacy_check_symbol(typed[:12]) == typed[12]
+    }
+    assert codes.legacy_neighbours(code) == by_trying
