@@ -1,7 +1,11 @@
 """Codes issued with the old mod-37 check stay valid after the switch to Damm's check, through
 the passes table; new codes are Damm's and never one typo away from an old one."""
 
+import json
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from mediators.redemption.models import Redemption
@@ -98,3 +102,14 @@ def test_new_codes_are_never_drawn_one_typo_away_from_an_old_code(monkeypatch):
     fresh = services.new_codes(count=5)
     assert len(fresh) == 5 and clash not in fresh
     assert all(codes.parse(code).code == code for code in fresh)
+
+
+def test_the_demo_prints_and_hands_out_new_style_codes():
+    out = StringIO()
+    call_command("demo", "--json", stdout=out)
+    shown = [item["code"] for item in json.loads(out.getvalue())["redeemable_passes"]]
+    assert shown and all(codes.damm_valid(codes.normalise(code)) for code in shown)
+    issued = list(Pass.objects.values_list("code", "legacy_check"))
+    assert len(issued) >= 100
+    assert all(codes.damm_valid(code) and not legacy for code, legacy in issued)
+    assert not any(code[-1] in "*~$=U" for code, _ in issued)
