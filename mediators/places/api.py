@@ -13,7 +13,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mediators.places.selectors import OPEN_DATA_FIELDS, open_data_rows
+from mediators.places.selectors import OPEN_DATA_FIELDS, open_data_places, open_data_rows
 from passnum import csv_export
 from passnum.api import (
     PUBLIC_ERROR_RESPONSES,
@@ -23,7 +23,7 @@ SCHEMA_REFERENCE = "https://github.com/LaMednum/standard-mediation-num (v1.0.2)"
 
 
 class OpenDataPlaceSerializer(serializers.Serializer):
-    """One place in the national schema; empty text when unknown."""
+    """One place in the national schema; a field left out when unknown (an empty cell in the CSV)."""
 
     id = serializers.CharField(help_text="Identifiant unique local (passnum-<n>).")
     pivot = serializers.CharField(help_text="SIRET de la structure.")
@@ -32,31 +32,31 @@ class OpenDataPlaceSerializer(serializers.Serializer):
     code_postal = serializers.CharField()
     code_insee = serializers.CharField()
     adresse = serializers.CharField()
-    complement_adresse = serializers.CharField(allow_blank=True)
+    complement_adresse = serializers.CharField(required=False)
     latitude = serializers.FloatField()
     longitude = serializers.FloatField()
-    typologie = serializers.CharField(allow_blank=True)
-    telephone = serializers.CharField(allow_blank=True)
-    courriels = serializers.CharField(allow_blank=True)
-    site_web = serializers.CharField(allow_blank=True)
-    horaires = serializers.CharField(allow_blank=True)
-    presentation_resume = serializers.CharField(allow_blank=True)
+    typologie = serializers.CharField(required=False)
+    telephone = serializers.CharField(required=False)
+    courriels = serializers.CharField(required=False)
+    site_web = serializers.CharField(required=False)
+    horaires = serializers.CharField(required=False)
+    presentation_resume = serializers.CharField(required=False)
     presentation_detail = serializers.CharField(help_text="Indique l'acceptation du Pass numérique.")
     source = serializers.CharField()
     itinerance = serializers.CharField()
-    structure_parente = serializers.CharField(allow_blank=True)
+    structure_parente = serializers.CharField(required=False)
     date_maj = serializers.DateField()
-    services = serializers.CharField(allow_blank=True)
-    publics_specifiquement_adresses = serializers.CharField(allow_blank=True)
-    prise_en_charge_specifique = serializers.CharField(allow_blank=True)
+    services = serializers.CharField(required=False)
+    publics_specifiquement_adresses = serializers.CharField(required=False)
+    prise_en_charge_specifique = serializers.CharField(required=False)
     frais_a_charge = serializers.CharField()
-    dispositif_programmes_nationaux = serializers.CharField(allow_blank=True)
-    formations_labels = serializers.CharField(allow_blank=True)
+    dispositif_programmes_nationaux = serializers.CharField(required=False)
+    formations_labels = serializers.CharField(required=False)
     autres_formations_labels = serializers.CharField(help_text="Indique l'acceptation du Pass numérique.")
-    modalites_acces = serializers.CharField(allow_blank=True)
-    modalites_accompagnement = serializers.CharField(allow_blank=True)
-    fiche_acces_libre = serializers.CharField(allow_blank=True)
-    prise_rdv = serializers.CharField(allow_blank=True)
+    modalites_acces = serializers.CharField(required=False)
+    modalites_accompagnement = serializers.CharField(required=False)
+    fiche_acces_libre = serializers.CharField(required=False)
+    prise_rdv = serializers.CharField(required=False)
 
 
 class IgnoreClientContentNegotiation(BaseContentNegotiation):
@@ -107,12 +107,13 @@ class SitesOpenDataView(OpenDataView):
         summary="Lieux qualifiés (données ouvertes, JSON)",
         description="Chaque point de présence d'une structure qualifiée, au schéma national "
         + SCHEMA_REFERENCE
-        + ". L'acceptation du Pass numérique figure dans `autres_formations_labels` et `presentation_detail`.",
+        + ". L'acceptation du Pass numérique figure dans `autres_formations_labels` et `presentation_detail`. "
+        "Un champ sans valeur connue est omis (le CSV garde la cellule vide).",
         responses={200: OpenDataPlaceSerializer(many=True), **PUBLIC_ERROR_RESPONSES},
         auth=[],
     )
     def get(self, request):
-        return Response(open_data_rows())
+        return Response(open_data_places())
 
 
 class SitesCsvOpenDataView(OpenDataView):

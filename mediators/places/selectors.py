@@ -333,3 +333,10 @@ def open_data_row(point):
 
 def open_data_rows():
     return [open_data_row(point) for point in open_data_points()]
+
+
+def open_data_places() -> list[dict]:
+    """The places for the JSON export: a field with nothing to say is left out, not written as an
+    empty string, which the national cartography's reader refuses as a value (« La typologie ''
+    n'est pas une valeur admise »). The CSV keeps the empty cell, as the schema wants."""
+    return [{field: value for field, value in row.items() if value != ""} for row in open_data_rows()]

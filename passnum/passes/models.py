@@ -72,6 +72,9 @@ class Pass(models.Model):
     programme = models.ForeignKey("sponsors.Programme", on_delete=models.PROTECT, related_name="passes")
     position = models.PositiveSmallIntegerField("rang dans le carnet")
     code = models.CharField("code", max_length=13, unique=True)
+    # Issued before check symbols came from the code's own alphabet: its last symbol is the old
+    # mod-37 check (``passes.codes``). No new pass is ever issued this way.
+    legacy_check = models.BooleanField("code à contrôle ancien (modulo 37)", default=False, editable=False)
     face_value_cents = models.PositiveIntegerField("valeur faciale (centimes)")
     state = models.CharField("état", max_length=10, choices=PassState.choices, default=PassState.CREATED)
     valid_until = models.DateField("valable jusqu'au")
@@ -89,7 +92,10 @@ class Pass(models.Model):
             models.CheckConstraint(condition=models.Q(face_value_cents__gt=0), name="pass_face_value_positive"),
             models.CheckConstraint(condition=models.Q(state__in=PassState.values), name="pass_state_valid"),
         ]
-        indexes = [models.Index(fields=["programme", "state"], name="pass_programme_state_idx")]
+        indexes = [
+            models.Index(fields=["programme", "state"], name="pass_programme_state_idx"),
+            models.Index(fields=["code"], condition=models.Q(legacy_check=True), name="pass_legacy_code_idx"),
+        ]
 
     def __str__(self):
         from passnum.passes.codes import grouped

@@ -3,6 +3,7 @@
 import datetime
 import json
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.conf import settings
@@ -336,3 +337,20 @@ def may_download_print_files(*, user, membership) -> bool:
         and membership.role in (Role.ADMIN, Role.FINANCE)
         and has_mfa(user)
     )
+
+
+LEGACY_LOOKUP_CHUNK = 5000
+
+
+def legacy_codes_among(*, codes: Iterable[str]) -> set[str]:
+    """Those of ``codes`` (compact) that passes were issued with, under the old mod-37 check."""
+    codes = list(codes)
+    found = set()
+    for start in range(0, len(codes), LEGACY_LOOKUP_CHUNK):
+        chunk = codes[start : start + LEGACY_LOOKUP_CHUNK]
+        found.update(Pass.objects.filter(legacy_check=True, code__in=chunk).values_list("code", flat=True))
+    return found
+
+
+def any_legacy_code() -> bool:
+    return Pass.objects.filter(legacy_check=True).exists()

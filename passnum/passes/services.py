@@ -17,7 +17,7 @@ from passnum.audit.services import record, record_download
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
 from passnum.outbox import submit_on_commit
-from passnum.passes import codes
+from passnum.passes import codes, selectors
 from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun, StockMovement
 from passnum.refusals import Refusal
 
@@ -117,6 +117,21 @@ def generate_booklets(order, *, actor=None):
     raise BookletRefused("La génération des codes a échoué : réessayez.")
 
 
+def new_codes(*, count: int) -> list[str]:
+    """``count`` new codes (Damm check), none a single typo away from a code issued with the old
+    mod-37 check: such a code would be read as that typo (``codes.parse``), and the typo of an
+    old code must never find a new pass. Without old codes (a new installation), one query."""
+    fresh = [codes.generate() for _ in range(count)]
+    if not selectors.any_legacy_code():
+        return fresh
+    while True:
+        near = {neighbour: code for code in fresh for neighbour in codes.legacy_neighbours(code)}
+        clashing = {near[neighbour] for neighbour in selectors.legacy_codes_among(codes=near)}
+        if not clashing:
+            return fresh
+        fresh = [code if code not in clashing else codes.generate() for code in fresh]
+
+
 def _generate(order, programme, actor):
     start = (Booklet.objects.filter(programme=programme).aggregate(m=Max("number"))["m"] or 0) + 1
     booklets = Booklet.objects.bulk_create(
@@ -127,13 +142,14 @@ def _generate(order, programme, actor):
         batch_size=BATCH_SIZE,
     )
     expires_on = expiry_date(programme)
+    fresh = iter(new_codes(count=len(booklets) * programme.passes_per_booklet))
     passes = Pass.objects.bulk_create(
         [
             Pass(
                 booklet_id=booklet.pk,
                 programme_id=programme.pk,
                 position=position,
-                code=codes.generate(),
+                code=next(fresh),
                 face_value_cents=programme.face_value_cents,
                 valid_until=programme.valid_until,
                 expires_on=expires_on,

@@ -1,0 +1,36 @@
+"""Every pass issued so far carries the old mod-37 check; passes issued from now on carry Damm's.
+
+The column is added with ``True`` as its default, so PostgreSQL marks every existing row without
+rewriting the table, then the default becomes ``False`` for the passes issued afterwards. The
+partial index (old codes only) is built concurrently: passes keep being written meanwhile.
+"""
+
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("passes", "0005_print_delivery_and_purge"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="pass",
+            name="legacy_check",
+            field=models.BooleanField(default=True, editable=False, verbose_name="code à contrôle ancien (modulo 37)"),
+        ),
+        migrations.AlterField(
+            model_name="pass",
+            name="legacy_check",
+            field=models.BooleanField(default=False, editable=False, verbose_name="code à contrôle ancien (modulo 37)"),
+        ),
+        AddIndexConcurrently(
+            model_name="pass",
+            index=models.Index(
+                condition=models.Q(("legacy_check", True)), fields=["code"], name="pass_legacy_code_idx"
+            ),
+        ),
+    ]
