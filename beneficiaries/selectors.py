@@ -111,6 +111,8 @@ def pass_or_booklet_status(text, *, serials_allowed: bool = False):
             "ni un numéro de carnet (par exemple GIR000123)."
         }
     item = pass_selectors.pass_by_code(parsed.code)
+    if item is None and pass_selectors.is_typo(code=parsed.code):
+        return {"error": codes.ERROR_MESSAGES[codes.MISTYPED]}
     if item is None:
         return {"error": "Ce code est bien formé mais ne correspond à aucun pass : vérifiez-le sur votre carnet."}
     summary = pass_selectors.booklet_summary(item.booklet)

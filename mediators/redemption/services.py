@@ -119,6 +119,10 @@ def check_pass_count(item, compact):
 def check_passes_known(passes, compact):
     known = {p.code for p in passes}
     unknown = [code for code in compact if code not in known]
+    # Only now, for codes no pass has: a typo of an old code reads as a typo, not as unknown.
+    mistyped = [codes.grouped(code) for code in unknown if pass_selectors.is_typo(code=code)]
+    if mistyped:
+        raise _refused(codes.MISTYPED, codes.ERROR_MESSAGES[codes.MISTYPED], mistyped)
     if unknown:
         raise _refused(
             Refusal.PASS_UNKNOWN,

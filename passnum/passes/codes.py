@@ -25,19 +25,18 @@ with the alphabet plus ``* ~ $ = U`` (``legacy_check_symbol``; same guarantees: 
 codes actually issued that way (``Pass.legacy_check``), never a string that merely satisfies the
 old check:
 
-- An entry with a right mod-37 check and a wrong Damm check is accepted only if it is one of
-  those issued codes. Accepting any mod-37-valid string would let 1 random error in 37 through
-  on top of the 1 in 32 Damm lets through; asking the table lets nothing more through.
-- A single typo of an old code satisfies the Damm check about 13 times out of 415 (once per
-  position). So an entry with a right Damm check that is one typo away from an issued old code
-  is read as that typo (``code_mistyped``), and new codes are never drawn one typo away from an
-  old one (``passes.services``): the typo of an old code never reads as valid, a new code never
-  looks like the typo of an old one.
+- Reading (``parse``) needs no database: it accepts a string with a right Damm check or a right
+  mod-37 check, and the passes table says the rest. A string found there is a pass. A string
+  not found is a typo (``code_mistyped``) rather than an unknown pass when it has only the old
+  check (no pass was issued with it), or when it lies one typo away from a code issued with the
+  old check (``typo_of_issued_code``): a single typo of an old code satisfies Damm's check about
+  13 times out of 415 (once per position). That question costs one query, asked only for a code
+  not found, never on the path of a real pass.
+- New codes are never drawn one typo away from an old one (``passes.services.new_codes``): the
+  typo of an old code never finds a new pass, a new code never looks like the typo of an old one.
 
-The table of issued old codes is asked through ``legacy_codes`` (``parse``'s argument, by
-default ``passes.selectors.legacy_codes_among``). ``tests/passes/test_codes.py`` proves the
-quasigroup exhaustively (every pair and triple) and checks the detection exhaustively and with
-hypothesis, for both checks.
+``tests/passes/test_codes.py`` proves the quasigroup exhaustively (every pair and triple) and
+checks the detection exhaustively and with hypothesis, for both checks.
 
 Reading a code (``parse``) is tolerant, as people and scanners type them: any case, spaces,
 dashes, O for 0, I or L for 1, a pasted URL ``https://<host>/p/<code>``, a trailing Enter. It
@@ -185,18 +184,10 @@ class Parsed:
         return self.error is None
 
 
-def issued_with_legacy_check(codes: Iterable[str]) -> set[str]:
-    """Those of ``codes`` issued with the old mod-37 check (the passes table)."""
-    from passnum.passes.selectors import legacy_codes_among
-
-    return legacy_codes_among(codes=codes)
-
-
-def parse(text, *, legacy_codes: Callable[[Iterable[str]], set[str]] = issued_with_legacy_check):
-    """Reads a typed, scanned or pasted code. Never raises.
-
-    ``legacy_codes`` tells which of a few compact codes were issued with the old check (see the
-    module docstring); it is asked only for entries shaped like a code with a matching check."""
+def parse(text):
+    """Reads a typed, scanned or pasted code. Never raises, never asks the database: a string with
+    a right check, Damm's or the old one, is read; whether a pass has it is the passes table's
+    to say (see ``typo_of_issued_code`` for one it has not)."""
     if not isinstance(text, str) or len(text) > 300:
         return Parsed(error=MALFORMED)
     candidate = normalise(text)
@@ -205,14 +196,19 @@ def parse(text, *, legacy_codes: Callable[[Iterable[str]], set[str]] = issued_wi
     data, check = candidate[:DATA_LENGTH], candidate[DATA_LENGTH]
     if any(symbol not in ALPHABET for symbol in data):
         return Parsed(error=MISTYPED)
-    if check == check_symbol(data):
-        neighbours = legacy_neighbours(candidate)
-        if neighbours and legacy_codes(neighbours):
-            return Parsed(error=MISTYPED)  # the typo of an old code, never a new code (see generation)
-        return Parsed(code=candidate)
-    if check == legacy_check_symbol(data) and legacy_codes([candidate]):
+    if check in (check_symbol(data), legacy_check_symbol(data)):
         return Parsed(code=candidate)
     return Parsed(error=MISTYPED)
+
+
+def typo_of_issued_code(code: str, *, issued_with_legacy_check: Callable[[Iterable[str]], set[str]]) -> bool:
+    """For a code (compact) that no pass has: whether to tell a typo (``code_mistyped``) rather
+    than an unknown pass. ``issued_with_legacy_check`` says which of a few codes passes were issued
+    with under the old check (``passes.selectors.legacy_codes_among``)."""
+    if not damm_valid(code):
+        return True  # read through the old check alone, and no pass has it
+    neighbours = legacy_neighbours(code)
+    return bool(neighbours) and bool(issued_with_legacy_check(neighbours))
 
 
 def is_valid(text):

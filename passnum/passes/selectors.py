@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from passnum.passes import codes
 from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun
 from passnum.passes.printing import Design
 
@@ -350,6 +351,12 @@ def legacy_codes_among(*, codes: Iterable[str]) -> set[str]:
         chunk = codes[start : start + LEGACY_LOOKUP_CHUNK]
         found.update(Pass.objects.filter(legacy_check=True, code__in=chunk).values_list("code", flat=True))
     return found
+
+
+def is_typo(*, code: str) -> bool:
+    """A code (compact) that no pass has: a typo (``code_mistyped``) rather than an unknown pass?
+    One query, asked only after a look-up found nothing (see ``codes`` for the rule)."""
+    return codes.typo_of_issued_code(code, issued_with_legacy_check=lambda near: legacy_codes_among(codes=near))
 
 
 def any_legacy_code() -> bool:

@@ -12,6 +12,7 @@ from mediators.redemption.models import Redemption
 from passnum.organisations.services import create_api_token
 from passnum.passes import codes, services
 from passnum.passes.models import Pass, PassState
+from passnum.passes.selectors import is_typo
 from tests.mediators.factories import redeemable_booklet, redeeming_site
 from tests.passes.test_services import paid_order
 
@@ -50,7 +51,8 @@ def test_an_order_gets_damm_codes_not_flagged_old():
     for pass_ in passes:
         assert not pass_.legacy_check
         assert codes.damm_valid(pass_.code) and pass_.code[-1] in codes.ALPHABET
-        assert codes.parse(pass_.code).code == pass_.code  # through the database, no old code near
+        assert codes.parse(pass_.code).code == pass_.code
+        assert not is_typo(code=pass_.code)  # no old code one typo away
 
 
 def test_an_old_pass_is_read_and_redeemed_and_its_typos_are_refused_as_typos():
@@ -67,7 +69,7 @@ def test_an_old_pass_is_read_and_redeemed_and_its_typos_are_refused_as_typos():
         if symbol != old.code[position]
         and codes.damm_valid(typed := old.code[:position] + symbol + old.code[position + 1 :])
     )
-    assert codes.parse(damm_typo).error == codes.MISTYPED
+    assert codes.parse(damm_typo).ok and is_typo(code=damm_typo)  # read, then found a typo
     refused = redeem(client, place, damm_typo, "typo")
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "code_mistyped"
     looked_up = client.get(f"/api/v1/passes/{codes.grouped(old.code)}")
@@ -84,7 +86,7 @@ def test_a_string_with_a_right_old_check_that_was_never_issued_is_a_typo():
     pass_ = next(p for p in passes if codes.legacy_check_symbol(p.code[:12]) != p.code[12])
     never_issued = pass_.code[:12] + codes.legacy_check_symbol(pass_.code[:12])
     assert codes.parse(pass_.code).code == pass_.code
-    assert codes.parse(never_issued).error == codes.MISTYPED
+    assert codes.parse(never_issued).ok and is_typo(code=never_issued)
 
 
 def test_new_codes_are_never_drawn_one_typo_away_from_an_old_code(monkeypatch):
@@ -103,7 +105,7 @@ def test_new_codes_are_never_drawn_one_typo_away_from_an_old_code(monkeypatch):
     monkeypatch.setattr(codes, "generate", lambda: next(drawn, None) or real_generate())
     fresh = services.new_codes(count=5)
     assert len(fresh) == 5 and clash not in fresh
-    assert all(codes.parse(code).code == code for code in fresh)
+    assert all(codes.parse(code).code == code and not is_typo(code=code) for code in fresh)
 
 
 def test_the_demo_prints_and_hands_out_new_style_codes():
