@@ -1,0 +1,138 @@
+"""E-mails through a real SMTP server (aiosmtpd, started by the test on a free local port, with
+Django's SMTP backend): an invitation arrives; a server answering 4xx/5xx or stopped never fails
+the user action, and the mail is delivered once, when the server is back — kept in the outbox when
+tasks run in-process, retried by a real Celery worker otherwise."""
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from passnum import outbox
+from passnum.models import OutboxTask
+from passnum.organisations import services as organisation_services
+from tests.factories import OrganisationFactory
+from tests.production.test_workers import wait_until
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """aiosmtpd handler: keeps each message received, or answers ``refusal`` (e.g. a 451)."""
+
+    def __init__(self):
+        self.messages = []
+        self.refusal = None
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refusal:
+            return self.refusal
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self):
+        self.port = free_port()
+        self.mailbox = Mailbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def environment(self):
+        """The same server for a worker subprocess."""
+        return {
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_USE_TLS": "0",
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+        }
+
+
+@pytest.fixture
+def smtp_server(settings):
+    server = SmtpServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()
+
+
+def invite(organisation, address):
+    return organisation_services.invite(organisation=organisation, email=address, role="member", invited_by=None)
+
+
+@pytest.mark.django_db
+def test_an_invitation_arrives_through_a_real_smtp_server(smtp_server, django_capture_on_commit_callbacks):
+    organisation = OrganisationFactory(name="Médiathèque de Brest")
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invite(organisation, "camille@example.org")
+
+    (message,) = smtp_server.mailbox.messages
+    assert message["To"] == "camille@example.org"
+    assert message["Subject"].strip() == "Invitation à rejoindre Médiathèque de Brest sur Passnum"
+    assert f"/{invitation.token}" in message.get_content()
+    assert not OutboxTask.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_refusing_then_stopped_server_keeps_the_mail_until_back(smtp_server, django_capture_on_commit_callbacks):
+    organisation = OrganisationFactory(name="Centre social Nord")
+    smtp_server.mailbox.refusal = "451 4.3.0 Service momentanément indisponible"
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invite(organisation, "alex@example.org")  # the user action succeeds
+
+    assert invitation.pk and smtp_server.mailbox.messages == []
+    (kept,) = OutboxTask.objects.all()
+    assert kept.task_name == "passnum.tasks.send_email" and kept.kwargs["to"] == ["alex@example.org"]
+    assert "451" in kept.last_error
+
+    smtp_server.stop()  # now not even listening: still kept
+    outbox.drain()
+    (kept,) = OutboxTask.objects.all()
+    assert "Connection refused" in kept.last_error and smtp_server.mailbox.messages == []
+
+    smtp_server.mailbox.refusal = None
+    smtp_server.start()  # back
+    outbox.drain()
+    assert not OutboxTask.objects.exists()
+    (message,) = smtp_server.mailbox.messages  # delivered once
+    assert message["To"] == "alex@example.org" and f"/{invitation.token}" in message.get_content()
+    outbox.drain()
+    assert len(smtp_server.mailbox.messages) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_retries_a_refused_mail_until_the_server_accepts_it(smtp_server, start_worker):
+    smtp_server.mailbox.refusal = "554 5.3.0 Refusé pour le moment"
+    worker = start_worker(concurrency=1, PASSNUM_MAIL_RETRY_SECONDS="1", **smtp_server.environment())
+    organisation = OrganisationFactory(name="Espace numérique Sud")
+
+    invitation = invite(organisation, "sam@example.org")  # queued to Redis, sent by the worker
+
+    wait_until(lambda: "Retry in" in worker.output(), timeout=60, message="a first refusal retried")
+    assert smtp_server.mailbox.messages == []
+    smtp_server.mailbox.refusal = None
+    wait_until(lambda: smtp_server.mailbox.messages, timeout=60, message="mail delivered")
+    wait_until(lambda: "passnum.tasks.send_email" in worker.output() and "succeeded" in worker.output(), timeout=30)
+    (message,) = smtp_server.mailbox.messages
+    assert message["To"] == "sam@example.org" and f"/{invitation.token}" in message.get_content()
+    assert not OutboxTask.objects.exists()
