@@ -413,6 +413,7 @@ if os.environ.get("PASSNUM_S3_BUCKET"):
             "default_acl": None,
             "querystring_auth": True,
             "querystring_expire": int(os.environ.get("PASSNUM_S3_URL_SECONDS", "300")),
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }
