@@ -17,8 +17,7 @@ from passnum.passes.tasks import print_chunk
 from passnum.storage import StorageUnavailable
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.passes.test_printing import paid_order
-from tests.production.conftest import BIN, ROOT
-from tests.production.test_mail import free_port
+from tests.production.conftest import BIN, ROOT, free_port
 
 pytestmark = pytest.mark.django_db
 
