@@ -9,6 +9,8 @@ from clearing.pdf import render_statement_pdf, render_subscription_invoice_pdf
 from passnum import mail
 from passnum.organisations.enums import Role
 from passnum.organisations.selectors import members_of
+from passnum.passes.tasks import STORAGE_RETRIES, STORAGE_RETRY_DELAY
+from passnum.storage import StorageUnavailable
 
 PDF_BATCH = 50
 
@@ -42,12 +44,19 @@ def send_statement(statement):
     )
 
 
-@shared_task
-def render_statement_pdfs(statement_ids):
+@shared_task(bind=True, max_retries=STORAGE_RETRIES)
+def render_statement_pdfs(self, statement_ids):
     """Renders, stores and e-mails the PDF of each statement that has none yet, by batches.
 
     Runs after the close has committed; a statement rendered already is skipped, so a retry sends
-    nothing twice."""
+    nothing twice. A full or unavailable file store (missing bucket…): retried every minute."""
+    try:
+        return _render_statement_pdfs(statement_ids)
+    except StorageUnavailable as error:
+        raise self.retry(exc=error, countdown=STORAGE_RETRY_DELAY) from error
+
+
+def _render_statement_pdfs(statement_ids):
     rendered = 0
     ids = sorted(statement_ids)
     for start in range(0, len(ids), PDF_BATCH):

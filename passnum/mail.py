@@ -15,11 +15,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 from passnum import outbox
+from passnum.storage import StorageUnavailable
 
 logger = logging.getLogger("passnum.mail")
 
-# What a stopped or refusing server raises: refused connection, timeout, any SMTP reply error.
-TEMPORARY_FAILURES = (smtplib.SMTPException, OSError)
+# What a stopped or refusing server raises (refused connection, timeout, any SMTP reply error), and
+# a file store that cannot give an attachment back for now.
+TEMPORARY_FAILURES = (smtplib.SMTPException, OSError, StorageUnavailable)
 
 
 def queue(

@@ -1,9 +1,13 @@
+import logging
+
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from passnum import mail, outbox
 from passnum.models import RateLimitCounter
+
+logger = logging.getLogger("passnum.mail")
 
 
 @shared_task
@@ -33,6 +37,9 @@ def send_email(self, *, subject, body, to, attachments=(), html="", from_email=N
     }
     try:
         mail.deliver(**kwargs)
+    except FileNotFoundError:  # an attachment deleted since (a purged print file): never sendable
+        logger.error("E-mail « %s » abandonné : sa pièce jointe n'existe plus.", subject)
+        return False
     except mail.TEMPORARY_FAILURES as error:
         if self.request.is_eager or self.request.retries >= self.max_retries:
             mail.keep_for_later(task_name=self.name, kwargs=kwargs, error=error)

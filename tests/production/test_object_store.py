@@ -12,10 +12,15 @@ import requests
 from celery.exceptions import Retry
 from django.urls import reverse
 
+from clearing import services as clearing_services
+from clearing.models import Statement
+from clearing.tasks import render_statement_pdfs
 from passnum.passes.models import PrintRun
 from passnum.passes.tasks import print_chunk
 from passnum.storage import StorageUnavailable
+from tests.clearing.factories import paris, redemptions_in
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+from tests.mediators.factories import redeeming_site
 from tests.passes.test_printing import paid_order
 from tests.production.conftest import BIN, ROOT, free_port
 
@@ -45,6 +50,12 @@ def s3_endpoint(tmp_path_factory):
     server.terminate()
     server.wait(timeout=10)
     log.close()
+
+
+@pytest.fixture(autouse=True)
+def _local_media_in_tmp(settings, tmp_path):
+    """Files written before the bucket is configured stay out of the working copy."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -92,7 +103,6 @@ def admin_of(organisation):
 def test_a_print_file_lives_in_the_bucket_and_only_its_sponsor_gets_it(
     settings, tmp_path, s3_endpoint, bucket_client, client
 ):
-    settings.MEDIA_ROOT = tmp_path / "media"  # must stay empty: nothing written locally
     bucket_client.create_bucket(Bucket="passnum-files")
     use_bucket(settings, s3_endpoint, "passnum-files")
     run = proof_run()
@@ -104,7 +114,7 @@ def test_a_print_file_lives_in_the_bucket_and_only_its_sponsor_gets_it(
     assert keys(bucket_client, "passnum-files") == sorted([print_file.file.name, invoice.pdf.name])
     stored = bucket_client.get_object(Bucket="passnum-files", Key=print_file.file.name)["Body"].read()
     assert stored.startswith(b"%PDF") and len(stored) == print_file.size
-    assert not (tmp_path / "media").exists()
+    assert not (tmp_path / "media").exists()  # nothing written locally
 
     url = reverse("sponsors:print_file", args=[print_file.pk])
     client.force_login(admin_of(run.order.programme.sponsor))
@@ -142,3 +152,31 @@ def test_a_missing_bucket_is_a_clear_error_and_the_chunk_is_retried(settings, s3
     run.refresh_from_db()
     assert (run.status, run.error, run.files.count()) == (PrintRun.Status.DONE, "", 1)
     assert keys(bucket_client, "passnum-absent") == [run.files.get().file.name]
+
+
+def test_statement_pdfs_wait_for_a_missing_bucket_then_are_stored_and_mailed_from_it(
+    settings, s3_endpoint, bucket_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    place = redeeming_site()
+    MembershipFactory(organisation=place.organisation, role="finance", user__email="compta@example.org")
+    redemptions_in(place, paris(2026, 10, 5), count=2)
+    use_bucket(settings, s3_endpoint, "passnum-statements")
+    with django_capture_on_commit_callbacks(execute=False):  # the PDF task is run by hand below
+        (number,) = clearing_services.close_month(month="2026-10", now=paris(2026, 11, 1, 2)).numbers
+    statement = Statement.objects.get(number=number)
+
+    with pytest.raises(Retry, match="Retry in 60s"):  # the bucket is missing: tried again later
+        render_statement_pdfs.apply(args=([statement.pk],), throw=False)
+    statement.refresh_from_db()
+    assert not statement.pdf and mailoutbox == []
+
+    bucket_client.create_bucket(Bucket="passnum-statements")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert render_statement_pdfs.apply(args=([statement.pk],)).result == 1
+    statement.refresh_from_db()
+    assert keys(bucket_client, "passnum-statements") == [statement.pdf.name]
+    stored = bucket_client.get_object(Bucket="passnum-statements", Key=statement.pdf.name)["Body"].read()
+    (message,) = mailoutbox  # its attachment read back from the bucket
+    assert message.to == ["compta@example.org"] and message.attachments == [
+        (f"{number}.pdf", stored, "application/pdf")
+    ]
