@@ -2,7 +2,9 @@
 the task's name and JSON arguments are written to ``OutboxTask`` and sent again later by
 ``drain()`` (command ``drain_outbox``, periodic task ``passnum.tasks.drain_outbox``).
 
-Every task started after a COMMIT goes through ``submit_on_commit(task, *args)``."""
+Every task started after a COMMIT goes through ``submit_on_commit(task, *args)``. Without a broker
+(tasks run in-process), the only rows are e-mails the SMTP server refused (``passnum/mail.py``):
+``drain()`` then runs them here, and one still refused is kept again as a new row."""
 
 import logging
 from functools import partial
