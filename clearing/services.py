@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.template.loader import render_to_string
@@ -47,6 +46,7 @@ from mediators.redemption.settlement import (
     unsettle_redemptions,
     unsettled_redemptions,
 )
+from passnum import mail
 from passnum.audit.services import record
 from passnum.errors import DomainError
 from passnum.numbering.models import Series
@@ -562,11 +562,12 @@ def send_credit_note(*, credit_note: CreditNote) -> bool:
                 )
                 + f"\nL'avoir est aussi disponible dans votre espace : {link}\n\nL'équipe du Pass numérique"
             )
-            with note.pdf.open("rb") as handle:
-                content = handle.read()
-            message = EmailMessage(f"Avoir {note.number} — Pass numérique", body, None, recipients)
-            message.attach(f"{note.number}.pdf", content, "application/pdf")
-            transaction.on_commit(message.send)
+            mail.send_after_commit(
+                subject=f"Avoir {note.number} — Pass numérique",
+                body=body,
+                to=recipients,
+                attachments=[(f"{note.number}.pdf", note.pdf.name, "application/pdf")],
+            )
     return True
 
 
@@ -623,7 +624,7 @@ def _send_alert(programme, threshold, crossed, counters, days_left):
             )
             if recipients:
                 subject, body = _alert_text(programme, counters, days_left)
-                transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+                mail.send_after_commit(subject=subject, body=body, to=recipients)
     except IntegrityError:  # the same alert, recorded at the same moment by another run
         return False
     return True

@@ -1,14 +1,16 @@
 """Jobs of clearing (Celery): the monthly close on the 1st, the statements' PDFs after commit."""
 
 from celery import shared_task
-from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from clearing import services
 from clearing.models import CreditNote, Statement, SubscriptionInvoice
 from clearing.pdf import render_statement_pdf, render_subscription_invoice_pdf
+from passnum import mail
 from passnum.organisations.enums import Role
 from passnum.organisations.selectors import members_of
+from passnum.passes.tasks import STORAGE_RETRIES, STORAGE_RETRY_DELAY
+from passnum.storage import StorageUnavailable
 
 PDF_BATCH = 50
 
@@ -26,29 +28,35 @@ def site_finance_recipients(site):
     return sorted({m.user.email for m in members if m.user.email})
 
 
-def send_statement(statement, content):
+def send_statement(statement):
     recipients = site_finance_recipients(statement.site)
     if not recipients:
         return
-    message = EmailMessage(
-        f"Relevé de remboursement {statement.number} — Pass numérique",
-        (
+    mail.send_after_commit(
+        subject=f"Relevé de remboursement {statement.number} — Pass numérique",
+        body=(
             f"Bonjour,\n\nVoici le relevé de remboursement {statement.number} de « {statement.site_name} » pour les "
             f"encaissements de {statement.month:%m/%Y} : {statement.total_display} à vous verser.\n\n"
             "Il est aussi disponible dans votre espace, rubrique « Relevés ».\n\nL'équipe du Pass numérique"
         ),
         to=recipients,
+        attachments=[(f"{statement.number}.pdf", statement.pdf.name, "application/pdf")],
     )
-    message.attach(f"{statement.number}.pdf", content, "application/pdf")
-    message.send()
 
 
-@shared_task
-def render_statement_pdfs(statement_ids):
+@shared_task(bind=True, max_retries=STORAGE_RETRIES)
+def render_statement_pdfs(self, statement_ids):
     """Renders, stores and e-mails the PDF of each statement that has none yet, by batches.
 
     Runs after the close has committed; a statement rendered already is skipped, so a retry sends
-    nothing twice."""
+    nothing twice. A full or unavailable file store (missing bucket…): retried every minute."""
+    try:
+        return _render_statement_pdfs(statement_ids)
+    except StorageUnavailable as error:
+        raise self.retry(exc=error, countdown=STORAGE_RETRY_DELAY) from error
+
+
+def _render_statement_pdfs(statement_ids):
     rendered = 0
     ids = sorted(statement_ids)
     for start in range(0, len(ids), PDF_BATCH):
@@ -58,7 +66,7 @@ def render_statement_pdfs(statement_ids):
         for statement in batch:
             content = render_statement_pdf(statement)
             if services.attach_pdf(statement=statement, name=f"{statement.number}.pdf", content=content):
-                send_statement(statement, content)
+                send_statement(statement)
                 rendered += 1
     return rendered
 
@@ -108,16 +116,15 @@ def render_subscription_invoice_pdfs(invoice_ids):
         rendered += 1
         recipients = site_finance_recipients(invoice.site)
         if recipients:
-            message = EmailMessage(
-                f"Facture {invoice.number} : abonnement {invoice.subscription_year} au Pass numérique",
-                (
+            mail.send_after_commit(
+                subject=f"Facture {invoice.number} : abonnement {invoice.subscription_year} au Pass numérique",
+                body=(
                     f"Bonjour,\n\nVoici la facture {invoice.number} de l'abonnement {invoice.subscription_year} de "
                     f"« {invoice.site_name} » : {invoice.total_display} TTC.\n\nSi vous avez choisi de la déduire de "
                     "vos remboursements (espace de la structure, rubrique « Relevés »), elle le sera sur votre "
                     "prochain relevé ; sinon, merci de la régler par virement.\n\nL'équipe du Pass numérique"
                 ),
                 to=recipients,
+                attachments=[(f"{invoice.number}.pdf", invoice.pdf.name, "application/pdf")],
             )
-            message.attach(f"{invoice.number}.pdf", content, "application/pdf")
-            message.send()
     return rendered

@@ -2,7 +2,9 @@
 the task's name and JSON arguments are written to ``OutboxTask`` and sent again later by
 ``drain()`` (command ``drain_outbox``, periodic task ``passnum.tasks.drain_outbox``).
 
-Every task started after a COMMIT goes through ``submit_on_commit(task, *args)``."""
+Every task started after a COMMIT goes through ``submit_on_commit(task, *args)``. Without a broker
+(tasks run in-process), the only rows are e-mails the SMTP server refused (``passnum/mail.py``):
+``drain()`` then runs them here, and one still refused is kept again as a new row."""
 
 import logging
 from functools import partial
@@ -45,7 +47,10 @@ def drain(*, limit: int = 1000) -> int:
         rows = list(OutboxTask.objects.select_for_update(skip_locked=True).order_by("pk")[:limit])
         for row in rows:
             try:
-                app.send_task(row.task_name, args=row.args, kwargs=row.kwargs)
+                if app.conf.task_always_eager:  # no broker (embedded default): run it here
+                    app.tasks[row.task_name].apply(args=row.args, kwargs=row.kwargs, throw=True)
+                else:
+                    app.send_task(row.task_name, args=row.args, kwargs=row.kwargs)
             except Exception as error:  # noqa: BLE001 - still unreachable: try again later
                 OutboxTask.objects.filter(pk=row.pk).update(attempts=row.attempts + 1, last_error=str(error)[:1000])
                 logger.warning("File Celery toujours injoignable : %s tâche(s) en attente.", len(rows) - sent)

@@ -399,6 +399,27 @@ STORAGES = {
         )
     },
 }
+# Several web and worker hosts: one S3-compatible bucket instead of the local folder. Files stay
+# private (no public ACL); they are served by Passnum's access-checked views, or by signed URLs
+# valid PASSNUM_S3_URL_SECONDS seconds.
+if os.environ.get("PASSNUM_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "passnum.storage.SharedObjectStorage",
+        "OPTIONS": {
+            "bucket_name": os.environ["PASSNUM_S3_BUCKET"],
+            "endpoint_url": os.environ.get("PASSNUM_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("PASSNUM_S3_REGION") or None,
+            "access_key": os.environ.get("PASSNUM_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("PASSNUM_S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("PASSNUM_S3_PREFIX", ""),
+            "addressing_style": os.environ.get("PASSNUM_S3_ADDRESSING_STYLE") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("PASSNUM_S3_URL_SECONDS", "300")),
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+        },
+    }
 
 # --- E-mail -----------------------------------------------------------------------------
 
@@ -412,6 +433,10 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Passnum <ne-pas-repondre@passnum.invalid>")
+# A server that accepts the connection but never answers must not hold a worker forever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
+# First delay before a refused e-mail is sent again (passnum/mail.py); doubles up to an hour.
+PASSNUM_MAIL_RETRY_SECONDS = int(os.environ.get("PASSNUM_MAIL_RETRY_SECONDS", "60"))
 
 # --- API --------------------------------------------------------------------------------
 

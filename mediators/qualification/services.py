@@ -9,7 +9,6 @@ Every write is atomic, checks its input with a ``check_*`` validator raising ``S
 import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +36,7 @@ from mediators.qualification.models import (
     SupportingDocument,
 )
 from mediators.qualification.validators import check_document
+from passnum import mail
 from passnum.audit.services import record, snapshot
 from passnum.organisations.enums import OrganisationKind, Role
 from passnum.organisations.selectors import pending_invitations_of
@@ -385,7 +385,7 @@ def _mail_site_admins(site, subject):
         + (f"Motif : {site.decision_reason}\n" if site.decision_reason else "")
         + f"\nRetrouvez le détail dans votre espace : {link}\n\nL'équipe du Pass numérique"
     )
-    transaction.on_commit(lambda: send_mail(f"{subject} — Pass numérique", body, None, recipients))
+    mail.send_after_commit(subject=f"{subject} — Pass numérique", body=body, to=recipients)
 
 
 @transaction.atomic
@@ -449,10 +449,8 @@ def send_subscription_reminders(today=None):
                 "L'équipe du Pass numérique"
             )
             if recipients:
-                transaction.on_commit(
-                    lambda body=body, recipients=recipients, year=locked.year: send_mail(
-                        f"Rappel : abonnement {year} au Pass numérique", body, None, recipients
-                    )
+                mail.send_after_commit(
+                    subject=f"Rappel : abonnement {locked.year} au Pass numérique", body=body, to=recipients
                 )
             sent += 1
     return sent

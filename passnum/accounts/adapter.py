@@ -1,5 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
 
+from passnum import mail
 from passnum.client_ip import client_ip
 
 
@@ -17,3 +20,17 @@ class PassnumAccountAdapter(DefaultAccountAdapter):
             email=credentials.get("email", ""),
             channel=getattr(request, "passnum_login_channel", "web"),
         )
+
+    def send_mail(self, template_prefix, email, context):
+        # allauth writes the message; Passnum's mail queue sends it (passnum/mail.py): a stopped
+        # SMTP server never fails a sign-up or a password reset, the mail is retried.
+        request = allauth_context.request
+        context = {"request": request, "email": email, "current_site": get_current_site(request), **context}
+        message = self.render_mail(template_prefix, email, context)
+        body, html = message.body, ""
+        for content, mimetype in getattr(message, "alternatives", []):
+            if mimetype == "text/html":
+                html = content
+        if message.content_subtype == "html":
+            body, html = "", message.body
+        mail.queue(subject=message.subject, body=body, to=message.to, html=html, from_email=message.from_email)

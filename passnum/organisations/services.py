@@ -4,12 +4,12 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from passnum import mail
 from passnum.audit.services import record, snapshot
 from passnum.errors import DomainError
 from passnum.organisations.enums import Role
@@ -157,16 +157,15 @@ def invite(*, organisation, email, role, invited_by, request=None):
     )
     link = settings.SITE_URL.rstrip("/") + reverse("organisations:invitation", args=[invitation.token])
     sender = invited_by or "L'opérateur du Pass numérique"  # None: an import by the operator
-    transaction.on_commit(
-        lambda: send_mail(
-            f"Invitation à rejoindre {organisation.name} sur Passnum",
+    mail.send_after_commit(
+        subject=f"Invitation à rejoindre {organisation.name} sur Passnum",
+        body=(
             f"Bonjour,\n\n{sender} vous invite à rejoindre « {organisation.name} » sur Passnum "
             f"en tant que {invitation.get_role_display().lower()}.\n\n"
             f"Pour accepter, ouvrez ce lien (valable jusqu'au {invitation.expires_at:%d/%m/%Y}) :\n{link}\n\n"
-            "Si vous ne connaissez pas cette organisation, ignorez ce message.",
-            None,
-            [email],
-        )
+            "Si vous ne connaissez pas cette organisation, ignorez ce message."
+        ),
+        to=[email],
     )
     return invitation
 

@@ -1,5 +1,6 @@
 """Reads of the pass instrument."""
 
+import base64
 import datetime
 import json
 import re
@@ -15,6 +16,14 @@ from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassS
 from passnum.passes.printing import Design
 
 
+def logo_data_url(field_file):
+    """The logo as a ``data:`` URL: WeasyPrint never fetches from the object store, and the design
+    (cached per worker, keyed on it) stays the same from one chunk to the next."""
+    content_type = "image/png" if field_file.name.lower().endswith(".png") else "image/jpeg"
+    with field_file.open("rb") as handle:
+        return f"data:{content_type};base64,{base64.b64encode(handle.read()).decode()}"
+
+
 def design_for(programme):
     """The printed design of a programme (its cache key changes whenever the programme does)."""
     territory = ", ".join(
@@ -25,8 +34,8 @@ def design_for(programme):
     if programme.logo:
         try:
             logo_url = programme.logo.path and f"file://{programme.logo.path}"
-        except NotImplementedError:  # a storage without local paths
-            logo_url = programme.logo.url
+        except NotImplementedError:  # an object store: the image itself, not a short-lived URL
+            logo_url = logo_data_url(programme.logo)
     return Design(
         key=f"{programme.pk}:{programme.updated_at.isoformat()}",
         programme_name=programme.name,

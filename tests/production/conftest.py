@@ -1,8 +1,12 @@
-"""Real processes for the production tests: Celery workers (and later gunicorn, beat) started
-as subprocesses on the test PostgreSQL database and the test Redis, exactly as deployed."""
+"""Real processes for the production tests: Celery workers, gunicorn and beat started as
+subprocesses on the test PostgreSQL database and the test Redis, exactly as deployed; a real SMTP
+server (aiosmtpd) on a free local port."""
 
+import email
+import email.policy
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -10,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 
@@ -129,3 +134,62 @@ def start_worker(media_root, tmp_path, broker):
     yield start
     for worker in started:
         worker.stop()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """aiosmtpd handler: keeps each message received, or answers ``refusal`` (e.g. a 451)."""
+
+    def __init__(self):
+        self.messages = []
+        self.refusal = None
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refusal:
+            return self.refusal
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    def __init__(self):
+        self.port = free_port()
+        self.mailbox = Mailbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def environment(self):
+        """The same server for a worker subprocess."""
+        return {
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_USE_TLS": "0",
+            "EMAIL_HOST_USER": "",
+            "EMAIL_HOST_PASSWORD": "",
+        }
+
+
+@pytest.fixture
+def smtp_server(settings):
+    server = SmtpServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS, settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = False, "", ""
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()

@@ -33,4 +33,8 @@ class Command(BaseCommand):
             f"Impression de la commande n° {order.pk} : {run.done_booklets} / {run.total_booklets} carnets."
         )
         for print_file in run.files.all():
-            self.stdout.write(f"  {print_file.file.path}")
+            try:
+                where = print_file.file.path
+            except NotImplementedError:  # an object store: the name in the bucket
+                where = print_file.file.name
+            self.stdout.write(f"  {where}")
