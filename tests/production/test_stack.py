@@ -96,11 +96,11 @@ def stack(tmp_path, media_root, broker, smtp_server):
     }
     base = f"http://127.0.0.1:{port}"
     try:
-        # The image's build step (while the processes start), without the API documentation's bundles
-        # (unused by this journey).
+        # The image's build step (while the processes start), without the browsable API's and the
+        # import screens' bundles (unused by this journey).
         subprocess.run(
             [str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v", "0"]
-            + ["-i", "drf_spectacular_sidecar", "-i", "rest_framework", "-i", "import_export"],
+            + ["-i", "rest_framework", "-i", "import_export"],
             cwd=ROOT,
             env=env,
             check=True,
