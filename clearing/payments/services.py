@@ -22,7 +22,7 @@ from django.utils import timezone
 from sepaxml import SepaTransfer
 
 from clearing.models import Statement, StatementStatus
-from clearing.payees.selectors import check_payee_payable
+from clearing.payees.selectors import payable_accounts
 from clearing.payees.validators import PayeeError, check_bic, check_iban
 from clearing.payments.models import (
     BatchStatus,
@@ -144,16 +144,16 @@ def create_batch(*, statements=None, by, request=None, execution_date: datetime.
             check_statement_payable(statement=statement)
     else:
         candidates = list(queryset.filter(status__in=PAYABLE_STATUSES, total_cents__gt=0))
-    payable, held_back, accounts = [], [], {}
+    # Set-based: one query for every payee account, one for the lines, one status move for all
+    # the statements; the number of queries does not grow with the batch.
+    verdicts = payable_accounts(organisation_ids=[statement.site.organisation_id for statement in candidates])
+    payable, held_back = [], []
     for statement in candidates:
-        organisation = statement.site.organisation
-        try:
-            if organisation.pk not in accounts:
-                accounts[organisation.pk] = check_payee_payable(organisation=organisation)
-        except PayeeError as error:
-            held_back.append(held_back_entry(statement, error))
-            continue
-        payable.append((statement, accounts[organisation.pk]))
+        verdict = verdicts[statement.site.organisation_id]
+        if isinstance(verdict, PayeeError):
+            held_back.append(held_back_entry(statement, verdict))
+        else:
+            payable.append((statement, verdict))
     if not payable:
         raise PaymentError(
             "Aucun relevé ne peut être payé : "
@@ -194,16 +194,15 @@ def create_batch(*, statements=None, by, request=None, execution_date: datetime.
             for statement, account in payable
         ]
     )
-    from clearing.services import change_status
+    from clearing.services import change_statuses
 
-    for line in lines:
-        change_status(
-            statement=line.statement,
-            to_status=StatementStatus.IN_BATCH,
-            by=batch.created_by,
-            reason=f"Lot de virements {batch.message_id}",
-            request=request,
-        )
+    change_statuses(
+        statements=[line.statement for line in lines],
+        to_status=StatementStatus.IN_BATCH,
+        by=batch.created_by,
+        reason=f"Lot de virements {batch.message_id}",
+        request=request,
+    )
     batch.line_count = len(lines)
     batch.total_cents = sum(line.amount_cents for line in lines)
     batch.sepa_file.save(f"{batch.message_id}.xml", ContentFile(build_pain001(batch=batch, lines=lines)), save=False)
@@ -328,22 +327,23 @@ def mark_batch_paid(*, batch: PaymentBatch, by, request=None) -> PaymentBatch:
     """The bank has executed the batch: its transfers still pending are paid, and so are their
     statements. Rejected transfers stay rejected (their statements wait for a later batch)."""
     batch = _move(_lock(batch), BatchStatus.PAID, by=by, request=request)
-    from clearing.services import change_status
+    from clearing.services import change_statuses
 
     actor = by if getattr(by, "is_authenticated", False) else None
-    for line in (
-        batch.lines.select_for_update(of=("self",)).filter(status=LineStatus.PENDING).select_related("statement")
-    ):
-        line.status = LineStatus.PAID
-        line.save(update_fields=["status"])
-        if line.statement is not None:
-            change_status(
-                statement=line.statement,
-                to_status=StatementStatus.PAID,
-                by=actor,
-                reason=f"Virement {line.end_to_end_id} exécuté",
-                request=request,
-            )
+    pending = list(
+        batch.lines.select_for_update(of=("self",))
+        .filter(status=LineStatus.PENDING)
+        .select_related("statement")
+        .order_by("pk")
+    )
+    PaymentBatchLine.objects.filter(pk__in=[line.pk for line in pending]).update(status=LineStatus.PAID)
+    change_statuses(
+        statements=[line.statement for line in pending if line.statement is not None],
+        to_status=StatementStatus.PAID,
+        by=actor,
+        reason=f"Virements du lot {batch.message_id} exécutés",
+        request=request,
+    )
     return batch
 
 
