@@ -5,38 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aptic_catalog', '0001_initial'),
-        ('clearing', '0002_expiry_and_credit_notes'),
-        ('mediators', '0006_stored_answers_moved_to_passnum_idempotency'),
-        ('sponsors', '0003_remove_invoicecounter'),
+        ("aptic_catalog", "0001_initial"),
+        ("clearing", "0002_expiry_and_credit_notes"),
+        ("mediators", "0006_stored_answers_moved_to_passnum_idempotency"),
+        ("sponsors", "0003_remove_invoicecounter"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='statementline',
-            name='point_of_presence',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mediators.pointofpresence'),
+            model_name="statementline",
+            name="point_of_presence",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="mediators.pointofpresence",
+            ),
         ),
         migrations.AlterField(
-            model_name='statementline',
-            name='programme',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sponsors.programme'),
+            model_name="statementline",
+            name="programme",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="sponsors.programme",
+            ),
         ),
         migrations.AlterField(
-            model_name='statementline',
-            name='redemption',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mediators.redemption', verbose_name='encaissement'),
+            model_name="statementline",
+            name="redemption",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="mediators.redemption",
+                verbose_name="encaissement",
+            ),
         ),
         migrations.AlterField(
-            model_name='statementline',
-            name='service',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='aptic_catalog.service'),
+            model_name="statementline",
+            name="service",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="aptic_catalog.service",
+            ),
         ),
         migrations.AlterField(
-            model_name='statementline',
-            name='statement',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='clearing.statement', verbose_name='relevé'),
+            model_name="statementline",
+            name="statement",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="lines",
+                to="clearing.statement",
+                verbose_name="relevé",
+            ),
         ),
     ]
