@@ -67,7 +67,8 @@ TRANSITIONS = {
     StatementStatus.IN_BATCH: {StatementStatus.PAID, StatementStatus.REJECTED},
     StatementStatus.REJECTED: {StatementStatus.TO_PAY, StatementStatus.VOIDED},
     StatementStatus.TO_PAY: {StatementStatus.IN_BATCH, StatementStatus.VOIDED},
-    StatementStatus.PAID: set(),
+    # Paid, then the bank returns the money (closed or wrong account): to pay again, once fixed.
+    StatementStatus.PAID: {StatementStatus.REJECTED},
     StatementStatus.VOIDED: set(),
 }
 
