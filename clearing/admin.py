@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from clearing import services
+from clearing.admin_actions import confirm_then_act
 from clearing.models import (
     Adjustment,
     CreditNote,
@@ -102,28 +103,24 @@ class StatementAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Annuler le relevé (avec un motif)")
     def void(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Choisissez un seul relevé à la fois.", messages.ERROR)
-            return None
-        statement = queryset.select_related("site").get()
-        form = VoidForm(request.POST if "reason" in request.POST else None)
-        if form.is_valid():
-            try:
-                services.void_statement(
-                    statement=statement, reason=form.cleaned_data["reason"], by=request.user, request=request
-                )
-            except DomainError as error:
-                self.message_user(request, error.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"Relevé {statement.number} annulé : ses encaissements passeront sur le prochain relevé.",
-                )
-                return redirect(request.get_full_path())
-        return render(
+        def act(statement, data):
+            services.void_statement(statement=statement, reason=data["reason"], by=request.user, request=request)
+            return f"Relevé {statement.number} annulé : ses encaissements passeront sur le prochain relevé."
+
+        return confirm_then_act(
+            self,
             request,
-            "admin/clearing/void_statement.html",
-            {**self.admin_site.each_context(request), "statement": statement, "form": form, "title": "Annuler"},
+            queryset.select_related("site"),
+            act=act,
+            title=lambda statement: f"Annuler le relevé {statement.number}",
+            intro=lambda statement: (
+                "Le relevé garde son numéro et apparaît comme annulé. Ses encaissements "
+                f"redeviennent à régler et passeront sur le prochain relevé de « {statement.site_name} »."
+            ),
+            button="Annuler le relevé",
+            form_class=VoidForm,
+            error_field="reason",
+            noun="relevé",
         )
 
 

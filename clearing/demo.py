@@ -1,5 +1,5 @@
-"""Demo of clearing: last month closed for the demo site (a statement, with its PDF once the demo
-has committed), this year's subscription invoiced and paid, and a programme of the demo sponsor
+"""Demo of clearing: the last two months closed for the demo site (a statement each, with its PDF
+once the demo has committed), this year's subscription invoiced and paid, and a programme of the demo sponsor
 that ended last season: its passes expired, its credit note issued. Idempotent."""
 
 import datetime
@@ -19,13 +19,19 @@ def build(context):
     if site is None:
         return
     today = timezone.localdate()
-    if not Statement.objects.filter(site=site).exists() and not Adjustment.objects.filter(site=site).exists():
-        # The demo's redemptions may all fall in this month: an adjustment makes sure the site has
-        # a statement to show.
-        services.add_adjustment(
-            site=site, amount_cents=500, reason="Démo : encaissement oublié le mois dernier", by=None
-        )
-    result = services.close_month(month=services.previous_month(today))
+    last = services.previous_month(today)
+    messages = []
+    # Two consecutive closed months, the older first, each with its statement. The demo's
+    # redemptions may all fall in this month: an adjustment gives each month something to pay.
+    for month, cents, reason in (
+        (services.previous_month(last), 1200, "Démo : encaissements d'un atelier saisis en retard"),
+        (last, 500, "Démo : encaissement oublié le mois dernier"),
+    ):
+        if Statement.objects.filter(site=site, month=month).exists():
+            continue
+        if not Adjustment.objects.filter(site=site, statement__isnull=True).exists():
+            services.add_adjustment(site=site, amount_cents=cents, reason=reason, by=None)
+        messages.append(services.close_month(month=month).message)
     subscription = ensure_subscription(site=site, year=today.year, today=today)
     invoice = services.issue_subscription_invoice(subscription=subscription)
     mark_subscription_paid(subscription=subscription, by=None)
@@ -35,7 +41,7 @@ def build(context):
         for number, total in Statement.objects.filter(site=site).order_by("number").values_list("number", "total_cents")
     ]
     context.output["subscription_invoices"] = [invoice.number]
-    context.output["close"] = result.message
+    context.output["close"] = " ".join(messages) or f"Mois {last:%m/%Y} déjà clos : aucun relevé à émettre."
     note = _expired_programme_with_its_credit_note(context, today=today)
     if note is not None:
         context.output["credit_notes"] = [{"number": note.number, "amount_cents": note.amount_cents}]

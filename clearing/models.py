@@ -119,13 +119,27 @@ class StatementLine(models.Model):
     """One redemption paid by a statement. ``live`` turns false only when the statement is voided:
     a redemption has at most one live line (partial unique index), so it is paid at most once."""
 
-    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="lines", verbose_name="relevé")
-    redemption = models.ForeignKey(
-        "mediators.Redemption", on_delete=models.PROTECT, related_name="+", verbose_name="encaissement"
+    # The close writes a line per redemption of the month (a million at full size): each index and
+    # each foreign-key check is paid per line. Kept: the primary key, the two unique constraints
+    # below (the first also serves every look-up by statement) and the foreign keys to the statement
+    # and the redemption. The service, place and programme are copies of the redemption's own
+    # columns, written from the redemption in the same statement and never changed afterwards
+    # (trigger): the redemption's foreign keys already hold them, so no second check or index here.
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="lines", verbose_name="relevé", db_index=False
     )
-    service = models.ForeignKey("aptic_catalog.Service", on_delete=models.PROTECT, related_name="+")
-    point_of_presence = models.ForeignKey("mediators.PointOfPresence", on_delete=models.PROTECT, related_name="+")
-    programme = models.ForeignKey("sponsors.Programme", on_delete=models.PROTECT, related_name="+")
+    redemption = models.ForeignKey(
+        "mediators.Redemption", on_delete=models.PROTECT, related_name="+", verbose_name="encaissement", db_index=False
+    )
+    service = models.ForeignKey(
+        "aptic_catalog.Service", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    point_of_presence = models.ForeignKey(
+        "mediators.PointOfPresence", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    programme = models.ForeignKey(
+        "sponsors.Programme", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     pass_count = models.PositiveSmallIntegerField("pass")
     amount_cents = models.PositiveIntegerField("montant (centimes)")
     redeemed_at = models.DateTimeField("encaissé le")

@@ -166,6 +166,7 @@ class LedgerLine:
     cancelled: int
     redeemed_passes: int
     paid_to_sites: int = 0
+    returned_by_bank: int = 0
 
     COLUMNS = ("created", "active", "redeemed_unsettled", "settled", "expired", "cancelled")
 
@@ -182,8 +183,14 @@ class LedgerLine:
         return self.redeemed_passes - self.redeemed_unsettled - self.settled
 
     @property
+    def payout_excess(self) -> int:
+        """What was paid to sites, or returned by the bank and owed again, beyond the settled
+        redemptions: never positive when the books are right."""
+        return max(0, self.paid_to_sites + self.returned_by_bank - self.settled)
+
+    @property
     def is_balanced(self) -> bool:
-        return self.difference == 0 and self.redeemed_difference == 0
+        return self.difference == 0 and self.redeemed_difference == 0 and self.payout_excess == 0
 
 
 def paid_to_sites_by_programme(*, programme=None) -> dict[int, int]:
@@ -202,6 +209,9 @@ def ledger(*, programme=None) -> list[LedgerLine]:
     passes = pass_selectors.value_by_programme_and_state(programme=programme)
     redeemed = redeemed_value_by_programme(programme=programme)
     paid = paid_to_sites_by_programme(programme=programme)
+    from clearing.payments.selectors import returned_to_pay_again_by_programme
+
+    returned = returned_to_pay_again_by_programme(programme=programme)
     ids = sorted(set(ordered) | set(passes) | set(redeemed))
     programmes = {p.pk: p for p in sponsor_selectors.programmes_with_ids(ids)}
     lines = []
@@ -226,6 +236,7 @@ def ledger(*, programme=None) -> list[LedgerLine]:
                 cancelled=cents(PassState.CANCELLED),
                 redeemed_passes=cents(PassState.REDEEMED),
                 paid_to_sites=paid.get(pk, 0),
+                returned_by_bank=returned.get(pk, 0),
             )
         )
     return lines

@@ -47,7 +47,7 @@ from mediators.redemption.settlement import (
     unsettled_redemptions,
 )
 from passnum import mail
-from passnum.audit.services import record
+from passnum.audit.services import record, record_many
 from passnum.errors import DomainError
 from passnum.numbering.models import Series
 from passnum.numbering.services import next_number
@@ -67,7 +67,8 @@ TRANSITIONS = {
     StatementStatus.IN_BATCH: {StatementStatus.PAID, StatementStatus.REJECTED},
     StatementStatus.REJECTED: {StatementStatus.TO_PAY, StatementStatus.VOIDED},
     StatementStatus.TO_PAY: {StatementStatus.IN_BATCH, StatementStatus.VOIDED},
-    StatementStatus.PAID: set(),
+    # Paid, then the bank returns the money (closed or wrong account): to pay again, once fixed.
+    StatementStatus.PAID: {StatementStatus.REJECTED},
     StatementStatus.VOIDED: set(),
 }
 
@@ -141,10 +142,20 @@ def close_month(*, month: "datetime.date | str", now: datetime.datetime | None =
     check_month_ended(month, now)
     end = month_bounds(month)[1]
     site_ids = set(sites_with_unsettled_redemptions(before=end))
-    site_ids |= set(Adjustment.objects.filter(statement__isnull=True).values_list("site_id", flat=True))
+    # Read once for the whole close rather than twice per site (2,000 sites: 4,000 round trips).
+    # An adjustment added after this point waits for the next statement, as it would a second later.
+    with_adjustments = set(Adjustment.objects.filter(statement__isnull=True).values_list("site_id", flat=True))
+    netting = set(SubscriptionNetting.objects.filter(enabled=True).values_list("site_id", flat=True))
+    site_ids |= with_adjustments
     numbers = []
     for site in Site.objects.filter(pk__in=site_ids).select_related("organisation").order_by("pk"):
-        statement = close_site_month(site=site, month=month, now=now)
+        statement = close_site_month(
+            site=site,
+            month=month,
+            now=now,
+            pending_adjustments=site.pk in with_adjustments,
+            nets_subscription=site.pk in netting,
+        )
         if statement is not None:
             numbers.append(statement.number)
     pending_pdfs = list(
@@ -200,9 +211,19 @@ def _settle_into_lines(statement: Statement, *, site_id: int, before, now) -> tu
 
 
 @transaction.atomic
-def close_site_month(*, site: Site, month: datetime.date, now: datetime.datetime) -> Statement | None:
+def close_site_month(
+    *,
+    site: Site,
+    month: datetime.date,
+    now: datetime.datetime,
+    pending_adjustments: bool = True,
+    nets_subscription: bool | None = None,
+) -> Statement | None:
     """The statement of one site for ``month``, or None when there is nothing to pay or the site
-    already has one. One transaction: number, statement, lines, settlement, adjustments, log."""
+    already has one. One transaction: number, statement, lines, settlement, adjustments, log.
+
+    ``pending_adjustments=False`` and ``nets_subscription`` let ``close_month`` say what it read
+    once for every site; left alone, both are read here."""
     lock_site_settlement(organisation_id=site.organisation_id)
     if Statement.objects.filter(site=site, month=month).exclude(status=StatementStatus.VOIDED).exists():
         return None
@@ -210,14 +231,22 @@ def close_site_month(*, site: Site, month: datetime.date, now: datetime.datetime
     redemptions = unsettled_redemptions(site_id=site.pk, before=end)
     totals = redemptions.aggregate(count=Count("pk"), cents=Sum("amount_cents"), passes=Sum("pass_count"))
     count, redemptions_cents = totals["count"], totals["cents"] or 0
-    adjustments = list(Adjustment.objects.select_for_update().filter(site=site, statement__isnull=True))
+    adjustments = (
+        list(Adjustment.objects.select_for_update().filter(site=site, statement__isnull=True))
+        if pending_adjustments
+        else []
+    )
     adjustments_cents = sum(a.amount_cents for a in adjustments)
     if redemptions_cents + adjustments_cents < 0:
         adjustments, adjustments_cents = [], 0  # they wait for a statement that can carry them
     if not count and not adjustments:
         return None
     invoice = _subscription_to_net(
-        site=site, month=month, now=now, available_cents=redemptions_cents + adjustments_cents
+        site=site,
+        month=month,
+        now=now,
+        available_cents=redemptions_cents + adjustments_cents,
+        nets_subscription=nets_subscription,
     )
     netted_cents = invoice.total_cents if invoice is not None else 0
     statement = Statement.objects.create(
@@ -290,6 +319,53 @@ def change_status(*, statement: Statement, to_status: str, by=None, reason: str 
         after={"status": to_status, "reason": reason},
     )
     return statement
+
+
+@transaction.atomic
+def change_statuses(
+    *, statements: list[Statement], to_status: str, by=None, reason: str = "", request=None
+) -> list[Statement]:
+    """``change_status`` for many statements at once (a payment batch): locked in id order, every
+    move checked before any write, then one UPDATE, one INSERT of the log and one of the audit,
+    whatever their number."""
+    ids = sorted({statement.pk for statement in statements})
+    locked = list(
+        Statement.objects.select_for_update(of=("self",))
+        .select_related("site__organisation")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    for statement in locked:
+        check_transition(statement, to_status)
+    if not locked:
+        return locked
+    now = timezone.now()
+    Statement.objects.filter(pk__in=ids).update(status=to_status)
+    StatementStatusChange.objects.bulk_create(
+        [
+            StatementStatusChange(
+                statement=statement, from_status=statement.status, to_status=to_status, reason=reason, by=by, at=now
+            )
+            for statement in locked
+        ]
+    )
+    record_many(
+        "clearing.statement.status",
+        actor=by,
+        request=request,
+        entries=[
+            {
+                "organisation": statement.site.organisation,
+                "target": statement,
+                "before": {"status": statement.status},
+                "after": {"status": to_status, "reason": reason},
+            }
+            for statement in locked
+        ],
+    )
+    for statement in locked:
+        statement.status = to_status
+    return locked
 
 
 def check_reason(reason: str) -> str:
@@ -712,10 +788,14 @@ def issue_subscription_invoices(*, now: datetime.datetime | None = None) -> int:
     return issued
 
 
-def _subscription_to_net(*, site: Site, month: datetime.date, now, available_cents: int):
+def _subscription_to_net(
+    *, site: Site, month: datetime.date, now, available_cents: int, nets_subscription: bool | None = None
+):
     """The invoice of the site's oldest unpaid subscription, when the site chose to have it
     deducted and the statement can carry it whole; else None."""
-    if not SubscriptionNetting.objects.filter(site=site, enabled=True).exists():
+    if nets_subscription is None:
+        nets_subscription = SubscriptionNetting.objects.filter(site=site, enabled=True).exists()
+    if not nets_subscription:
         return None
     subscription = unpaid_subscriptions(site_id=site.pk, up_to_year=month.year).select_related("site__organisation")
     subscription = subscription.first()

@@ -113,3 +113,26 @@ def verify_payee_account(*, account: PayeeAccount, by, request=None) -> PayeeAcc
         request=request,
     )
     return account
+
+
+@transaction.atomic
+def unverify_payee_account(*, account: PayeeAccount, reason: str, by, request=None) -> PayeeAccount:
+    """The bank sent a payment back from this account: it is *to verify* again, so no batch pays it
+    until the organisation gives a new account or the operator checks this one again. Only the
+    version in force changes; an older one is already out of use."""
+    account = PayeeAccount.objects.select_for_update().select_related("organisation").get(pk=account.pk)
+    if not account.is_current or account.status != PayeeStatus.VERIFIED:
+        return account
+    before = _as_dict(account)
+    account.status = PayeeStatus.TO_VERIFY
+    account.save(update_fields=["status"])
+    record(
+        "payee_account.unverified",
+        actor=by,
+        organisation=account.organisation,
+        target=account,
+        before=before,
+        after={**_as_dict(account), "reason": reason},
+        request=request,
+    )
+    return account

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from clearing.admin_actions import confirm_then_act
 from clearing.money import euros
 from clearing.payments import selectors, services
 from clearing.payments.models import PaymentBatch, PaymentBatchLine, PaymentBatchStatusChange
@@ -18,8 +19,6 @@ from passnum.admin_helpers import ReadOnlyAdmin
 from passnum.audit.services import record_download
 from passnum.errors import DomainError
 from passnum.passes.downloads import file_response
-
-CONFIRM = "confirm"
 
 
 class RejectionForm(forms.Form):
@@ -31,26 +30,6 @@ class RejectionForm(forms.Form):
 
 class Pain002Form(forms.Form):
     file = forms.FileField(label="Relevé d'état de la banque (fichier pain.002, XML)")
-
-
-def confirm_page(modeladmin, request, *, title, intro, action, objects, form=None, items=(), button, multipart=False):
-    """The page shown before a state change: re-posts the action with ``confirm``."""
-    return render(
-        request,
-        "admin/payments/confirm_action.html",
-        {
-            **modeladmin.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "action": action,
-            "objects": objects,
-            "form": form,
-            "items": items,
-            "button": button,
-            "multipart": multipart,
-            "opts": modeladmin.model._meta,
-        },
-    )
 
 
 class PaymentBatchLineInline(admin.TabularInline):
@@ -207,25 +186,19 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
         return file_response(batch.sepa_file, f"{batch.message_id}.xml")
 
     def _state_change(self, request, queryset, *, service, title, intro, button, done):
-        batch = self._one(request, queryset)
-        if batch is None:
-            return None
-        if request.POST.get(CONFIRM) == "yes":
-            try:
-                service(batch=batch, by=request.user, request=request)
-            except DomainError as error:
-                self.message_user(request, error.message, messages.ERROR)
-            else:
-                self.message_user(request, done.format(batch=batch), messages.SUCCESS)
-            return None
-        return confirm_page(
+        def act(batch, data):
+            service(batch=batch, by=request.user, request=request)
+            return done.format(batch=batch)
+
+        return confirm_then_act(
             self,
             request,
+            queryset,
+            act=act,
             title=title,
-            intro=intro.format(batch=batch),
-            action=request.POST["action"],
-            objects=[batch],
+            intro=lambda batch: intro.format(batch=batch),
             button=button,
+            noun="lot",
         )
 
     @admin.action(description="Marquer envoyé à la banque")
@@ -256,31 +229,25 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Importer un relevé pain.002 de la banque")
     def import_pain002(self, request, queryset):
-        batch = self._one(request, queryset)
-        if batch is None:
-            return None
-        form = Pain002Form(request.POST if request.POST.get(CONFIRM) == "yes" else None, request.FILES or None)
-        if form.is_valid():
-            try:
-                result = services.import_pain002(
-                    batch=batch, file=form.cleaned_data["file"], by=request.user, request=request
-                )
-            except DomainError as error:
-                form.add_error("file", error.message)
-            else:
-                self.message_user(request, result.message, messages.SUCCESS)
-                return None
-        return confirm_page(
+        def act(batch, data):
+            return services.import_pain002(batch=batch, file=data["file"], by=request.user, request=request).message
+
+        return confirm_then_act(
             self,
             request,
+            queryset,
+            act=act,
             title="Importer le relevé de la banque (pain.002)",
-            intro=f"Les virements que la banque a rejetés dans le lot {batch.message_id} seront enregistrés avec "
-            "leur motif ; leurs relevés redeviendront à payer.",
-            action="import_pain002",
-            objects=[batch],
-            form=form,
+            intro=lambda batch: (
+                f"Les virements que la banque a rejetés dans le lot {batch.message_id} seront "
+                "enregistrés avec leur motif ; leurs relevés redeviendront à payer. Sur un lot déjà payé, ce sont des "
+                "retours de fonds : la structure en est avertie."
+            ),
             button="Importer",
+            form_class=Pain002Form,
+            error_field="file",
             multipart=True,
+            noun="lot",
         )
 
 
@@ -290,7 +257,7 @@ class PaymentBatchLineAdmin(ReadOnlyAdmin):
     list_filter = ["status"]  # by status; the reason code is shown on each line
     search_fields = ["end_to_end_id", "organisation__name", "statement__number", "batch__message_id"]
     list_select_related = ["batch", "organisation", "statement"]
-    actions = ["record_rejection"]
+    actions = ["record_rejection", "record_return"]
 
     @admin.display(description="montant")
     def amount(self, line):
@@ -298,35 +265,49 @@ class PaymentBatchLineAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Enregistrer un rejet de la banque")
     def record_rejection(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Choisissez un seul virement à la fois.", messages.ERROR)
-            return None
-        line = queryset.select_related("batch", "statement").get()
-        form = RejectionForm(request.POST if request.POST.get(CONFIRM) == "yes" else None)
-        if form.is_valid():
-            try:
-                services.record_rejection(
-                    line=line, reason_code=form.cleaned_data["reason_code"], by=request.user, request=request
-                )
-            except DomainError as error:
-                self.message_user(request, error.message, messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"Virement {line.end_to_end_id} rejeté : son relevé est de nouveau à payer.",
-                    messages.SUCCESS,
-                )
-            return None
-        return confirm_page(
+        def act(line, data):
+            services.record_rejection(line=line, reason_code=data["reason_code"], by=request.user, request=request)
+            return f"Virement {line.end_to_end_id} rejeté : son relevé est de nouveau à payer."
+
+        return confirm_then_act(
             self,
             request,
+            queryset.select_related("batch", "statement"),
+            act=act,
             title="Enregistrer un rejet",
-            intro=f"Le virement {line.end_to_end_id} ({euros(line.amount_cents)} à {line.holder_name}) a été "
-            "rejeté par la banque. Son relevé redeviendra à payer et partira dans un prochain lot.",
-            action="record_rejection",
-            objects=[line],
-            form=form,
+            intro=lambda line: (
+                f"Le virement {line.end_to_end_id} ({euros(line.amount_cents)} à {line.holder_name}) "
+                "a été rejeté par la banque. Son relevé redeviendra à payer et partira dans un prochain lot."
+            ),
             button="Enregistrer le rejet",
+            form_class=RejectionForm,
+            noun="virement",
+        )
+
+    @admin.action(description="Enregistrer un retour de fonds après paiement")
+    def record_return(self, request, queryset):
+        def act(line, data):
+            services.record_return(line=line, reason_code=data["reason_code"], by=request.user, request=request)
+            return (
+                f"Virement {line.end_to_end_id} retourné : son relevé est de nouveau à payer et la structure est "
+                "prévenue par e-mail."
+            )
+
+        return confirm_then_act(
+            self,
+            request,
+            queryset.select_related("batch", "statement"),
+            act=act,
+            title="Enregistrer un retour de fonds",
+            intro=lambda line: (
+                f"La banque a renvoyé le virement {line.end_to_end_id} ({euros(line.amount_cents)} à "
+                f"{line.holder_name}) après le paiement du lot. Son relevé redeviendra à payer ; il partira dans un "
+                "prochain lot quand le compte bancaire de la structure sera de nouveau vérifié. La structure est "
+                "prévenue par e-mail."
+            ),
+            button="Enregistrer le retour",
+            form_class=RejectionForm,
+            noun="virement",
         )
 
 

@@ -27,6 +27,12 @@ class LineStatus(models.TextChoices):
     PENDING = "pending", "En attente de la banque"
     PAID = "paid", "Payé"
     REJECTED = "rejected", "Rejeté par la banque"
+    # The bank sent the money back after the batch was paid (a return): the statement is to pay again.
+    RETURNED = "returned", "Retourné par la banque après paiement"
+
+
+# A transfer that no longer pays its statement: a later batch may take the statement again.
+UNPAID_LINE_STATUSES = (LineStatus.REJECTED, LineStatus.RETURNED)
 
 
 def sepa_file_path(instance, filename):
@@ -123,7 +129,7 @@ class PaymentBatchLine(models.Model):
     )
     reason_code = models.CharField("motif de rejet (code)", max_length=4, blank=True)
     reason_label = models.CharField("motif de rejet", max_length=200, blank=True)
-    rejected_at = models.DateTimeField("rejeté le", null=True, blank=True)
+    rejected_at = models.DateTimeField("rejeté ou retourné le", null=True, blank=True)
 
     tenant_field = "organisation"
     objects = PaymentBatchLineQuerySet.as_manager()
@@ -133,10 +139,10 @@ class PaymentBatchLine(models.Model):
         verbose_name_plural = "virements des lots"
         ordering = ["batch_id", "pk"]
         constraints = [
-            # Two batches can never claim the same statement; a rejected transfer frees it.
+            # Two batches can never claim the same statement; a rejected or returned transfer frees it.
             models.UniqueConstraint(
                 fields=["statement"],
-                condition=models.Q(statement__isnull=False) & ~models.Q(status="rejected"),
+                condition=models.Q(statement__isnull=False) & ~models.Q(status__in=UNPAID_LINE_STATUSES),
                 name="payment_line_one_live_per_statement",
             ),
             models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="payment_line_amount_positive"),
@@ -144,7 +150,7 @@ class PaymentBatchLine(models.Model):
         ]
         triggers = [
             pgtrigger.Protect(name="payment_line_never_deleted", operation=pgtrigger.Delete),
-            # Only the outcome moves (pending → paid or rejected); what was sent never changes.
+            # Only the outcome moves (pending → paid or rejected, paid → returned); what was sent never changes.
             pgtrigger.Protect(
                 name="payment_line_sent_details_immutable",
                 operation=pgtrigger.Update,
@@ -161,10 +167,12 @@ class PaymentBatchLine(models.Model):
                     "remittance_info",
                 ),
             ),
+            # The outcome is final, but for a paid transfer the bank returns later (paid → returned).
             pgtrigger.Protect(
                 name="payment_line_outcome_final",
                 operation=pgtrigger.Update,
-                condition=~pgtrigger.Q(old__status="pending"),
+                condition=~pgtrigger.Q(old__status="pending")
+                & ~(pgtrigger.Q(old__status="paid") & pgtrigger.Q(new__status="returned")),
             ),
         ]
 

@@ -1,12 +1,15 @@
 """Reads of payment batches: the batches and their transfers, the statements waiting for a
 verified payee account, and how each of an organisation's statements was paid."""
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
-from clearing.models import Statement
+from clearing.models import Statement, StatementLine, StatementStatus
 from clearing.payees.selectors import check_payee_payable
 from clearing.payees.validators import PayeeError
-from clearing.payments.models import LineStatus, PaymentBatch, PaymentBatchLine
+from clearing.payments.models import UNPAID_LINE_STATUSES, LineStatus, PaymentBatch, PaymentBatchLine
+
+# A returned statement waits for its next transfer in one of these statuses.
+AWAITING_PAYMENT = (StatementStatus.REJECTED, StatementStatus.TO_PAY, StatementStatus.IN_BATCH)
 
 
 def batches() -> QuerySet:
@@ -54,4 +57,17 @@ def last_lines_of_statements(*, organisation) -> dict[int, PaymentBatchLine]:
 
 
 def rejected_lines_of(*, organisation) -> QuerySet:
-    return PaymentBatchLine.objects.for_organisation(organisation).filter(status=LineStatus.REJECTED)
+    return PaymentBatchLine.objects.for_organisation(organisation).filter(status__in=UNPAID_LINE_STATUSES)
+
+
+def returned_to_pay_again_by_programme(*, programme=None) -> dict[int, int]:
+    """Money the bank returned after a batch was paid and not paid again yet: the live lines of the
+    statements with a returned transfer that are not *paid* now, per programme, in cents."""
+    returned = PaymentBatchLine.objects.filter(status=LineStatus.RETURNED, statement__isnull=False)
+    lines = StatementLine.objects.filter(
+        live=True, statement_id__in=returned.values("statement_id"), statement__status__in=AWAITING_PAYMENT
+    )
+    if programme is not None:
+        lines = lines.filter(programme=programme)
+    rows = lines.values("programme_id").annotate(value=Sum("amount_cents")).order_by()
+    return {row["programme_id"]: row["value"] or 0 for row in rows}

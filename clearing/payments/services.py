@@ -18,13 +18,16 @@ import sepaxml
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from sepaxml import SepaTransfer
 
 from clearing.models import Statement, StatementStatus
-from clearing.payees.selectors import check_payee_payable
+from clearing.money import euros
+from clearing.payees.selectors import payable_accounts
 from clearing.payees.validators import PayeeError, check_bic, check_iban
 from clearing.payments.models import (
+    UNPAID_LINE_STATUSES,
     BatchStatus,
     LineStatus,
     PaymentBatch,
@@ -32,6 +35,7 @@ from clearing.payments.models import (
     PaymentBatchStatusChange,
 )
 from clearing.payments.reasons import REJECTION_REASONS, reason_label
+from passnum import mail
 from passnum.audit.services import record
 from passnum.errors import DomainError
 
@@ -144,16 +148,16 @@ def create_batch(*, statements=None, by, request=None, execution_date: datetime.
             check_statement_payable(statement=statement)
     else:
         candidates = list(queryset.filter(status__in=PAYABLE_STATUSES, total_cents__gt=0))
-    payable, held_back, accounts = [], [], {}
+    # Set-based: one query for every payee account, one for the lines, one status move for all
+    # the statements; the number of queries does not grow with the batch.
+    verdicts = payable_accounts(organisation_ids=[statement.site.organisation_id for statement in candidates])
+    payable, held_back = [], []
     for statement in candidates:
-        organisation = statement.site.organisation
-        try:
-            if organisation.pk not in accounts:
-                accounts[organisation.pk] = check_payee_payable(organisation=organisation)
-        except PayeeError as error:
-            held_back.append(held_back_entry(statement, error))
-            continue
-        payable.append((statement, accounts[organisation.pk]))
+        verdict = verdicts[statement.site.organisation_id]
+        if isinstance(verdict, PayeeError):
+            held_back.append(held_back_entry(statement, verdict))
+        else:
+            payable.append((statement, verdict))
     if not payable:
         raise PaymentError(
             "Aucun relevé ne peut être payé : "
@@ -194,16 +198,15 @@ def create_batch(*, statements=None, by, request=None, execution_date: datetime.
             for statement, account in payable
         ]
     )
-    from clearing.services import change_status
+    from clearing.services import change_statuses
 
-    for line in lines:
-        change_status(
-            statement=line.statement,
-            to_status=StatementStatus.IN_BATCH,
-            by=batch.created_by,
-            reason=f"Lot de virements {batch.message_id}",
-            request=request,
-        )
+    change_statuses(
+        statements=[line.statement for line in lines],
+        to_status=StatementStatus.IN_BATCH,
+        by=batch.created_by,
+        reason=f"Lot de virements {batch.message_id}",
+        request=request,
+    )
     batch.line_count = len(lines)
     batch.total_cents = sum(line.amount_cents for line in lines)
     batch.sepa_file.save(f"{batch.message_id}.xml", ContentFile(build_pain001(batch=batch, lines=lines)), save=False)
@@ -328,22 +331,23 @@ def mark_batch_paid(*, batch: PaymentBatch, by, request=None) -> PaymentBatch:
     """The bank has executed the batch: its transfers still pending are paid, and so are their
     statements. Rejected transfers stay rejected (their statements wait for a later batch)."""
     batch = _move(_lock(batch), BatchStatus.PAID, by=by, request=request)
-    from clearing.services import change_status
+    from clearing.services import change_statuses
 
     actor = by if getattr(by, "is_authenticated", False) else None
-    for line in (
-        batch.lines.select_for_update(of=("self",)).filter(status=LineStatus.PENDING).select_related("statement")
-    ):
-        line.status = LineStatus.PAID
-        line.save(update_fields=["status"])
-        if line.statement is not None:
-            change_status(
-                statement=line.statement,
-                to_status=StatementStatus.PAID,
-                by=actor,
-                reason=f"Virement {line.end_to_end_id} exécuté",
-                request=request,
-            )
+    pending = list(
+        batch.lines.select_for_update(of=("self",))
+        .filter(status=LineStatus.PENDING)
+        .select_related("statement")
+        .order_by("pk")
+    )
+    PaymentBatchLine.objects.filter(pk__in=[line.pk for line in pending]).update(status=LineStatus.PAID)
+    change_statuses(
+        statements=[line.statement for line in pending if line.statement is not None],
+        to_status=StatementStatus.PAID,
+        by=actor,
+        reason=f"Virements du lot {batch.message_id} exécutés",
+        request=request,
+    )
     return batch
 
 
@@ -365,7 +369,12 @@ def _check_rejectable(batch: PaymentBatch, line: PaymentBatchLine) -> None:
     if batch.status != BatchStatus.SENT:
         raise PaymentError(
             f"Le lot {batch.message_id} est « {batch.get_status_display()} » : seul un lot envoyé à la banque "
-            "peut avoir des virements rejetés.",
+            "peut avoir des virements rejetés"
+            + (
+                " ; l'argent revenu après le paiement s'enregistre comme un retour de fonds."
+                if batch.status == BatchStatus.PAID
+                else "."
+            ),
             code="batch_not_sent",
             status=409,
         )
@@ -377,23 +386,41 @@ def _check_rejectable(batch: PaymentBatch, line: PaymentBatchLine) -> None:
         )
 
 
-def _reject(line: PaymentBatchLine, code: str, *, by, request=None) -> PaymentBatchLine:
-    """The line is rejected; its statement is *rejected*, then *to pay* again (a later batch
-    takes it, on the payee account in force then)."""
+def _check_returnable(batch: PaymentBatch, line: PaymentBatchLine) -> None:
+    if batch.status != BatchStatus.PAID:
+        raise PaymentError(
+            f"Le lot {batch.message_id} est « {batch.get_status_display()} » : un retour de fonds ne s'enregistre "
+            "que sur un lot payé (avant, enregistrez un rejet).",
+            code="batch_not_paid",
+            status=409,
+        )
+    if line.status != LineStatus.PAID:
+        raise PaymentError(
+            f"Le virement {line.end_to_end_id} est « {line.get_status_display()} » : seul un virement payé peut "
+            "être retourné.",
+            code="line_not_paid",
+            status=409,
+        )
+
+
+def _reject(line: PaymentBatchLine, code: str, *, by, request=None, returned: bool = False) -> PaymentBatchLine:
+    """The line is rejected (or, once paid, returned); its statement is *rejected*, then *to pay*
+    again (a later batch takes it, on the payee account in force then)."""
     from clearing.services import change_status
 
-    line.status = LineStatus.REJECTED
+    line.status = LineStatus.RETURNED if returned else LineStatus.REJECTED
     line.reason_code = code
     line.reason_label = reason_label(code)
     line.rejected_at = timezone.now()
     line.save(update_fields=["status", "reason_code", "reason_label", "rejected_at"])
     actor = by if getattr(by, "is_authenticated", False) else None
+    what = "retourné par la banque après paiement" if returned else "rejeté par la banque"
     if line.statement is not None:
         statement = change_status(
             statement=line.statement,
             to_status=StatementStatus.REJECTED,
             by=actor,
-            reason=f"Virement rejeté par la banque ({code}) : {line.reason_label}",
+            reason=f"Virement {what} ({code}) : {line.reason_label}",
             request=request,
         )
         change_status(
@@ -404,14 +431,69 @@ def _reject(line: PaymentBatchLine, code: str, *, by, request=None) -> PaymentBa
             request=request,
         )
     record(
-        "payments.line.rejected",
+        "payments.line.returned" if returned else "payments.line.rejected",
         actor=by,
         request=request,
         organisation=line.organisation,
         target=line,
         after={"end_to_end_id": line.end_to_end_id, "reason_code": code, "reason": line.reason_label},
     )
+    if returned:
+        # The account the money came back from is not paid again until it is fixed and verified.
+        from clearing.payees.services import unverify_payee_account
+
+        unverify_payee_account(
+            account=line.payee_account,
+            reason=f"Virement {line.end_to_end_id} retourné par la banque ({code})",
+            by=actor,
+            request=request,
+        )
+        _notify_return(line)
     return line
+
+
+def _notify_return(line: PaymentBatchLine) -> None:
+    """Tells the site's admins and finance members, after commit, that the money came back and
+    what to do: check the bank account; the statement is paid again by a later batch."""
+    from clearing.tasks import site_finance_recipients
+
+    statement = line.statement
+    if statement is None:
+        return
+    recipients = site_finance_recipients(statement.site)
+    if not recipients:
+        return
+    link = settings.SITE_URL.rstrip("/") + reverse("mediators:bank")
+    subject = f"Virement du relevé {statement.number} retourné par votre banque — Pass numérique"
+    body = (
+        f"Bonjour,\n\nLe virement de {euros(line.amount_cents)} qui payait le relevé {statement.number} "
+        f"(encaissements de {statement.month:%m/%Y}) nous a été retourné par la banque du compte "
+        f"{line.masked_iban} ({line.holder_name}).\n"
+        f"Motif donné par la banque : {line.reason_label} (code {line.reason_code}).\n\n"
+        "Vérifiez le compte bancaire indiqué dans votre espace et corrigez-le si besoin : "
+        f"{link}\n"
+        "Le relevé sera payé de nouveau par un prochain lot de virements, dès que l'opérateur aura vérifié "
+        "votre compte (le nouveau, ou celui-ci si la banque l'accepte de nouveau).\n\nL'équipe du Pass numérique"
+    )
+    mail.send_after_commit(subject=subject, body=body, to=recipients)
+
+
+@transaction.atomic
+def record_return(*, line: PaymentBatchLine, reason_code: str, by, request=None) -> PaymentBatchLine:
+    """The bank sent back the money of a transfer of a batch already marked paid (a return:
+    account closed AC04, holder unknown, …). The transfer becomes *returned*, its statement
+    *rejected* then *to pay* again, the payee account paid goes back to *to verify* (a later batch
+    pays the statement once the account is fixed and verified again), audited; the site is told by
+    e-mail."""
+    code = check_reason_code(reason_code)
+    batch = _lock(line.batch)
+    line = (
+        PaymentBatchLine.objects.select_for_update(of=("self",))
+        .select_related("statement__site__organisation", "organisation")
+        .get(pk=line.pk)
+    )
+    _check_returnable(batch, line)
+    return _reject(line, code, by=by, request=request, returned=True)
 
 
 @transaction.atomic
@@ -558,11 +640,13 @@ def import_pain002(*, batch: PaymentBatch, file, by, request=None) -> Pain002Res
         to_reject = [(line, report.group_reason_code or "MS03") for line in lines.values()]
     result = Pain002Result(accepted=sum(1 for tx in report.transactions if tx.status != "RJCT"))
     for line, code in to_reject:
-        if line.status == LineStatus.REJECTED:
+        if line.status in UNPAID_LINE_STATUSES:
             result.already_rejected += 1
             continue
-        _check_rejectable(batch, line)
-        _reject(line, code[:4].upper(), by=by, request=request)
+        # A report that arrives after the batch was marked paid returns the transfers it rejects.
+        returned = batch.status == BatchStatus.PAID
+        (_check_returnable if returned else _check_rejectable)(batch, line)
+        _reject(line, code[:4].upper(), by=by, request=request, returned=returned)
         result.rejected.append(line.end_to_end_id)
     record(
         "payments.pain002.imported",

@@ -57,6 +57,35 @@ def record_download(
     )
 
 
+def record_many(action, *, entries, actor=None, request=None):
+    """``record`` for many targets of one action at once (one INSERT): ``entries`` are dicts with
+    ``organisation``, ``target``, ``before`` and ``after``. Call it inside the transaction of the
+    action."""
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    ip_address = client_ip(request)
+    return AuditLog.objects.bulk_create(
+        [
+            AuditLog(
+                actor=actor,
+                actor_email=getattr(actor, "email", "") or "",
+                organisation_id=getattr(entry.get("organisation"), "pk", None),
+                organisation_name=str(entry["organisation"]) if entry.get("organisation") is not None else "",
+                action=action,
+                target_type=entry["target"]._meta.label_lower,
+                target_id=str(entry["target"].pk),
+                target_repr=str(entry["target"])[:255],
+                before=entry.get("before"),
+                after=entry.get("after"),
+                ip_address=ip_address,
+            )
+            for entry in entries
+        ]
+    )
+
+
 def record_failed_login(*, request, email: str, channel: str, reason: str = "wrong_password"):
     """A failed login (web form or API token request): the address typed, never the password."""
     return AuditLog.objects.create(

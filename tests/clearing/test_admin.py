@@ -30,7 +30,8 @@ def test_close_void_and_adjust_from_the_admin(client, operator_user, django_capt
     asked = client.post(changelist, {"action": "void", "_selected_action": [statement.pk]})
     assert "Motif de l" in asked.content.decode()
     response = client.post(
-        changelist, {"action": "void", "_selected_action": [statement.pk], "reason": "Mauvaise structure"}
+        changelist,
+        {"action": "void", "_selected_action": [statement.pk], "reason": "Mauvaise structure", "confirm": "yes"},
     )
     assert response.status_code == 302
     statement.refresh_from_db()

@@ -36,6 +36,15 @@ class Command(BaseCommand):
                 "  " + " ; ".join(f"{name} {plain_euros(v)} €" for name, v in zip(columns, figures, strict=True))
             )
             self.stdout.write(f"  dont versé aux structures (relevés payés) {plain_euros(line.paid_to_sites)} €")
+            if line.returned_by_bank:
+                self.stdout.write(
+                    f"  dont retourné par la banque après paiement, à verser de nouveau "
+                    f"{plain_euros(line.returned_by_bank)} €"
+                )
+            if line.payout_excess:
+                self.stdout.write(
+                    f"  versé ou à reverser au-delà des encaissements réglés : {plain_euros(line.payout_excess)} €"
+                )
             if line.redeemed_difference:
                 self.stdout.write(
                     f"  pass à l'état encaissé {plain_euros(line.redeemed_passes)} € ≠ encaissements "

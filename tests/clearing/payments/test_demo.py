@@ -12,21 +12,24 @@ from tests.clearing.payments.factories import xsd_errors
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_has_a_rejected_transfer_then_a_paid_batch_and_reruns_add_nothing():
+def test_the_demo_has_a_rejected_transfer_a_paid_batch_and_a_sent_one_and_reruns_add_nothing():
     out = StringIO()
     call_command("demo", "--json", stdout=out)
     output = json.loads(out.getvalue())
 
     batches = output["payment_batches"]
-    assert [b["status"] for b in batches] == ["sent", "paid"]
+    assert [b["status"] for b in batches] == ["sent", "paid", "sent"]
     for entry in batches:
         path = Path(entry["sepa_file"])
         assert path.is_absolute() and xsd_errors(path.read_bytes()) == []
-    (statement,) = output["statements"]
-    assert Statement.objects.get(number=statement["number"]).status == StatementStatus.PAID
+    older, newer = sorted(
+        (Statement.objects.get(number=s["number"]) for s in output["statements"]), key=lambda s: s.month
+    )
+    assert (older.status, newer.status) == (StatementStatus.PAID, StatementStatus.IN_BATCH)
     assert PaymentBatchLine.objects.get(batch_id=batches[0]["id"]).status == LineStatus.REJECTED
+    assert PaymentBatchLine.objects.get(batch_id=batches[2]["id"]).statement == newer
 
     again = StringIO()
     call_command("demo", "--json", stdout=again)
     assert json.loads(again.getvalue())["payment_batches"] == batches
-    assert (PaymentBatch.objects.count(), PaymentBatchLine.objects.count()) == (2, 2)
+    assert (PaymentBatch.objects.count(), PaymentBatchLine.objects.count()) == (3, 3)

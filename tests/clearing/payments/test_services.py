@@ -324,3 +324,32 @@ def test_without_a_debtor_account_no_batch_is_made(operator, settings):
     with pytest.raises(PaymentError) as refused:
         services.create_batch(by=operator)
     assert refused.value.code == "debtor_not_configured" and not PaymentBatch.objects.exists()
+
+
+def _queries_of(action):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    return len(captured)
+
+
+def test_making_and_paying_a_batch_costs_the_same_queries_for_one_statement_or_five(operator):
+    """Set-based: the payee accounts in one query, the lines in one INSERT, one status move (UPDATE,
+    log, audit) for all the statements of the batch."""
+    counts = []
+    for size in (1, 5):
+        statements = [statement_to_pay() for _ in range(size)]
+        statement_to_pay(payee=None)  # held back, at no extra cost either
+        created = []
+        counts.append(_queries_of(lambda created=created: created.append(services.create_batch(by=operator).batch)))
+        batch = created[0]
+        services.mark_batch_sent(batch=batch, by=operator)
+        counts.append(_queries_of(lambda batch=batch: services.mark_batch_paid(batch=batch, by=operator)))
+        assert statuses(*statements) == [StatementStatus.PAID] * size
+        assert AuditLog.objects.filter(action="clearing.statement.status").count() >= 2 * size
+        for statement in statements:
+            assert [c.to_status for c in statement.status_changes.all()] == ["issued", "in_batch", "paid"]
+    first_create, first_paid, second_create, second_paid = counts
+    assert (second_create, second_paid) == (first_create, first_paid)
