@@ -54,13 +54,16 @@ class Booklet(models.Model):
 
 
 class PassState(models.TextChoices):
-    CREATED = "created", "Créé (commande non payée)"
-    ACTIVE = "active", "Actif"
+    # Each label says the situation it names, whatever led there: "created" passes exist from the
+    # invoice on, paid or not, until their booklet is handed out (``selectors.pass_state_label``
+    # adds whether the order is paid).
+    CREATED = "created", "Pas encore remis à un bénéficiaire"
+    ACTIVE = "active", "Remis, utilisable"
     # Redeemed passes stay "redeemed": whether the site was paid for them is read from their
     # redemption (``Redemption.settled_at``), the one truth, not from a second pass state.
-    REDEEMED = "redeemed", "Encaissé"
-    EXPIRED = "expired", "Expiré"
-    CANCELLED = "cancelled", "Annulé"
+    REDEEMED = "redeemed", "Utilisé (encaissé par une structure)"
+    EXPIRED = "expired", "Expiré sans avoir été utilisé"
+    CANCELLED = "cancelled", "Annulé (carnet déclaré perdu ou volé)"
 
 
 class PassQuerySet(TenantQuerySet, models.QuerySet):
