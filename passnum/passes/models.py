@@ -237,7 +237,7 @@ class PrintRun(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} de la commande n° {self.order_id}"
+        return f"{self.get_kind_display()} de la commande {self.order.number}"
 
     @property
     def chunk_count(self):
