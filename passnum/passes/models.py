@@ -18,10 +18,10 @@ class BookletQuerySet(TenantQuerySet, models.QuerySet):
 
 class Booklet(models.Model):
     class State(models.TextChoices):
-        CREATED = "created", "Créé, chez l'opérateur"
+        CREATED = "created", "Chez l'opérateur, pas encore confié à un prescripteur"
         ALLOCATED = "allocated", "En stock chez un prescripteur"
         HANDED_OUT = "handed_out", "Remis à un bénéficiaire"
-        CANCELLED = "cancelled", "Annulé"
+        CANCELLED = "cancelled", "Annulé (déclaré perdu ou volé)"
 
     programme = models.ForeignKey("sponsors.Programme", on_delete=models.PROTECT, related_name="booklets")
     order = models.ForeignKey("sponsors.Order", on_delete=models.PROTECT, related_name="booklets")
