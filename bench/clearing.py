@@ -67,6 +67,7 @@ def seed(*, sites: int, redemptions: int, month):
     from passnum.passes import services as pass_services
     from passnum.passes.models import Booklet
     from sponsors.models import Order, Programme
+    from sponsors.services import next_order_number
 
     ensure_referential_loaded()
     service = Service.objects.get(code=1)
@@ -100,7 +101,9 @@ def seed(*, sites: int, redemptions: int, month):
     with transaction.atomic():
         face = programme.passes_per_booklet * programme.face_value_cents
         order = Order.objects.create(
-            programme=programme, booklet_count=1, face_value_cents=face, fee_rate_bp=0, fee_cents=0,
+            programme=programme, sponsor=sponsor, booklet_count=1,
+            number=next_order_number(sponsor=sponsor, year=timezone.localdate().year),
+            face_value_cents=face, fee_rate_bp=0, fee_cents=0,
             vat_rate_bp=0, vat_cents=0, total_cents=face, status=Order.Status.PAID,
         )  # fmt: skip
         pass_services.generate_booklets(order)

@@ -71,6 +71,7 @@ def seed(count):
     from passnum.passes import services as pass_services
     from passnum.passes.models import Booklet, Pass
     from sponsors.models import Order, Programme
+    from sponsors.services import next_order_number
 
     ensure_referential_loaded()
     service = Service.objects.get(code=1)
@@ -107,7 +108,9 @@ def seed(count):
     face = booklets * programme.passes_per_booklet * programme.face_value_cents
     with transaction.atomic():
         order = Order.objects.create(
-            programme=programme, booklet_count=booklets, face_value_cents=face, fee_rate_bp=0, fee_cents=0,
+            programme=programme, sponsor=sponsor, booklet_count=booklets,
+            number=next_order_number(sponsor=sponsor, year=timezone.localdate().year),
+            face_value_cents=face, fee_rate_bp=0, fee_cents=0,
             vat_rate_bp=0, vat_cents=0, total_cents=face, status=Order.Status.PAID,
         )  # fmt: skip
         pass_services.generate_booklets(order)

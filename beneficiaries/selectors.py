@@ -1,12 +1,14 @@
 """Reads of beneficiaries and hand-overs (a prescriber sees only its own; sponsors never see a person)."""
 
 from django.db.models import Count
+from django.utils import timezone
 
 from beneficiaries.models import HandOver, LossDeclaration
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import codes
 from passnum.passes import selectors as pass_selectors
 from passnum.passes.models import PassState
+from passnum.passes.validity import is_expired
 
 
 def hand_overs_of(organisation):
@@ -116,11 +118,15 @@ def pass_or_booklet_status(text, *, serials_allowed: bool = False):
     if item is None:
         return {"error": "Ce code est bien formé mais ne correspond à aucun pass : vérifiez-le sur votre carnet."}
     summary = pass_selectors.booklet_summary(item.booklet)
+    state = item.state
+    today = timezone.localdate()
+    if state == PassState.ACTIVE and is_expired(state=state, expires_on=item.expires_on, scanned_on=today, today=today):
+        state = PassState.EXPIRED  # past its last day: the nightly expiry has not run yet, the truth is the same
     return {
         "kind": "pass",
         "code": codes.grouped(item.code),
-        "state_text": STATE_TEXT.get(item.state, ""),
-        "usable_pass": item.state == PassState.ACTIVE,
+        "state_text": STATE_TEXT.get(state, ""),
+        "usable_pass": state == PassState.ACTIVE,
         "face_value_cents": item.face_value_cents,
         "programme": item.programme.name,
         "pass_valid_until": item.valid_until,

@@ -47,10 +47,10 @@ class ProgrammeAdmin(AuditedAdminMixin, ImportExportModelAdmin):
 
 @admin.register(Order)
 class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["pk", "programme", "booklet_count", "total_cents", "status", "created_at", "paid_at"]
+    list_display = ["number", "sponsor", "programme", "booklet_count", "total_cents", "status", "created_at", "paid_at"]
     list_filter = ["status"]
-    search_fields = ["pk", "programme__name", "programme__prefix", "programme__sponsor__name"]
-    list_select_related = ["programme__sponsor"]
+    search_fields = ["number", "pk", "programme__name", "programme__prefix", "programme__sponsor__name"]
+    list_select_related = ["programme__sponsor", "sponsor"]
     readonly_fields = [f.name for f in Order._meta.fields if f.name not in ("id",)]
     actions = ["request_proof", "approve_proof", "launch_print_run"]
 
@@ -65,9 +65,9 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
             try:
                 pass_services.request_proof(order, actor=request.user)
             except DomainError as error:
-                self.message_user(request, f"Commande n° {order.pk} : {error.message}", messages.ERROR)
+                self.message_user(request, f"Commande {order.number} : {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"Commande n° {order.pk} : bon à tirer demandé.")
+                self.message_user(request, f"Commande {order.number} : bon à tirer demandé.")
 
     @admin.action(description="Valider le bon à tirer")
     def approve_proof(self, request, queryset):
@@ -81,9 +81,9 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     raise DomainError("Aucun bon à tirer : générez-le d'abord.")
                 pass_services.approve_proof(proof, actor=request.user)
             except DomainError as error:
-                self.message_user(request, f"Commande n° {order.pk} : {error.message}", messages.ERROR)
+                self.message_user(request, f"Commande {order.number} : {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"Commande n° {order.pk} : bon à tirer validé.")
+                self.message_user(request, f"Commande {order.number} : bon à tirer validé.")
 
     @admin.action(description="Lancer (ou reprendre) l'impression complète")
     def launch_print_run(self, request, queryset):
@@ -93,9 +93,9 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
             try:
                 pass_services.launch_print_run(order, actor=request.user)
             except DomainError as error:
-                self.message_user(request, f"Commande n° {order.pk} : {error.message}", messages.ERROR)
+                self.message_user(request, f"Commande {order.number} : {error.message}", messages.ERROR)
             else:
-                self.message_user(request, f"Commande n° {order.pk} : impression lancée.")
+                self.message_user(request, f"Commande {order.number} : impression lancée.")
 
 
 class PaymentForm(forms.Form):

@@ -60,14 +60,24 @@ def build(context):
             "prefix": p.prefix,
             "sponsor": p.sponsor.name,
             "orders": [
-                {"number": o.pk, "booklets": o.booklet_count, "status": o.status, "total_cents": o.total_cents}
+                {
+                    "id": o.pk,
+                    "number": o.number,
+                    "booklets": o.booklet_count,
+                    "status": o.status,
+                    "total_cents": o.total_cents,
+                }
                 for o in p.orders.order_by("pk")
             ],
         }
         for p in Programme.objects.for_organisation(sponsor).select_related("sponsor").order_by("pk")
     ]
     context.output["print_runs"] = [
-        {"order": run.order_id, "progress": f"{run.done_booklets} / {run.total_booklets}", "files": run.files.count()}
+        {
+            "order": run.order.number,
+            "progress": f"{run.done_booklets} / {run.total_booklets}",
+            "files": run.files.count(),
+        }
     ]
     context.output["booklets_allocated"] = [
         {"serial": serial, "prescriber": name}

@@ -179,6 +179,12 @@ class Order(models.Model):
         CANCELLED = "cancelled", "Annulée"
 
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="orders", verbose_name="programme")
+    # The programme's sponsor, copied so that the database holds each sponsor's numbers unique.
+    sponsor = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name="commanditaire"
+    )
+    # CMD-2026-0001: the sponsor's own series, by the numbering module (``next_order_number``).
+    number = models.CharField("numéro", max_length=20)
     booklet_count = models.PositiveIntegerField("nombre de carnets")
     status = models.CharField("état", max_length=10, choices=Status.choices, default=Status.QUOTE)
     # The quote's figures, frozen when it is made (the invoice copies them).
@@ -203,6 +209,7 @@ class Order(models.Model):
         verbose_name_plural = "commandes"
         ordering = ["-created_at", "-pk"]
         constraints = [
+            models.UniqueConstraint(fields=["sponsor", "number"], name="order_number_unique_per_sponsor"),
             models.CheckConstraint(
                 condition=models.Q(booklet_count__gte=1, booklet_count__lte=5000), name="order_booklets_1_5000"
             ),
@@ -213,7 +220,7 @@ class Order(models.Model):
         ]
 
     def __str__(self):
-        return f"Commande n° {self.pk} — {self.programme.name} ({self.booklet_count} carnets)"
+        return f"Commande {self.number} — {self.programme.name} ({self.booklet_count} carnets)"
 
     @property
     def pass_count(self):

@@ -18,6 +18,7 @@ from passnum.errors import DomainError
 from passnum.numbering.models import Series
 from passnum.numbering.services import next_number, sequence_of
 from passnum.organisations.enums import OrganisationKind
+from passnum.organisations.models import Organisation
 from passnum.passes import services as pass_services
 from sponsors.models import CoFunder, Order, Programme, SponsorInvoice, SponsorPayment
 
@@ -203,7 +204,7 @@ def check_programme_orderable(programme):
     unpaid = Order.objects.filter(programme=programme, status=Order.Status.INVOICED).first()
     if unpaid is not None:
         raise OrderRefused(
-            f"La facture de la commande n° {unpaid.pk} de ce programme n'est pas encore payée : "
+            f"La facture de la commande {unpaid.number} de ce programme n'est pas encore payée : "
             "une nouvelle commande sera possible après son paiement."
         )
 
@@ -346,13 +347,24 @@ def quote_amounts(programme, booklet_count):
     }
 
 
+def next_order_number(*, sponsor: Organisation, year: int) -> str:
+    """The sponsor's next order number of ``year`` (``CMD-2026-0001``), in the transaction that
+    creates the order (a rolled-back order gives its number back)."""
+    return next_number(series=Series.CMD, year=year, organisation=sponsor)
+
+
 @transaction.atomic
 def create_quote(programme, booklet_count, *, actor=None, request=None):
     check_booklet_count(booklet_count)
-    programme = Programme.objects.select_for_update().get(pk=programme.pk)
+    programme = Programme.objects.select_for_update().select_related("sponsor").get(pk=programme.pk)
     check_programme_orderable(programme)
     order = Order.objects.create(
-        programme=programme, booklet_count=booklet_count, created_by=actor, **quote_amounts(programme, booklet_count)
+        programme=programme,
+        sponsor=programme.sponsor,
+        number=next_order_number(sponsor=programme.sponsor, year=timezone.localdate().year),
+        booklet_count=booklet_count,
+        created_by=actor,
+        **quote_amounts(programme, booklet_count),
     )
     record(
         "sponsors.order.quoted",

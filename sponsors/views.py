@@ -172,7 +172,7 @@ def order_confirm(request, pk):
         request,
         "confirm.html",
         {
-            "title": f"Confirmer la commande n° {order.pk}",
+            "title": f"Confirmer la commande {order.number}",
             "question": f"Confirmer la commande de {order.booklet_count} carnets ? La facture sera émise "
             "et les carnets numérotés ; les pass seront activables après le paiement.",
             "confirm_label": "Oui, confirmer et recevoir la facture",

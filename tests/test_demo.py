@@ -1,4 +1,5 @@
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -67,3 +68,41 @@ def test_demo_has_a_month_of_redemptions_and_passes_the_api_redeems_as_they_are(
         HTTP_IDEMPOTENCY_KEY="demo-1",
     )
     assert response.status_code == 201, response.json()
+
+
+def test_the_printed_demo_tells_what_to_try_and_where_while_json_stays_json():
+    data = json.loads(run_demo("--json"))  # JSON only: the whole output parses
+    text = run_demo("--base-url", "http://127.0.0.1:8123")
+    from passnum.passes.codes import grouped
+
+    for account in data["accounts"]:
+        assert account["email"] in text
+    serial = data["booklets_in_stock"][-1]["serial"]
+    code = data["redeemable_passes"][-1]["code"]
+    assert f"Carnet en stock au guichet : {serial}" in text
+    assert f"http://127.0.0.1:8123/counter/remettre/?serial={serial}" in text
+    assert f"Pass à encaisser : {grouped(code)}" in text
+    assert f"http://127.0.0.1:8123/p/{code}" in text
+    # The pages of each role, one account after the other.
+    pages = text.split("Pages à ouvrir, par compte :", 1)[1]
+    expected = {
+        "operateur@": "/admin/",
+        "commanditaire@": "/sponsor/",
+        "finances@": "/sponsor/",
+        "cofinanceur@": "/espace/",
+        "prescripteur@": "/counter/",
+        "guichet@": "/counter/",
+        "site@": "/site/scan/",
+        "mediateur@": "/site/",
+    }
+    blocks = dict(re.findall(r"^  (\S+@\S+) :\n((?:      .*\n)+)", pages, flags=re.MULTILINE))
+    assert {email.split("@")[0] + "@" for email in blocks} == set(expected)
+    for email, block in blocks.items():
+        assert f"http://127.0.0.1:8123{expected[email.split('@')[0] + '@']}" in block, (email, block)
+    assert "http://127.0.0.1:8123/trouver/" in pages and "http://127.0.0.1:8123/verifier/" in pages
+
+    # What it names is true: the booklet is in stock, the pass can be redeemed.
+    from passnum.passes.models import Booklet, Pass
+
+    assert Booklet.objects.get(serial=serial).state == Booklet.State.ALLOCATED
+    assert Pass.objects.get(code=code).state == "active"

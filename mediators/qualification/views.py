@@ -273,6 +273,11 @@ def document_delete(request, pk):
 def bank(request):
     site = current_site(request)
     account = current_payee_account(organisation=site.organisation)
+    if not (request.membership is not None and request.membership.is_admin):
+        # Only the administrator changes the account: the others see it masked, with no form.
+        if request.method == "POST":
+            return require_admin(request, "mediators:bank")
+        return render(request, "mediators/bank.html", {"form": None, "account": account, "site": site})
     initial = {}
     if account is not None:
         initial = {
@@ -282,28 +287,24 @@ def bank(request):
             "bic": account.bic,
         }
     form = forms.BankForm(request.POST or None, initial=initial)
-    if request.method == "POST":
-        denied = require_admin(request, "mediators:bank")
-        if denied:
-            return denied
-        if form.is_valid():
-            try:
-                account = set_payee_account(
-                    organisation=site.organisation,
-                    by=request.user,
-                    public_treasurer_allowed=site.sector == Sector.PUBLIC,
-                    request=request,
-                    **form.cleaned_data,
-                )
-            except DomainError as error:
-                show_error(form, error)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = set_payee_account(
+                organisation=site.organisation,
+                by=request.user,
+                public_treasurer_allowed=site.sector == Sector.PUBLIC,
+                request=request,
+                **form.cleaned_data,
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            if account.is_verified:
+                messages.success(request, "Le compte bancaire est enregistré.")
             else:
-                if account.is_verified:
-                    messages.success(request, "Le compte bancaire est enregistré.")
-                else:
-                    messages.success(
-                        request,
-                        "Le compte bancaire est enregistré : l'opérateur va le vérifier avant le prochain virement.",
-                    )
-                return redirect("mediators:dashboard")
+                messages.success(
+                    request,
+                    "Le compte bancaire est enregistré : l'opérateur va le vérifier avant le prochain virement.",
+                )
+            return redirect("mediators:dashboard")
     return render(request, "mediators/bank.html", {"form": form, "account": account, "site": site})

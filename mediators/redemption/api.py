@@ -38,6 +38,7 @@ from passnum.api import (
 from passnum.api_auth import OrganisationTokenAuthentication
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
+from passnum.passes import selectors as pass_selectors
 from passnum.passes.codes import grouped
 from passnum.passes.models import PassState
 from passnum.ratelimit import RateLimited, check_lookups_allowed, count_failed_lookup, lookup_caller
@@ -151,7 +152,9 @@ class RedemptionPageSerializer(serializers.Serializer):
 class PassCheckSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Code du pass, groupé pour la lecture.")
     state = serializers.ChoiceField(choices=PassState.choices)
-    state_label = serializers.CharField()
+    state_label = serializers.CharField(
+        help_text="L'état en mots ; un pass pas encore remis dit aussi si sa commande est payée."
+    )
     redeemable = serializers.BooleanField(help_text="Encaissable ici et maintenant (hors choix du service).")
     refusal = serializers.DictField(allow_null=True, help_text="Le refus qu'un encaissement recevrait (code, message).")
     face_value_cents = serializers.IntegerField()
@@ -201,7 +204,7 @@ class PassCheckView(APIView):
             {
                 "code": grouped(pass_.code),
                 "state": pass_.state,
-                "state_label": PassState(pass_.state).label,
+                "state_label": pass_selectors.pass_state_label(pass_id=pass_.pk, state=pass_.state),
                 "redeemable": refusal is None,
                 "refusal": None if refusal is None else {"code": refusal.code, "message": refusal.message},
                 "face_value_cents": pass_.face_value_cents,

@@ -6,5 +6,5 @@ from passnum.numbering.models import DocumentCounter
 
 @admin.register(DocumentCounter)
 class DocumentCounterAdmin(ReadOnlyAdmin):
-    list_display = ["series", "year", "last_number"]
+    list_display = ["series", "year", "organisation", "last_number"]
     list_filter = ["series", "year"]

@@ -8,6 +8,12 @@ class Series(models.TextChoices):
     REL = "REL", "Relevés de remboursement des structures"
     AV = "AV", "Avoirs aux commanditaires"
     ABO = "ABO", "Factures d'abonnement des structures"
+    CMD = "CMD", "Commandes d'un commanditaire"
+
+
+# Series numbered per organisation (each sponsor counts its own orders from 1 every year); the
+# others are one series for the whole platform.
+PER_ORGANISATION = frozenset({Series.CMD})
 
 
 class DocumentCounter(models.Model):
@@ -16,15 +22,39 @@ class DocumentCounter(models.Model):
 
     series = models.CharField("série", max_length=8, choices=Series.choices)
     year = models.PositiveIntegerField("année")
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="organisation (série qui lui est propre)",
+    )
     last_number = models.PositiveIntegerField("dernier numéro", default=0)
 
     class Meta:
         verbose_name = "compteur de documents"
         verbose_name_plural = "compteurs de documents"
-        ordering = ["series", "-year"]
+        ordering = ["series", "-year", "organisation_id"]
         constraints = [
-            models.UniqueConstraint(fields=["series", "year"], name="document_counter_series_year_unique"),
+            # One row per series and year, and per organisation for the series that are its own.
+            models.UniqueConstraint(
+                fields=["series", "year"],
+                condition=models.Q(organisation__isnull=True),
+                name="document_counter_series_year_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "year", "organisation"],
+                condition=models.Q(organisation__isnull=False),
+                name="document_counter_series_year_organisation_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(series__in=sorted(PER_ORGANISATION), organisation__isnull=False)
+                | (~models.Q(series__in=sorted(PER_ORGANISATION)) & models.Q(organisation__isnull=True)),
+                name="document_counter_organisation_iff_own_series",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.series}-{self.year} : {self.last_number}"
+        owner = f" ({self.organisation_id})" if self.organisation_id else ""
+        return f"{self.series}-{self.year}{owner} : {self.last_number}"

@@ -53,7 +53,7 @@ class PrintFileInline(admin.TabularInline):
 class PrintRunAdmin(ReadOnlyAdmin):
     list_display = ["order", "kind", "status", "progress", "approved_at", "created_at", "finished_at", "delivered_at"]
     list_filter = ["kind", "status"]
-    search_fields = ["order__pk", "order__programme__name"]
+    search_fields = ["order__number", "order__pk", "order__programme__name"]
     list_select_related = ["order__programme"]
     inlines = [PrintFileInline]
     actions = ["download", "mark_delivered"]

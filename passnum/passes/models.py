@@ -18,10 +18,10 @@ class BookletQuerySet(TenantQuerySet, models.QuerySet):
 
 class Booklet(models.Model):
     class State(models.TextChoices):
-        CREATED = "created", "Créé, chez l'opérateur"
+        CREATED = "created", "Chez l'opérateur, pas encore confié à un prescripteur"
         ALLOCATED = "allocated", "En stock chez un prescripteur"
         HANDED_OUT = "handed_out", "Remis à un bénéficiaire"
-        CANCELLED = "cancelled", "Annulé"
+        CANCELLED = "cancelled", "Annulé (déclaré perdu ou volé)"
 
     programme = models.ForeignKey("sponsors.Programme", on_delete=models.PROTECT, related_name="booklets")
     order = models.ForeignKey("sponsors.Order", on_delete=models.PROTECT, related_name="booklets")
@@ -54,13 +54,16 @@ class Booklet(models.Model):
 
 
 class PassState(models.TextChoices):
-    CREATED = "created", "Créé (commande non payée)"
-    ACTIVE = "active", "Actif"
+    # Each label says the situation it names, whatever led there: "created" passes exist from the
+    # invoice on, paid or not, until their booklet is handed out (``selectors.pass_state_label``
+    # adds whether the order is paid).
+    CREATED = "created", "Pas encore remis à un bénéficiaire"
+    ACTIVE = "active", "Remis, utilisable"
     # Redeemed passes stay "redeemed": whether the site was paid for them is read from their
     # redemption (``Redemption.settled_at``), the one truth, not from a second pass state.
-    REDEEMED = "redeemed", "Encaissé"
-    EXPIRED = "expired", "Expiré"
-    CANCELLED = "cancelled", "Annulé"
+    REDEEMED = "redeemed", "Utilisé (encaissé par une structure)"
+    EXPIRED = "expired", "Expiré sans avoir été utilisé"
+    CANCELLED = "cancelled", "Annulé (carnet déclaré perdu ou volé)"
 
 
 class PassQuerySet(TenantQuerySet, models.QuerySet):
@@ -240,7 +243,7 @@ class PrintRun(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} de la commande n° {self.order_id}"
+        return f"{self.get_kind_display()} de la commande {self.order.number}"
 
     @property
     def chunk_count(self):

@@ -370,3 +370,16 @@ def is_typo(*, code: str) -> bool:
 
 def any_legacy_code() -> bool:
     return Pass.objects.filter(legacy_check=True).exists()
+
+
+NOT_HANDED_OUT_PAID_LABEL = "Payé, pas encore remis à un bénéficiaire"
+NOT_HANDED_OUT_UNPAID_LABEL = "Pas encore remis à un bénéficiaire, commande pas encore payée"
+
+
+def pass_state_label(*, pass_id: int, state: str) -> str:
+    """The state of a pass in words. A pass not yet handed out also says whether its order is
+    paid (paid passes are money: they are refunded if they expire unused)."""
+    if state != PassState.CREATED:
+        return PassState(state).label
+    paid = Pass.objects.filter(pk=pass_id, booklet__order__status="paid").exists()
+    return NOT_HANDED_OUT_PAID_LABEL if paid else NOT_HANDED_OUT_UNPAID_LABEL

@@ -45,7 +45,7 @@ from passnum.numbering.services import sequence_of
 from passnum.passes import services as pass_services
 from passnum.passes.models import Booklet, PassState
 from passnum.passes.validity import OFFLINE_UPLOAD_DAYS
-from sponsors.models import SponsorInvoice
+from sponsors.models import Order, SponsorInvoice
 from tests.beneficiaries.factories import booklets_in_stock
 from tests.clearing.factories import paris
 from tests.factories import OrganisationFactory, UserFactory
@@ -55,7 +55,13 @@ START = paris(2031, 3, 24)
 VALID_UNTIL = datetime.date(2031, 4, 30)  # no grace: the passes expire after the 8th of May
 STEPS_BEFORE_EXPIRY = 12
 BOOKLETS = 6
-DOCUMENTS = {Series.REL: Statement, Series.AV: CreditNote, Series.ABO: SubscriptionInvoice, Series.FAC: SponsorInvoice}
+DOCUMENTS = {
+    Series.REL: Statement,
+    Series.AV: CreditNote,
+    Series.ABO: SubscriptionInvoice,
+    Series.FAC: SponsorInvoice,
+    Series.CMD: Order,  # one series per sponsor (``DocumentCounter.organisation``)
+}
 
 
 class MoneyRules(RuleBasedStateMachine):
@@ -67,7 +73,7 @@ class MoneyRules(RuleBasedStateMachine):
         self.clock = self.traveller.start()
         self.savepoint = transaction.atomic()
         self.savepoint.__enter__()
-        self.numbers = {}  # number → (model, pk): a number, once given, never moves
+        self.numbers = {}  # (owner, number) → (model, pk): a number, once given, never moves
         self.steps = 0
 
     def teardown(self):
@@ -212,14 +218,16 @@ class MoneyRules(RuleBasedStateMachine):
     def numbers_are_gapless_and_never_reused(self):
         for counter in DocumentCounter.objects.all():
             model = DOCUMENTS[counter.series]
-            rows = list(model.objects.filter(number__startswith=f"{counter.series}-{counter.year}-").values_list(
-                "number", "pk"
-            ))  # fmt: skip
+            documents = model.objects.filter(number__startswith=f"{counter.series}-{counter.year}-")
+            if counter.organisation_id is not None:  # a sponsor's own series
+                documents = documents.filter(sponsor_id=counter.organisation_id)
+            rows = list(documents.values_list("number", "pk"))
             sequences = sorted(sequence_of(number) for number, _ in rows)
             assert sequences == list(range(1, counter.last_number + 1)), (counter.series, counter.year, sequences)
             for number, pk in rows:
-                assert self.numbers.setdefault(number, (model, pk)) == (model, pk), number
-        for number, (model, pk) in self.numbers.items():
+                key = (counter.organisation_id, number)
+                assert self.numbers.setdefault(key, (model, pk)) == (model, pk), number
+        for (_owner, number), (model, pk) in self.numbers.items():
             assert model.objects.filter(pk=pk, number=number).exists(), number
 
     @invariant()

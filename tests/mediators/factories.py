@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import factory
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 
 from aptic_catalog.models import Service
@@ -124,6 +125,36 @@ def redeemable_booklet(**programme):
     booklet = booklets_in_stock(OrganisationFactory(prescriber=True), 1, **programme)[0]
     pass_services.hand_out_booklet(booklet)
     return booklet
+
+
+def pass_in_each_situation(place):
+    """One pass in each situation a person may meet, through the services (``place`` from
+    ``redeeming_site``): ``{situation: pass}``, the situations covering every ``PassState``."""
+    from beneficiaries import services as beneficiary_services
+    from passnum.passes import services as pass_services
+    from passnum.passes.models import JournalKind, Pass, PassState
+    from tests.beneficiaries.factories import booklets_in_stock
+
+    prescriber = OrganisationFactory(prescriber=True)
+    paid, unpaid = booklets_in_stock(prescriber, 1)[0], booklets_in_stock(prescriber, 1, paid=False)[0]
+    handed_out = redeemable_booklet()
+    active, redeemed, expired = handed_out.passes.order_by("position")[:3]
+    redeem_passes(place, [redeemed])
+    with transaction.atomic():
+        pass_services.transition(
+            Pass.objects.filter(pk=expired.pk), JournalKind.EXPIRED, PassState.EXPIRED, from_states=[PassState.ACTIVE]
+        )
+    lost = redeemable_booklet()
+    beneficiary_services.declare_lost(lost.holder, lost.serial)
+    situations = {
+        "paid_not_handed_out": paid.passes.first(),
+        "unpaid_not_handed_out": unpaid.passes.first(),
+        "handed_out": active,
+        "redeemed": redeemed,
+        "expired": expired,
+        "cancelled": lost.passes.first(),
+    }
+    return {name: Pass.objects.get(pk=p.pk) for name, p in situations.items()}
 
 
 def redeeming_site(*, passes_required=1, service_code=1, **site):

@@ -14,7 +14,7 @@ from passnum.idempotency.models import StoredAnswer
 from passnum.organisations.services import create_api_token
 from passnum.passes import codes
 from passnum.passes.models import PassState
-from tests.mediators.factories import redeemable_booklet, redeeming_site
+from tests.mediators.factories import pass_in_each_situation, redeemable_booklet, redeeming_site
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +244,26 @@ def test_another_organisations_redemption_answers_404(client, place, pass_):
     assert stranger.get(f"/api/v1/redemptions/{created['id']}").status_code == 404
     assert stranger.delete(f"/api/v1/redemptions/{created['id']}").status_code == 404
     assert Redemption.objects.get().undone_at is None
+
+
+# Each situation and the words that must name it (never « commande non payée » for a paid pass).
+STATE_LABELS = {
+    "paid_not_handed_out": "Payé, pas encore remis à un bénéficiaire",
+    "unpaid_not_handed_out": "Pas encore remis à un bénéficiaire, commande pas encore payée",
+    "handed_out": "Remis, utilisable",
+    "redeemed": "Utilisé (encaissé par une structure)",
+    "expired": "Expiré sans avoir été utilisé",
+    "cancelled": "Annulé (carnet déclaré perdu ou volé)",
+}
+
+
+def test_every_state_label_says_the_situation_it_names(client, place):
+    situations = pass_in_each_situation(place)
+    assert {p.state for p in situations.values()} == set(PassState.values)  # every state is met
+    labels = {}
+    for situation, pass_ in situations.items():
+        response = client.get(f"/api/v1/passes/{pass_.code}")
+        assert response.status_code == 200, response.json()
+        assert response.json()["state"] == pass_.state
+        labels[situation] = response.json()["state_label"]
+    assert labels == STATE_LABELS

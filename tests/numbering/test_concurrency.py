@@ -73,3 +73,38 @@ def test_a_number_is_refused_outside_the_documents_transaction():
 def test_an_unknown_series_is_refused():
     with transaction.atomic(), pytest.raises(ValueError):
         next_number(series="XYZ", year=2026)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sponsors_own_series_is_gapless_under_concurrency_and_apart_from_the_others():
+    """Proves the partial unique index on (series, year, organisation): eight first orders of the
+    same sponsor at once create one counter row (ON CONFLICT waits on that index) and take 1…8,
+    while another sponsor counts from 1 on its own row."""
+    from tests.factories import OrganisationFactory
+
+    gironde, landes = OrganisationFactory(sponsor=True), OrganisationFactory(sponsor=True)
+    taken = {gironde.pk: [], landes.pk: []}
+    lock, barrier = threading.Lock(), threading.Barrier(10)
+
+    def issue(sponsor):
+        try:
+            barrier.wait()  # every first caller at once: no counter row exists yet
+            with transaction.atomic():
+                number = next_number(series=Series.CMD, year=2031, organisation=sponsor)
+                time.sleep(0.02)
+                with lock:
+                    taken[sponsor.pk].append(number)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue, args=(gironde,)) for _ in range(8)]
+    threads += [threading.Thread(target=issue, args=(landes,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(taken[gironde.pk]) == [f"CMD-2031-{n:04d}" for n in range(1, 9)]
+    assert sorted(taken[landes.pk]) == ["CMD-2031-0001", "CMD-2031-0002"]
+    counters = DocumentCounter.objects.filter(series=Series.CMD, year=2031)
+    assert sorted((c.organisation_id, c.last_number) for c in counters) == sorted([(gironde.pk, 8), (landes.pk, 2)])

@@ -106,6 +106,19 @@ def test_proof_then_full_run_and_every_code_decodes(django_capture_on_commit_cal
     assert not {text for _, text in proof_decoded} & set(expected_codes)
 
 
+def test_the_cover_says_what_happens_to_a_lost_booklet(django_capture_on_commit_callbacks):
+    """The counter replaces a booklet declared lost or stolen and cancels its unused passes: the
+    cover, read back from the printed PDF, says so (it used to say a lost pass is never replaced)."""
+    order = paid_order(1, passes_per_booklet=5)
+    with django_capture_on_commit_callbacks(execute=True):
+        proof = services.request_proof(order)
+    cover = PdfReader(io.BytesIO(read(proof.files.get()))).pages[0].extract_text()
+    text = " ".join(cover.split())
+    assert "Carnet perdu ou volé ? Signalez-le au guichet qui vous l'a remis" in text, text
+    assert "ses pass non utilisés sont annulés et le guichet vous remet un carnet de remplacement" in text
+    assert "n'est pas remplacé" not in text
+
+
 def test_rerunning_never_duplicates(django_capture_on_commit_callbacks):
     order = paid_order(3, passes_per_booklet=5)
     with django_capture_on_commit_callbacks(execute=True):

@@ -12,7 +12,8 @@ from django.db import connection
 from clearing import services as clearing_services
 from clearing.models import CreditNote, Statement, SubscriptionInvoice
 from passnum.numbering.models import DocumentCounter
-from sponsors.models import SponsorInvoice
+from passnum.numbering.services import format_number
+from sponsors.models import Order, SponsorInvoice
 from tests.clearing.factories import paris, redemptions_in
 from tests.mediators.factories import redeeming_site
 from tests.passes.test_printing import paid_order
@@ -20,7 +21,7 @@ from tests.production.conftest import BIN, ROOT, database_url, process_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DOCUMENTS = {"FAC": SponsorInvoice, "REL": Statement, "AV": CreditNote, "ABO": SubscriptionInvoice}
+DOCUMENTS = {"FAC": SponsorInvoice, "REL": Statement, "AV": CreditNote, "ABO": SubscriptionInvoice, "CMD": Order}
 
 
 def connection_args():
@@ -77,19 +78,22 @@ def test_backup_then_restore_keeps_the_books(data_worth_restoring, restored_data
     # Every series of every year: numbers 1…last, each once, nothing missing.
     with psycopg.connect(restored_url) as restored:
         counters = restored.execute(
-            f"SELECT series, year, last_number FROM {DocumentCounter._meta.db_table}"  # noqa: S608
+            f"SELECT series, year, organisation_id, last_number FROM {DocumentCounter._meta.db_table}"  # noqa: S608
         ).fetchall()
-        assert {series for series, _, _ in counters} >= {"FAC", "REL"}
-        for series, year, last in counters:
+        assert {series for series, *_ in counters} >= {"FAC", "REL", "CMD"}
+        for series, year, owner, last in counters:
             table = DOCUMENTS[series]._meta.db_table
+            # A sponsor's own series (orders) counts only that sponsor's documents.
+            owned = "AND sponsor_id = %s" if owner is not None else ""
             numbers = [
                 row[0]
                 for row in restored.execute(
-                    f"SELECT number FROM {table} WHERE number LIKE %s ORDER BY number",  # noqa: S608
-                    [f"{series}-{year}-%"],
+                    f"SELECT number FROM {table} WHERE number LIKE %s {owned} ORDER BY number",  # noqa: S608
+                    [f"{series}-{year}-%", *([owner] if owner is not None else [])],
                 )
             ]
-            assert numbers == [f"{series}-{year}-{n:06d}" for n in range(1, last + 1)], (series, year)
+            expected = [format_number(series=series, year=year, sequence=n) for n in range(1, last + 1)]
+            assert numbers == expected, (series, year, owner)
         # The restored rows are the originals.
         restored_statements = restored.execute(
             f"SELECT number, total_cents FROM {Statement._meta.db_table} ORDER BY number"  # noqa: S608

@@ -2,6 +2,7 @@ from datetime import date
 
 import factory
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 
 from sponsors.models import Order, Programme, SponsorInvoice
@@ -36,6 +37,14 @@ class ProgrammeFactory(factory.django.DjangoModelFactory):
         closed = factory.Trait(status=Programme.Status.CLOSED)
 
 
+def order_number(sponsor):
+    """The sponsor's next order number, from the numbering module as the service gives it."""
+    from sponsors.services import next_order_number
+
+    with transaction.atomic():
+        return next_order_number(sponsor=sponsor, year=timezone.localdate().year)
+
+
 class OrderFactory(factory.django.DjangoModelFactory):
     """A quote (use ``sponsors.services`` to confirm it and record its payment)."""
 
@@ -43,6 +52,8 @@ class OrderFactory(factory.django.DjangoModelFactory):
         model = Order
 
     programme = factory.SubFactory(ProgrammeFactory)
+    sponsor = factory.LazyAttribute(lambda o: o.programme.sponsor)
+    number = factory.LazyAttribute(lambda o: order_number(o.sponsor))
     booklet_count = 2
     face_value_cents = factory.LazyAttribute(lambda o: o.booklet_count * 10 * 1000)
     fee_rate_bp = 400

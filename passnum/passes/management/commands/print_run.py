@@ -15,14 +15,14 @@ class Command(BaseCommand):
     help = "Imprime les carnets d'une commande payée (BAT puis tirage complet), dans ce processus."
 
     def add_arguments(self, parser):
-        parser.add_argument("order", type=int, help="numéro de la commande")
+        parser.add_argument("order", type=int, help="identifiant de la commande (celui de son adresse dans l'admin)")
         parser.add_argument("--chunk-size", type=int, default=50, help="carnets par fichier PDF (50 par défaut)")
 
     def handle(self, *args, order, chunk_size, **options):
         try:
             order = Order.objects.select_related("programme").get(pk=order)
         except Order.DoesNotExist as error:
-            raise CommandError(f"La commande n° {order} n'existe pas.") from error
+            raise CommandError(f"Aucune commande n'a l'identifiant {order} (il n'existe pas).") from error
         if not 1 <= chunk_size <= 500:
             raise CommandError("--chunk-size doit être compris entre 1 et 500.")
         try:
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         except DomainError as error:
             raise CommandError(error.message) from error
         self.stdout.write(
-            f"Impression de la commande n° {order.pk} : {run.done_booklets} / {run.total_booklets} carnets."
+            f"Impression de la commande {order.number} : {run.done_booklets} / {run.total_booklets} carnets."
         )
         for print_file in run.files.all():
             try:
