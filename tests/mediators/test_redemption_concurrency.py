@@ -39,19 +39,20 @@ def fire(count, make_request):
                 contents[index] = response.content
         finally:
             connection.close()
-            close_cache_connections()
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    close_cache_connections()
     fire.contents = contents  # the bodies as sent, byte for byte
     return answers
 
 
 def close_cache_connections():
-    """Each thread has its own cache client (the failed look-ups counter): close its sockets."""
+    """The threads share one cache client (the failed look-ups counter), thread-safe: its sockets
+    are closed once every thread is done — closed by one thread, they would fail another's reading."""
     for pool in getattr(getattr(cache, "_cache", None), "_pools", {}).values():
         pool.disconnect()
 
