@@ -598,14 +598,7 @@ def cpu_seconds(pid):
 
     Take it before and after a load, on the gunicorn master, to get the app's CPU per item.
     """
-    total = 0
-    for current in process_tree(pid):
-        try:
-            fields = _stat_fields(Path(f"/proc/{current}/stat").read_text())
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
+    return sum(_process_ticks(current) or 0 for current in process_tree(pid)) / CLOCK_TICKS
 
 
 def _process_ticks(pid):

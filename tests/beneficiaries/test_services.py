@@ -2,7 +2,7 @@ import threading
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from beneficiaries import services
@@ -14,6 +14,7 @@ from passnum.passes.models import Booklet, JournalKind, PassJournal, PassState
 from sponsors.models import Programme
 from tests.beneficiaries.factories import BENEFICIARY, booklets_in_stock
 from tests.factories import OrganisationFactory, UserFactory
+from tests.locks import BLOCK_DEADLINE_S, Session, wait_until_blocked
 
 pytestmark = pytest.mark.django_db
 
@@ -267,6 +268,53 @@ def test_double_submission_in_parallel_applies_once():
         else:
             assert "booklet_already_handed_out" in results
     assert PassJournal.objects.filter(pass_ref__booklet=booklet, kind=JournalKind.ACTIVATED).count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_over_waits_for_the_booklet_before_anything_else_and_tells_why_it_is_refused():
+    """Proves the booklet row lock ``hand_over`` takes first (``booklet_by_serial(…,
+    for_update=True)``), which neither the unique index nor the lock of ``hand_out_booklet`` gives:
+    while the prescriber's return of the booklet to the operator is under way (its transaction
+    open, the booklet row locked), a hand-over of that booklet waits before reading or writing
+    anything, then reads the booklet as returned and says so (« not in your stock »). Without
+    that first lock it reads the booklet still in stock, writes the beneficiary and the hand-over,
+    waits only at the activation, and is refused with the generic « cannot be handed out »."""
+    OrganisationFactory(operator=True)
+    prescriber = OrganisationFactory(prescriber=True)
+    booklet = booklets_in_stock(prescriber, count=1)[0]
+    returning, handing = sessions = [Session(), Session()]  # closed in this order: the return first
+    returned, release = threading.Event(), threading.Event()
+
+    def return_and_hold():
+        with transaction.atomic():
+            pass_services.return_booklets(prescriber, [booklet.serial])
+            returned.set()
+            release.wait(BLOCK_DEADLINE_S)  # the booklet row stays locked until the test lets go
+
+    def hand_over():
+        try:
+            return services.hand_over(prescriber, booklet.serial, BENEFICIARY, submission_key="formulaire")
+        except DomainError as refusal:
+            return refusal
+
+    try:
+        return_done = returning.submit(return_and_hold)
+        assert returned.wait(BLOCK_DEADLINE_S)
+        answer = handing.submit(hand_over)
+        wait_until_blocked(handing.pid, by=returning.pid, what="la remise")
+        release.set()
+        return_done.result()
+        refusal = answer.result()
+    finally:
+        release.set()
+        for session in sessions:
+            session.close()
+
+    assert isinstance(refusal, DomainError), refusal
+    assert refusal.code == "booklet_not_in_stock", refusal.message
+    assert not HandOver.objects.exists() and not Beneficiary.objects.exists()
+    booklet.refresh_from_db()
+    assert (booklet.state, booklet.holder_id) == (Booklet.State.CREATED, None)
 
 
 def test_purge_erases_personal_fields_after_retention_and_keeps_aggregates(settings, prescriber):
