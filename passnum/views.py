@@ -37,6 +37,9 @@ def admin_login(request):
 
 
 def csrf_failure(request, reason=""):
+    # Under /api/, a view that is not DRF's (the API reference) says it the API's way too.
+    if is_api(request):
+        return api_error(403, "csrf_failed", FRENCH_MESSAGES["csrf_failed"])
     return render(request, "403_csrf.html", status=403)
 
 
