@@ -101,7 +101,7 @@ class HandOverForm(forms.Form):
         """A name (« Bordeaux », « Saint-Denis (974) ») becomes its INSEE code; a code stays as typed
         (the service checks it against the referential)."""
         text = self.cleaned_data["commune"].strip()
-        if COMMUNE_CODE.match(text.upper()):
+        if COMMUNE_CODE.match(text.upper()) or not any(char.isalpha() for char in text):
             return text.upper()
         communes = territory_selectors.communes_named(text=text)
         if len(communes) == 1:

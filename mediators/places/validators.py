@@ -110,6 +110,9 @@ OVERSEAS_PREFIXES = {
     "0639": "+262",
     "0596": "+596",
     "0696": "+596",
+    # Saint-Pierre-et-Miquelon (Saint-Martin and Saint-Barthélemy share Guadeloupe's 0590 / 0690;
+    # the Pacific collectivities have no leading 0: their numbers are typed with +687, +689, +681).
+    "0508": "+508",
 }
 
 

@@ -12,8 +12,8 @@ CODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
 def department_of(insee_code: str) -> str:
-    """The department of a commune's INSEE code: three characters overseas (971 to 978)."""
-    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
+    """The department of a commune's INSEE code: three characters overseas (971 to 989)."""
+    return insee_code[:3] if insee_code.startswith(("97", "98")) else insee_code[:2]
 
 
 def commune(*, code: str) -> Commune | None:
@@ -61,7 +61,7 @@ def postcode_departments(*, postcode: str) -> set[str]:
     )
     if found:
         return found
-    if postcode.startswith("97"):
+    if postcode.startswith(("97", "98")):
         return {postcode[:3]}
     if postcode.startswith("20"):
         return {"2A", "2B"}
@@ -117,9 +117,10 @@ def latest_version() -> TerritoryVersion | None:
     return TerritoryVersion.objects.order_by("-number").first()
 
 
-# Where each territory of the scheme lies: (name, south, north, west, east), in degrees.
-# Coordinates outside every box are refused; Saint-Martin and Saint-Barthélemy lie 200 km
-# north of Guadeloupe, Saint-Pierre-et-Miquelon off Newfoundland.
+# Where each territory of the referential lies: (name, south, north, west, east), in degrees,
+# rough boxes drawn for Passnum (the package has no shapes). Coordinates outside every box are
+# refused; Saint-Martin and Saint-Barthélemy lie 200 km north of Guadeloupe,
+# Saint-Pierre-et-Miquelon off Newfoundland, the French Southern Lands on several oceans.
 TERRITORY_BOXES = [
     ("France métropolitaine", 41.3, 51.15, -5.25, 9.65),
     ("Guadeloupe", 15.8, 16.55, -61.85, -60.95),
@@ -130,6 +131,18 @@ TERRITORY_BOXES = [
     ("Saint-Pierre-et-Miquelon", 46.7, 47.2, -56.5, -56.05),
     ("Saint-Barthélemy", 17.85, 17.98, -62.95, -62.75),
     ("Saint-Martin", 18.0, 18.15, -63.18, -62.95),
+    ("Wallis-et-Futuna", -14.4, -13.1, -178.3, -176.0),
+    ("Polynésie française", -28.0, -7.8, -155.0, -134.0),
+    ("Nouvelle-Calédonie", -23.0, -17.8, 162.9, 168.5),
+    ("Île de Clipperton", 10.2, 10.4, -109.3, -109.1),
+    ("Terres australes et antarctiques françaises", -50.1, -48.4, 68.4, 70.7),  # Kerguelen
+    ("Terres australes et antarctiques françaises", -46.6, -45.9, 50.1, 52.4),  # Crozet
+    ("Terres australes et antarctiques françaises", -38.8, -37.7, 77.4, 77.7),  # Saint-Paul, Amsterdam
+    ("Terres australes et antarctiques françaises", -90.0, -65.5, 136.0, 142.0),  # Terre-Adélie
+    ("Terres australes et antarctiques françaises", -22.5, -21.3, 39.6, 40.5),  # Europa, Bassas da India
+    ("Terres australes et antarctiques françaises", -17.2, -16.9, 42.6, 42.8),  # Juan de Nova
+    ("Terres australes et antarctiques françaises", -11.7, -11.4, 47.2, 47.5),  # Glorieuses
+    ("Terres australes et antarctiques françaises", -15.95, -15.85, 54.45, 54.6),  # Tromelin
 ]
 
 

@@ -3,12 +3,11 @@
 ``settings.PASSNUM_TERRITORIES_DIR`` (``node_modules`` in development, a copy in the image).
 
 Kept: every department of ``departements.json`` — the 101 departments and the overseas
-collectivities coded like departments, Saint-Pierre-et-Miquelon (975), Saint-Barthélemy (977)
-and Saint-Martin (978) — and, in them, the current communes and the municipal districts of
-Paris, Lyon and Marseille. Left out: delegated and associated communes (former communes, not
-current ones), and the Pacific collectivities listed only in ``communes.json`` (French
-Polynesia 987, New Caledonia 988, Wallis-et-Futuna 986, TAAF 984, Clipperton 989), which use the
-CFP franc and are outside a scheme paid in euros.
+collectivities coded like departments: Saint-Pierre-et-Miquelon (975), Saint-Barthélemy (977),
+Saint-Martin (978), the French Southern Lands (984), Wallis-et-Futuna (986), French Polynesia
+(987), New Caledonia (988), Clipperton (989) — and, in them, the current communes and the
+municipal districts of Paris, Lyon and Marseille (the code an address there carries). Left out:
+delegated and associated communes (former communes, no longer current).
 """
 
 import hashlib
