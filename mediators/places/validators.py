@@ -74,8 +74,8 @@ def check_coordinates(latitude, longitude):
     if territory_selectors.territory_at(latitude=lat, longitude=lon) is not None:
         return lat.quantize(Decimal("0.000001")), lon.quantize(Decimal("0.000001"))
     raise SiteError(
-        "Ces coordonnées sont hors des territoires du Pass numérique (métropole, départements et collectivités "
-        "d'outre-mer). Vérifiez que la latitude et la longitude ne sont pas inversées ; vous pouvez les copier "
+        "Ces coordonnées sont hors de France : ni en métropole, ni dans un département ou une collectivité "
+        "d'outre-mer. Vérifiez que la latitude et la longitude ne sont pas inversées ; vous pouvez les copier "
         "depuis adresse.data.gouv.fr.",
         code="coordinates_outside_france",
         field="latitude",
