@@ -65,3 +65,26 @@ def test_the_service_knows_saint_martin_and_refuses_a_code_of_nothing():
     with pytest.raises(DomainError) as caught:
         beneficiary_services.check_commune("97899")
     assert (caught.value.code, caught.value.field) == (Refusal.INSEE_UNKNOWN, "commune")
+
+
+def test_the_distributions_api_refuses_a_code_of_no_commune(prescriber):
+    import uuid
+
+    from rest_framework.test import APIClient
+
+    from passnum.organisations.services import create_api_token
+    from tests.beneficiaries.factories import BENEFICIARY
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory()
+    MembershipFactory(user=user, organisation=prescriber, role="admin")
+    _token, key = create_api_token(organisation=prescriber, user=user, name="test")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    booklet = booklets_in_stock(prescriber, count=1)[0]
+    body = {"booklet_serial": booklet.serial, "beneficiary": {**BENEFICIARY, "commune": "33999"}}
+    response = api.post("/api/v1/distributions", body, format="json", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+    assert response.status_code == 400 and response.json()["error"]["code"] == Refusal.INSEE_UNKNOWN
+    assert not HandOver.objects.exists()
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "`insee_unknown`" in schema["paths"]["/api/v1/distributions"]["post"]["description"]
