@@ -127,7 +127,7 @@ def check_age_band(value):
     return value
 
 
-def check_commune(code):
+def check_commune(*, code: str) -> str:
     """A commune of the referential, by its INSEE code (not its postcode)."""
     code = str(code or "").strip().upper()
     if not COMMUNE.match(code):
@@ -241,7 +241,7 @@ def clean_beneficiary(data, programme):
     email, phone = check_contact(bool(data.get("contact_consent")), data.get("email"), data.get("phone"))
     return {
         "age_band": check_age_band(data.get("age_band")),
-        "commune": check_commune(data.get("commune")),
+        "commune": check_commune(code=data.get("commune")),
         "audiences": check_audiences(data.get("audiences"), programme),
         "contact_consent": bool(data.get("contact_consent")),
         "email": email,

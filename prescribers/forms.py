@@ -5,6 +5,7 @@ from django.urls import reverse_lazy
 
 from beneficiaries.models import AgeBand, LossKind
 from passnum.territories import selectors as territory_selectors
+from sponsors import selectors as sponsor_selectors
 
 COMMUNE_CODE = territory_selectors.CODE_RE
 
@@ -70,6 +71,7 @@ class HandOverForm(forms.Form):
 
     def __init__(self, *args, programme, **kwargs):
         super().__init__(*args, **kwargs)
+        self.programme = programme
         self.fields["audiences"].choices = [(a, a) for a in programme.audiences or []]
         if not programme.allows_exceptions:
             del self.fields["exception_reason"]
@@ -104,6 +106,10 @@ class HandOverForm(forms.Form):
         if COMMUNE_CODE.match(text.upper()) or not any(char.isalpha() for char in text):
             return text.upper()
         communes = territory_selectors.communes_named(text=text)
+        if len(communes) > 1:
+            # « Saint-Denis » at a counter of La Réunion's programme means Saint-Denis (974).
+            in_territory = [c for c in communes if sponsor_selectors.covers_commune(self.programme, c.code)]
+            communes = in_territory if len(in_territory) == 1 else communes
         if len(communes) == 1:
             return communes[0].code
         if not communes:

@@ -78,7 +78,7 @@ def covers_commune(programme, insee_code):
     departments, communes = programme.departments or [], programme.communes or []
     if not departments and not communes:
         return True
-    return insee_code in communes or territory_selectors.department_of(insee_code) in departments
+    return insee_code in communes or territory_selectors.department_of(insee_code=insee_code) in departments
 
 
 # (programme id, programme.updated_at, service id) → eligible. Saving a programme (its form or

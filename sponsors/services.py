@@ -117,7 +117,7 @@ def split_codes(text):
     return result
 
 
-def check_territory(departments, communes):
+def check_territory(*, departments: list[str], communes: list[str]) -> None:
     """Each code well formed, then known to the referential of communes and departments
     (Saint-Martin 978 and Saint-Barthélemy 977 included)."""
     for code in departments:
@@ -201,7 +201,7 @@ def check_programme_data(data, *, programme=None):
     if programme is None or data["valid_until"] != programme.valid_until:
         check_valid_until(data["valid_until"])
     check_grace(data.get("grace_months", 1), data.get("grace_days", 0))
-    check_territory(data.get("departments", []), data.get("communes", []))
+    check_territory(departments=data.get("departments", []), communes=data.get("communes", []))
     check_cofunders(data.get("cofunders", []))
     check_logo(data.get("logo"))
 

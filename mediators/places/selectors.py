@@ -39,7 +39,7 @@ def find_points(*, place="", service=None, level=None, audience=None, accessibil
         if place.isdigit() and len(place) == 5:
             points = points.filter(Q(postcode=place) | Q(insee_code=place))
         elif place.isdigit() and len(place) in (2, 3):
-            points = points.filter(department_filter(place))
+            points = points.filter(department_filter(code=place))
         else:
             points = filter_commune(points, "commune", place)
     catalogue = CatalogueItem.objects.filter(site=OuterRef("site"), is_active=True, service__is_active=True)
@@ -70,7 +70,7 @@ def find_points(*, place="", service=None, level=None, audience=None, accessibil
     )
 
 
-def department_filter(code, prefix=""):
+def department_filter(*, code: str, prefix: str = "") -> Q:
     """Places of a department typed in the finder: « 33 » by postcode or INSEE code; « 978 » by
     INSEE code only, since Saint-Martin's postcode (97150) starts like Guadeloupe's."""
     by_insee = Q(**{f"{prefix}insee_code__startswith": code})
@@ -118,7 +118,7 @@ def public_workshops(*, place="", level=None):
     place = (place or "").strip()
     if place:
         if place.isdigit() and len(place) in (2, 3):
-            workshops = workshops.filter(department_filter(place, prefix="point_of_presence__"))
+            workshops = workshops.filter(department_filter(code=place, prefix="point_of_presence__"))
         elif place.isdigit():
             workshops = workshops.filter(point_of_presence__postcode__startswith=place)
         else:

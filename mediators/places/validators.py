@@ -50,7 +50,9 @@ def check_insee_code(value):
 
 def check_postcode_matches_insee(postcode, insee_code):
     # By the referential, not by the first digits: 97150 is Saint-Martin's, not Guadeloupe's.
-    if territory_selectors.department_of(insee_code) not in territory_selectors.postcode_departments(postcode=postcode):
+    if territory_selectors.department_of(insee_code=insee_code) not in territory_selectors.postcode_departments(
+        postcode=postcode
+    ):
         raise SiteError(
             f"Le code INSEE {insee_code} et le code postal {postcode} ne sont pas du même département : "
             "vérifiez l'un et l'autre.",

@@ -11,7 +11,7 @@ SEARCH_LIMIT = 20
 CODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
-def department_of(insee_code: str) -> str:
+def department_of(*, insee_code: str) -> str:
     """The department of a commune's INSEE code: three characters overseas (971 to 989)."""
     return insee_code[:3] if insee_code.startswith(("97", "98")) else insee_code[:2]
 
@@ -38,7 +38,7 @@ def unknown_departments(*, codes: list[str]) -> list[str]:
 def commune_labels(*, codes: list[str]) -> dict[str, str]:
     """``{"33063": "Bordeaux (33)"}`` for the known codes; an unknown code reads as itself."""
     names = dict(Commune.objects.filter(code__in=codes).values_list("code", "name"))
-    return {code: f"{names[code]} ({department_of(code)})" if code in names else code for code in codes}
+    return {code: f"{names[code]} ({department_of(insee_code=code)})" if code in names else code for code in codes}
 
 
 def department_labels(*, codes: list[str]) -> dict[str, str]:

@@ -61,9 +61,9 @@ def test_a_code_of_no_commune_is_refused(client, agent, prescriber):
 
 
 def test_the_service_knows_saint_martin_and_refuses_a_code_of_nothing():
-    assert beneficiary_services.check_commune("97801") == "97801"
+    assert beneficiary_services.check_commune(code="97801") == "97801"
     with pytest.raises(DomainError) as caught:
-        beneficiary_services.check_commune("97899")
+        beneficiary_services.check_commune(code="97899")
     assert (caught.value.code, caught.value.field) == (Refusal.INSEE_UNKNOWN, "commune")
 
 
@@ -88,3 +88,14 @@ def test_the_distributions_api_refuses_a_code_of_no_commune(prescriber):
     assert not HandOver.objects.exists()
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "`insee_unknown`" in schema["paths"]["/api/v1/distributions"]["post"]["description"]
+
+
+def test_a_shared_name_means_the_commune_of_the_programme(client, agent, prescriber):
+    booklet = booklets_in_stock(prescriber, count=1, communes=["97411"], departments=[])[0]
+    page = client.get(HAND_OVER, {"serial": booklet.serial})
+    form = page.context["form"]
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: v for k, v in data.items() if v not in (None, False)}
+    response = client.post(HAND_OVER, {**data, "audiences": ["Seniors"], "commune": "Saint-Denis"})
+    assert response.status_code == 302
+    assert HandOver.objects.get().beneficiary.commune == "97411"

@@ -54,7 +54,8 @@ def test_every_overseas_collectivity_of_the_referential_is_a_territory():
     }
     assert selectors.unknown_departments(codes=["979", "99", "33"]) == ["979", "99"]
     assert selectors.unknown_communes(codes=["98735", "33063", "33999"]) == ["33999"]
-    assert selectors.department_of("98735") == "987" and selectors.department_of("2A004") == "2A"
+    assert selectors.department_of(insee_code="98735") == "987"
+    assert selectors.department_of(insee_code="2A004") == "2A"
 
 
 def test_a_postcode_belongs_to_the_territory_that_uses_it_not_to_its_first_digits():
