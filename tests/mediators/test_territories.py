@@ -133,3 +133,4 @@ def test_a_programme_of_saint_martin_pays_a_place_of_saint_martin_and_not_of_gua
     with pytest.raises(RedemptionRefused) as caught, transaction.atomic():
         redeem_passes(place, list(elsewhere.passes.order_by("position")[:1]))
     assert caught.value.code == Refusal.SITE_OUT_OF_TERRITORY
+    assert "(Guadeloupe (971))" in caught.value.message  # where the pass is valid, in words
