@@ -10,8 +10,16 @@ COPY . .
 # collected static files (served by whitenoise). Nothing is written into /app at run time.
 ENV PASSNUM_ENV=production \
     PASSNUM_DATA_DIR=/data \
+    PASSNUM_TERRITORIES_DIR=/app/referentiels/decoupage-administratif \
     DJANGO_STATIC_ROOT=/app/staticfiles \
     DJANGO_MEDIA_ROOT=/data/media
+# The referential of communes (npm package @etalab/decoupage-administratif) is runtime data: the
+# files its loader reads (migration, `manage.py load_territories`) are kept when node_modules goes.
+RUN mkdir -p /app/referentiels/decoupage-administratif/data \
+    && cp node_modules/@etalab/decoupage-administratif/package.json /app/referentiels/decoupage-administratif/ \
+    && cp node_modules/@etalab/decoupage-administratif/data/communes.json \
+          node_modules/@etalab/decoupage-administratif/data/departements.json \
+          /app/referentiels/decoupage-administratif/data/
 RUN python scripts/build_static.py \
     && DJANGO_SECRET_KEY=build-only python manage.py compilemessages --ignore=node_modules -v 0 \
     && DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0 \

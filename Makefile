@@ -32,6 +32,7 @@ install: $(VENV)/.installed static/vendor/.built
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_territories
 	$(PY) manage.py demo --base-url http://127.0.0.1:$(PORT)
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

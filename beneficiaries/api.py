@@ -32,7 +32,9 @@ SCOPE = "distributions"
 class BeneficiaryInSerializer(serializers.Serializer):
     age_band = serializers.ChoiceField(choices=AgeBand.values, help_text="Tranche d'âge.")
     commune = serializers.RegexField(
-        r"^(\d{5}|2[AB]\d{3})$", max_length=5, help_text="Code INSEE de la commune (format seulement vérifié)."
+        r"^(\d{5}|2[AB]\d{3})$",
+        max_length=5,
+        help_text="Code INSEE de la commune de résidence, connu du référentiel des communes (sinon insee_unknown).",
     )
     audiences = serializers.ListField(
         child=StrictCharField(max_length=200, allow_blank=True),

@@ -21,6 +21,7 @@ from passnum.organisations.enums import OrganisationKind
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.refusals import Refusal
+from passnum.territories import selectors as territory_selectors
 from sponsors import selectors as sponsor_selectors
 
 COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
@@ -126,14 +127,20 @@ def check_age_band(value):
     return value
 
 
-def check_commune(code):
-    """Format only: Passnum has no INSEE referential file (yet), so a well-formed code that does
-    not exist (e.g. 33999) is accepted; typos of shape (4 digits, letters) are refused."""
+def check_commune(*, code: str) -> str:
+    """A commune of the referential, by its INSEE code (not its postcode)."""
     code = str(code or "").strip().upper()
     if not COMMUNE.match(code):
         raise BeneficiaryRefused(
             "Ce code de commune n'existe pas : un code INSEE compte 5 chiffres (2A ou 2B suivis de 3 chiffres "
             "en Corse), par exemple 33063 pour Bordeaux.",
+            field="commune",
+        )
+    if territory_selectors.commune(code=code) is None:
+        raise BeneficiaryRefused(
+            f"Aucune commune n'a le code INSEE {code} : vérifiez-le (ce n'est pas le code postal), "
+            "ou cherchez la commune par son nom.",
+            code=Refusal.INSEE_UNKNOWN,
             field="commune",
         )
     return code
@@ -234,7 +241,7 @@ def clean_beneficiary(data, programme):
     email, phone = check_contact(bool(data.get("contact_consent")), data.get("email"), data.get("phone"))
     return {
         "age_band": check_age_band(data.get("age_band")),
-        "commune": check_commune(data.get("commune")),
+        "commune": check_commune(code=data.get("commune")),
         "audiences": check_audiences(data.get("audiences"), programme),
         "contact_consent": bool(data.get("contact_consent")),
         "email": email,

@@ -274,6 +274,19 @@ class Refusal(enum.StrEnum):
         "Réessayez plus tard ; si cela continue, écrivez à l'opérateur.",
         503,
     )
+    # --- territories: a well-formed code that the referential of communes does not know
+    INSEE_UNKNOWN = (
+        "insee_unknown",
+        "Commune inconnue",
+        "Vérifiez le code INSEE de la commune (ce n'est pas le code postal), ou cherchez la commune par son nom.",
+        400,
+    )
+    DEPARTMENT_UNKNOWN = (
+        "department_unknown",
+        "Département inconnu",
+        "Vérifiez le code du département, par exemple 33 pour la Gironde ou 978 pour Saint-Martin.",
+        400,
+    )
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
@@ -341,6 +354,7 @@ HAND_OVER_REFUSALS = (
     Refusal.NOT_ELIGIBLE,
     Refusal.EXCEPTION_REASON_REQUIRED,
     Refusal.BENEFICIARY_INVALID,
+    Refusal.INSEE_UNKNOWN,
     Refusal.IDEMPOTENCY_KEY_INVALID,
     Refusal.IDEMPOTENCY_KEY_REUSED,
     Refusal.CONFLICT,

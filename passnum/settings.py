@@ -37,6 +37,12 @@ TESTING = PASSNUM_ENV == "test"
 # Local data folder of the embedded default: SQLite file, generated dev secret, uploads.
 DATA_DIR = Path(os.environ.get("PASSNUM_DATA_DIR", BASE_DIR / "var"))
 
+# The referential of communes and departments: the npm package @etalab/decoupage-administratif
+# (package.json), kept by the image in a folder of its own (Dockerfile).
+PASSNUM_TERRITORIES_DIR = Path(
+    os.environ.get("PASSNUM_TERRITORIES_DIR", BASE_DIR / "node_modules" / "@etalab" / "decoupage-administratif")
+)
+
 
 def _secret_key():
     key = os.environ.get("DJANGO_SECRET_KEY")
@@ -84,6 +90,7 @@ INSTALLED_APPS = [
     "passnum.idempotency",
     "passnum.passes",
     "passnum.numbering",
+    "passnum.territories",
     "aptic_catalog",
     "sponsors",
     "prescribers",

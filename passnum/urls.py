@@ -22,6 +22,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("passnum.organisations.urls")),
     path("", include("aptic_catalog.urls")),
+    path("", include("passnum.territories.urls")),
     path("", include("mediators.urls")),
     path("", include("sponsors.urls")),
     path("", include("prescribers.urls")),

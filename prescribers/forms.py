@@ -1,8 +1,13 @@
 import secrets
 
 from django import forms
+from django.urls import reverse_lazy
 
 from beneficiaries.models import AgeBand, LossKind
+from passnum.territories import selectors as territory_selectors
+from sponsors import selectors as sponsor_selectors
+
+COMMUNE_CODE = territory_selectors.CODE_RE
 
 SERIAL_HELP = "Scannez le code-barres du carnet ou tapez son numéro, puis Entrée."
 
@@ -37,10 +42,17 @@ class HandOverForm(forms.Form):
     submission_key = forms.CharField(widget=forms.HiddenInput)
     age_band = forms.ChoiceField(label="Tranche d'âge", choices=AgeBand.choices)
     commune = forms.CharField(
-        label="Commune de résidence (code INSEE)",
-        max_length=10,
-        help_text="5 caractères, par exemple 33063 pour Bordeaux.",
-        widget=forms.TextInput(attrs={"list": "communes-du-programme", "autocomplete": "off", "inputmode": "text"}),
+        label="Commune de résidence",
+        max_length=100,
+        help_text="Son nom ou son code INSEE (5 caractères, par exemple 33063 pour Bordeaux).",
+        widget=forms.TextInput(
+            attrs={
+                "list": "communes-du-programme",
+                "autocomplete": "off",
+                "inputmode": "text",
+                "data-commune-search": reverse_lazy("territories:search_communes"),
+            }
+        ),
     )
     audiences = forms.MultipleChoiceField(
         label="Publics visés qui concernent la personne",
@@ -59,6 +71,7 @@ class HandOverForm(forms.Form):
 
     def __init__(self, *args, programme, **kwargs):
         super().__init__(*args, **kwargs)
+        self.programme = programme
         self.fields["audiences"].choices = [(a, a) for a in programme.audiences or []]
         if not programme.allows_exceptions:
             del self.fields["exception_reason"]
@@ -85,6 +98,29 @@ class HandOverForm(forms.Form):
         elif "audiences" in self.fields and not self.is_bound and not self.initial.get("audiences"):
             # No remembered audience: the focus goes to the first one (Space ticks it, Enter confirms).
             self.fields["audiences"].widget.focus_first = True
+
+    def clean_commune(self):
+        """A name (« Bordeaux », « Saint-Denis (974) ») becomes its INSEE code; a code stays as typed
+        (the service checks it against the referential)."""
+        text = self.cleaned_data["commune"].strip()
+        if COMMUNE_CODE.match(text.upper()) or not any(char.isalpha() for char in text):
+            return text.upper()
+        communes = territory_selectors.communes_named(text=text)
+        if len(communes) > 1:
+            # « Saint-Denis » at a counter of La Réunion's programme means Saint-Denis (974).
+            in_territory = [c for c in communes if sponsor_selectors.covers_commune(self.programme, c.code)]
+            communes = in_territory if len(in_territory) == 1 else communes
+        if len(communes) == 1:
+            return communes[0].code
+        if not communes:
+            raise forms.ValidationError(
+                f"Aucune commune ne s'appelle « {text} » : vérifiez l'orthographe, choisissez-la dans la liste "
+                "ou tapez son code INSEE."
+            )
+        choices = ", ".join(f"{c.name} ({c.department}) : {c.code}" for c in communes[:5])
+        raise forms.ValidationError(
+            f"Plusieurs communes s'appellent « {text} » ({choices}) : tapez le code INSEE de la bonne."
+        )
 
     @property
     def focus_on_confirm(self):

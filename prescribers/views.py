@@ -18,6 +18,7 @@ from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.tenancy import get_for_organisation_or_404
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
+from passnum.territories import selectors as territory_selectors
 from prescribers import selectors as prescriber_selectors
 from prescribers.forms import HandOverForm, LossForm, ReplacementForm, ReturnForm, SerialForm
 
@@ -28,7 +29,9 @@ DEFAULTS_KEY = "counter_defaults"
 def _recent(request):
     now = timezone.now()
     recent = list(beneficiary_selectors.hand_overs_of(request.organisation)[:10])
+    labels = territory_selectors.commune_labels(codes=[handover.beneficiary.commune for handover in recent])
     for handover in recent:
+        handover.commune_label = labels[handover.beneficiary.commune]
         handover.undoable = beneficiary_services.can_undo(handover, now=now)
         handover.undo_until = beneficiary_services.undo_deadline(handover)
     return recent
@@ -142,7 +145,7 @@ def hand_over(request):
         programme=programme,
         summary=pass_selectors.booklet_summary(booklet),
         form=form,
-        communes=programme.communes or [],
+        communes=list(territory_selectors.commune_labels(codes=list(programme.communes or [])).items()),
     )
     return render(request, "prescribers/hand_over.html", context, status=400 if form.errors else 200)
 

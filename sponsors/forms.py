@@ -26,12 +26,16 @@ class ProgrammeForm(forms.Form):
     grace_months = forms.IntegerField(label="Délai de grâce (mois)", initial=1, help_text="1 mois par défaut.")
     grace_days = forms.IntegerField(label="Délai de grâce (jours en plus)", initial=0)
     departments = forms.CharField(
-        label="Départements", required=False, help_text="Codes séparés par des virgules, par exemple 33, 24, 2A."
+        label="Départements",
+        required=False,
+        help_text="Codes séparés par des virgules, par exemple 33, 24, 2A, ou 977 (Saint-Barthélemy) "
+        "et 978 (Saint-Martin).",
     )
     communes = forms.CharField(
         label="Communes (codes INSEE)",
         required=False,
-        help_text="Codes INSEE à 5 caractères séparés par des virgules, par exemple 33063 (Bordeaux).",
+        help_text="Codes INSEE à 5 caractères séparés par des virgules, par exemple 33063 (Bordeaux) ; trouvez le code "
+        "d'une commune par son nom avec la recherche ci-dessous.",
     )
     eligible_levels = forms.ModelMultipleChoiceField(
         label="Niveaux éligibles", queryset=Level.objects.all(), required=False, widget=forms.CheckboxSelectMultiple

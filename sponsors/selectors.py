@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db.models import Count, Sum
 
 from passnum.passes import selectors as pass_selectors
+from passnum.territories import selectors as territory_selectors
 from sponsors.models import Order, Programme, SponsorInvoice
 
 
@@ -72,17 +73,12 @@ def programmes_with_ids(ids):
 # --- What a programme accepts (read by the counter and the redemption) ------------------------
 
 
-def department_of(insee_code):
-    """The department of a commune's INSEE code (three characters overseas)."""
-    return insee_code[:3] if insee_code.startswith("97") else insee_code[:2]
-
-
 def covers_commune(programme, insee_code):
     """Whether the commune is in the programme's territory (no territory: everywhere)."""
     departments, communes = programme.departments or [], programme.communes or []
     if not departments and not communes:
         return True
-    return insee_code in communes or department_of(insee_code) in departments
+    return insee_code in communes or territory_selectors.department_of(insee_code=insee_code) in departments
 
 
 # (programme id, programme.updated_at, service id) → eligible. Saving a programme (its form or

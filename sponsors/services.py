@@ -20,6 +20,8 @@ from passnum.numbering.services import next_number, sequence_of
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Organisation
 from passnum.passes import services as pass_services
+from passnum.refusals import Refusal
+from passnum.territories import selectors as territory_selectors
 from sponsors.models import CoFunder, Order, Programme, SponsorInvoice, SponsorPayment
 
 MIN_BOOKLETS, MAX_BOOKLETS = 1, 5000
@@ -116,9 +118,9 @@ def split_codes(text):
     return result
 
 
-def check_territory(departments, communes):
-    """Formats only: Passnum has no INSEE referential file yet, so an existing-looking code
-    (e.g. 99 or 33999) is accepted; the format catches typos such as 333 letters or 4 digits."""
+def check_territory(*, departments: list[str], communes: list[str]) -> None:
+    """Each code well formed, then known to the referential of communes and departments
+    (Saint-Martin 978 and Saint-Barthélemy 977 included)."""
     for code in departments:
         if not DEPARTMENT.match(code):
             raise ProgrammeRefused(
@@ -130,6 +132,22 @@ def check_territory(departments, communes):
                 f"« {code} » n'est pas un code INSEE de commune (5 chiffres, ou 2A / 2B suivi de 3 chiffres).",
                 field="communes",
             )
+    unknown = territory_selectors.unknown_departments(codes=list(departments))
+    if unknown:
+        raise ProgrammeRefused(
+            f"Aucun département n'a le code {', '.join(unknown)} : vérifiez-le (par exemple 33 pour la Gironde, "
+            "978 pour Saint-Martin).",
+            code=Refusal.DEPARTMENT_UNKNOWN,
+            field="departments",
+        )
+    unknown = territory_selectors.unknown_communes(codes=list(communes))
+    if unknown:
+        raise ProgrammeRefused(
+            f"Aucune commune n'a le code INSEE {', '.join(unknown)} : vérifiez-le (ce n'est pas le code postal), "
+            "ou cherchez la commune par son nom.",
+            code=Refusal.INSEE_UNKNOWN,
+            field="communes",
+        )
 
 
 def check_cofunders(cofunders):
@@ -184,7 +202,7 @@ def check_programme_data(data, *, programme=None):
     if programme is None or data["valid_until"] != programme.valid_until:
         check_valid_until(data["valid_until"])
     check_grace(data.get("grace_months", 1), data.get("grace_days", 0))
-    check_territory(data.get("departments", []), data.get("communes", []))
+    check_territory(departments=data.get("departments", []), communes=data.get("communes", []))
     check_cofunders(data.get("cofunders", []))
     check_logo(data.get("logo"))
 

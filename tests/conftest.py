@@ -1,7 +1,9 @@
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from pytest_django.plugin import blocking_manager_key
 
+from passnum.territories.services import ensure_territories_loaded
 from tests.factories import MembershipFactory, UserFactory
 
 
@@ -15,6 +17,31 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The referential of communes is written by a migration; a database kept from an earlier run
+    (``--reuse-db``) that a test emptied gets it back."""
+    with django_db_blocker.unblock():
+        ensure_territories_loaded()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A test that empties the tables (threads, a live server) takes the referential of communes
+    with them: it is loaded again once the test is torn down, outside any test's transaction, so
+    that the next tests find it (reloading it inside each test would cost seconds apiece)."""
+    result = yield
+    marker = item.get_closest_marker("django_db")
+    emptied = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db",
+        "live_server",
+    } & set(getattr(item, "fixturenames", ()))
+    if emptied and nextitem is not None:
+        with item.config.stash[blocking_manager_key].unblock():
+            ensure_territories_loaded()
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -43,7 +43,7 @@ from tests.tenancy import (
 # When this number changes, a route was added or removed: make sure the walk covers it (its
 # parameters declared with tenant_path/public_path, its data built in tests/tenancy.py build_side,
 # a public route added to PUBLIC_ROUTES with its reason), then update the number.
-ROUTE_COUNT = 90
+ROUTE_COUNT = 91
 
 # Routes that answer someone outside the organisation that owns the data — anonymous visitors or
 # any holder of a code — each with the reason it may. Another organisation's published data (a
@@ -55,6 +55,7 @@ PUBLIC_ROUTES = {
     "admin:clearing_creditnote_pdf": "console de l'opérateur : admin_view la réserve à son personnel",
     "organisations:invitation": "lien secret envoyé par e-mail à la personne invitée",
     "aptic_catalog:referential": "référentiel national #APTIC, public",
+    "territories:search_communes": "référentiel officiel des communes (INSEE), public",
     "mediators:finder": "trouveur public des lieux qualifiés",
     "mediators:public_workshops": "ateliers publics des lieux qualifiés",
     "mediators:public_point": "fiche publique d'un lieu qualifié",

@@ -5,6 +5,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.urls import reverse_lazy
 
 from aptic_catalog.selectors import active_services
 from mediators.places.models import CatalogueFormat, PointOfPresence, WorkshopLevel
@@ -27,6 +28,19 @@ class PointForm(forms.ModelForm):
     class Meta:
         model = PointOfPresence
         fields = POINT_FIELDS
+        help_texts = {
+            "insee_code": "5 caractères, par exemple 33522 pour Talence : tapez le nom de la commune pour le trouver."
+        }
+        widgets = {
+            # Typing a name lists the matching communes with their code (static/js/commune-search.js).
+            "insee_code": forms.TextInput(
+                attrs={
+                    "list": "communes-insee",
+                    "autocomplete": "off",
+                    "data-commune-search": reverse_lazy("territories:search_communes"),
+                }
+            ),
+        }
 
     def _clean_coordinate(self, name):
         value = self.cleaned_data[name].strip().replace(",", ".")

@@ -39,7 +39,7 @@ def find_points(*, place="", service=None, level=None, audience=None, accessibil
         if place.isdigit() and len(place) == 5:
             points = points.filter(Q(postcode=place) | Q(insee_code=place))
         elif place.isdigit() and len(place) in (2, 3):
-            points = points.filter(postcode__startswith=place)
+            points = points.filter(department_filter(code=place))
         else:
             points = filter_commune(points, "commune", place)
     catalogue = CatalogueItem.objects.filter(site=OuterRef("site"), is_active=True, service__is_active=True)
@@ -68,6 +68,13 @@ def find_points(*, place="", service=None, level=None, audience=None, accessibil
             to_attr="upcoming_workshops",
         ),
     )
+
+
+def department_filter(*, code: str, prefix: str = "") -> Q:
+    """Places of a department typed in the finder: « 33 » by postcode or INSEE code; « 978 » by
+    INSEE code only, since Saint-Martin's postcode (97150) starts like Guadeloupe's."""
+    by_insee = Q(**{f"{prefix}insee_code__startswith": code})
+    return by_insee if len(code) == 3 else by_insee | Q(**{f"{prefix}postcode__startswith": code})
 
 
 def public_point(pk):
@@ -110,7 +117,9 @@ def public_workshops(*, place="", level=None):
     )
     place = (place or "").strip()
     if place:
-        if place.isdigit():
+        if place.isdigit() and len(place) in (2, 3):
+            workshops = workshops.filter(department_filter(code=place, prefix="point_of_presence__"))
+        elif place.isdigit():
             workshops = workshops.filter(point_of_presence__postcode__startswith=place)
         else:
             workshops = filter_commune(workshops, "point_of_presence__commune", place)

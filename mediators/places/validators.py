@@ -6,44 +6,13 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from mediators.errors import SiteError
+from passnum.refusals import Refusal
+from passnum.territories import selectors as territory_selectors
 
 INSEE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
 POSTCODE_RE = re.compile(r"^\d{5}$")
-
-
-OVERSEAS_DEPARTMENTS = {"971", "972", "973", "974", "976"}
-
-
-MAINLAND_DEPARTMENTS = {f"{n:02d}" for n in range(1, 96) if n != 20} | {"2A", "2B"}
-
-
-# (name, south, north, west, east): metropolitan France with Corsica, and the five overseas
-# departments. Coordinates outside every box are refused.
-FRANCE_BOXES = [
-    ("France métropolitaine", 41.3, 51.15, -5.25, 9.65),
-    ("Guadeloupe", 15.8, 16.55, -61.85, -60.95),
-    ("Martinique", 14.35, 14.9, -61.25, -60.8),
-    ("Guyane", 2.1, 5.8, -54.65, -51.6),
-    ("La Réunion", -21.4, -20.85, 55.2, 55.85),
-    ("Mayotte", -13.05, -12.6, 44.95, 45.35),
-]
-
-
-def insee_department(insee_code):
-    if insee_code.startswith("97"):
-        return insee_code[:3]
-    return insee_code[:2]
-
-
-def postcode_departments(postcode):
-    """The departments a postcode may belong to (Corsica's postcodes start with 20)."""
-    if postcode.startswith("97"):
-        return {postcode[:3]}
-    if postcode.startswith("20"):
-        return {"2A", "2B"}
-    return {postcode[:2]}
 
 
 def check_postcode(value):
@@ -52,8 +21,8 @@ def check_postcode(value):
         raise SiteError(
             "Un code postal compte 5 chiffres, par exemple 33400.", code="postcode_invalid", field="postcode"
         )
-    departments = postcode_departments(value)
-    if not departments & (MAINLAND_DEPARTMENTS | OVERSEAS_DEPARTMENTS):
+    departments = territory_selectors.postcode_departments(postcode=value)
+    if not territory_selectors.known_departments(codes=departments):
         raise SiteError(
             "Ce code postal ne correspond à aucun département français.", code="postcode_unknown", field="postcode"
         )
@@ -69,19 +38,21 @@ def check_insee_code(value):
             code="insee_invalid",
             field="insee_code",
         )
-    department = insee_department(value)
-    if department not in MAINLAND_DEPARTMENTS | OVERSEAS_DEPARTMENTS or value.endswith("000"):
+    if territory_selectors.commune(code=value) is None:
         raise SiteError(
-            "Ce code INSEE ne correspond à aucune commune connue : vérifiez-le sur le site de l'INSEE "
-            "ou sur adresse.data.gouv.fr.",
-            code="insee_unknown",
+            f"Aucune commune n'a le code INSEE {value} : vérifiez-le (ce n'est pas le code postal), "
+            "ou cherchez la commune par son nom.",
+            code=Refusal.INSEE_UNKNOWN,
             field="insee_code",
         )
     return value
 
 
 def check_postcode_matches_insee(postcode, insee_code):
-    if insee_department(insee_code) not in postcode_departments(postcode):
+    # By the referential, not by the first digits: 97150 is Saint-Martin's, not Guadeloupe's.
+    if territory_selectors.department_of(insee_code=insee_code) not in territory_selectors.postcode_departments(
+        postcode=postcode
+    ):
         raise SiteError(
             f"Le code INSEE {insee_code} et le code postal {postcode} ne sont pas du même département : "
             "vérifiez l'un et l'autre.",
@@ -102,12 +73,12 @@ def check_coordinates(latitude, longitude):
         ) from exc
     if not (lat.is_finite() and lon.is_finite()):
         raise SiteError("Coordonnées invalides.", code="coordinates_invalid", field="latitude")
-    for _name, south, north, west, east in FRANCE_BOXES:
-        if south <= lat <= north and west <= lon <= east:
-            return lat.quantize(Decimal("0.000001")), lon.quantize(Decimal("0.000001"))
+    if territory_selectors.territory_at(latitude=lat, longitude=lon) is not None:
+        return lat.quantize(Decimal("0.000001")), lon.quantize(Decimal("0.000001"))
     raise SiteError(
-        "Ces coordonnées sont hors de France (métropole et départements d'outre-mer). Vérifiez que la latitude "
-        "et la longitude ne sont pas inversées ; vous pouvez les copier depuis adresse.data.gouv.fr.",
+        "Ces coordonnées sont hors de France : ni en métropole, ni dans un département ou une collectivité "
+        "d'outre-mer. Vérifiez que la latitude et la longitude ne sont pas inversées ; vous pouvez les copier "
+        "depuis adresse.data.gouv.fr.",
         code="coordinates_outside_france",
         field="latitude",
     )
@@ -141,6 +112,9 @@ OVERSEAS_PREFIXES = {
     "0639": "+262",
     "0596": "+596",
     "0696": "+596",
+    # Saint-Pierre-et-Miquelon (Saint-Martin and Saint-Barthélemy share Guadeloupe's 0590 / 0690;
+    # the Pacific collectivities have no leading 0: their numbers are typed with +687, +689, +681).
+    "0508": "+508",
 }
 
 

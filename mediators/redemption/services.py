@@ -24,6 +24,7 @@ from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.passes.models import PassState
 from passnum.refusals import Refusal
+from passnum.territories import selectors as territory_selectors
 from sponsors import selectors as sponsor_selectors
 
 MAX_CODES = 10
@@ -197,9 +198,13 @@ def check_programme_accepts(programme, item, point, passes):
             _entries(passes),
         )
     if not sponsor_selectors.covers_commune(programme, point.insee_code):
+        territory = territory_selectors.territory_label(
+            departments=list(programme.departments or []), communes=list(programme.communes or [])
+        )
         raise _refused(
             Refusal.SITE_OUT_OF_TERRITORY,
-            f"Ce lieu est hors du territoire du programme « {programme.name} » : le pass n'y est pas valable.",
+            f"Ce lieu est hors du territoire du programme « {programme.name} » ({territory}) : "
+            "le pass n'y est pas valable.",
             _entries(passes),
         )
 

@@ -14,6 +14,7 @@ from django.db.models import Count, Q, Sum
 from passnum.passes import codes
 from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun
 from passnum.passes.printing import Design
+from passnum.territories import selectors as territory_selectors
 
 
 def logo_data_url(field_file):
@@ -26,8 +27,8 @@ def logo_data_url(field_file):
 
 def design_for(programme):
     """The printed design of a programme (its cache key changes whenever the programme does)."""
-    territory = ", ".join(
-        [f"département {code}" for code in programme.departments] + [f"commune {c}" for c in programme.communes]
+    territory = territory_selectors.territory_label(
+        departments=list(programme.departments or []), communes=list(programme.communes or [])
     )
     contact = " · ".join(x for x in (programme.contact_name, programme.contact_email, programme.contact_phone) if x)
     logo_url = ""

@@ -48,7 +48,7 @@ PUBLIC_SAMPLES = {
 THIRD_PARTY_PAGES = ["account_login", "account_signup", "account_reset_password", "account_email", "mfa_index"]
 
 # Not pages: actions (POST only), JSON endpoints.
-EXCLUDED_NAMES = {"healthz", "set_language", "account_logout", "api-schema"}
+EXCLUDED_NAMES = {"healthz", "set_language", "account_logout", "api-schema", "territories:search_communes"}
 # The operator's console has its own walk (test_accessibility_admin.py); the API is not HTML,
 # but its reference (/api/docs/) is a page for people and is walked.
 EXCLUDED_PREFIXES = ("/admin/", f"{API_PREFIX}v1/", f"{API_PREFIX}schema/")
