@@ -1,10 +1,17 @@
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from pytest_django.plugin import blocking_manager_key
 
 from passnum.territories.services import ensure_territories_loaded
 from tests.factories import MembershipFactory, UserFactory
+
+# Property tests prove what holds, never how fast it runs: on a loaded machine a slow example is
+# not a failure (no per-example deadline; speed is measured by the benchmarks in bench/).
+hypothesis_settings.register_profile("passnum", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("passnum")
 
 
 def pytest_collection_modifyitems(config, items):
