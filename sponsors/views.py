@@ -20,6 +20,8 @@ from passnum.passes.models import Booklet, PrintFile
 from sponsors import selectors, services
 from sponsors.forms import AllocationForm, OrderForm, ProgrammeForm
 from sponsors.models import Order, Programme, SponsorInvoice
+from sponsors.reporting import selectors as reporting
+from sponsors.reporting.periods import Period, check_period
 
 sponsor_required = organisation_required(kinds=[OrganisationKind.SPONSOR])
 MANAGERS = {Role.ADMIN, Role.FINANCE}
@@ -108,8 +110,26 @@ def programme_detail(request, pk):
             "cofunders": programme.cofunders.all(),
             "counts": pass_selectors.booklet_counts(Booklet.objects.filter(programme=programme)),
             "ending": _ending_soon(request.organisation, programme),
+            **_report_context(request, programme),
         },
     )
+
+
+def _report_context(request, programme):
+    """The report's tables for the period asked for; a wrong period is explained, and the report
+    then covers the whole programme (never an error page)."""
+    period_input = {"du": request.GET.get("du", "")[:20], "au": request.GET.get("au", "")[:20]}
+    try:
+        period = check_period(first=period_input["du"], last=period_input["au"], today=timezone.localdate())
+        period_error = None
+    except DomainError as error:
+        period, period_error = Period(), error.message
+    return {
+        "report": reporting.programme_report(programme=programme, period=period),
+        "period_input": period_input,
+        "period_error": period_error,
+        "idle_days": reporting.IDLE_DAYS,
+    }
 
 
 @sponsor_required
