@@ -114,11 +114,11 @@ class ReportCSVRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         out = io.StringIO()
-        if isinstance(data, dict) and "error" in data:  # an error: code and message on one line
+        if not isinstance(data, list):  # an error: code and message on one line
             writer = csv_export.dict_writer(out, fieldnames=["code", "message"], lineterminator="\n",
                                             extrasaction="ignore")  # fmt: skip
             writer.writeheader()
-            writer.writerow(data["error"])
+            writer.writerow(data.get("error", {}) if isinstance(data, dict) else {})
         else:
             writer = csv_export.dict_writer(out, fieldnames=CSV_FIELDS, lineterminator="\n")
             writer.writeheader()
@@ -186,8 +186,9 @@ class ReportSerializer(serializers.Serializer):
 class ProgrammeReportView(TenantScopedMixin, APIView):
     queryset = Programme.objects.select_related("sponsor")
     lookup_field = "pk"
-    lookup_url_kwarg = "pk"
+    lookup_url_kwarg = "id"
     renderer_classes = [JSONRenderer, ReportCSVRenderer]
+    metadata_class = None  # no OPTIONS description: GET only
 
     def get_queryset(self):
         return self.queryset.for_organisation(api_organisation(self.request))
@@ -201,7 +202,7 @@ class ProgrammeReportView(TenantScopedMixin, APIView):
         "Un programme d'une autre organisation répond 404.",
         operation_id="report_programme",
         parameters=[
-            path_parameter("pk", int, "Identifiant du programme.", 1),
+            path_parameter("id", int, "Identifiant du programme.", 1),
             OpenApiParameter(
                 "du", str, description="Premier mois (AAAA-MM).", examples=[OpenApiExample("Exemple", value="2026-01")]
             ),
@@ -218,8 +219,8 @@ class ProgrammeReportView(TenantScopedMixin, APIView):
             **ERROR_RESPONSES,
         },
     )
-    def get(self, request, pk):
-        programme = get_object_or_404(self.get_queryset(), pk=pk)
+    def get(self, request, id):  # noqa: A002 - the path parameter's documented name
+        programme = get_object_or_404(self.get_queryset(), pk=id)
         period = check_period(
             first=request.query_params.get("du"), last=request.query_params.get("au"), today=timezone.localdate()
         )

@@ -5,5 +5,5 @@ from django.urls import path
 from sponsors.api import ProgrammeReportView
 
 urlpatterns = [
-    path("reports/programmes/<int:pk>", ProgrammeReportView.as_view(), name="report-programme"),
+    path("reports/programmes/<int:id>", ProgrammeReportView.as_view(), name="report-programme"),
 ]

@@ -132,7 +132,7 @@ class DemoWorld:
             "DELETE /api/v1/redemptions/{id}": ("site/admin", {"id": undoable}, None),
             "GET /api/v1/referential/services": ("anonymous", {}, None),
             "GET /api/v1/referential/services/{code}": ("anonymous", {"code": scan["service"]}, None),
-            "GET /api/v1/reports/programmes/{pk}": ("sponsor/admin", {"pk": demo_programme.pk}, None),
+            "GET /api/v1/reports/programmes/{id}": ("sponsor/admin", {"id": demo_programme.pk}, None),
             "GET /api/v1/sites": ("anonymous", {}, None),
             "GET /api/v1/sites.csv": ("anonymous", {}, None),
             "GET /api/v1/statements": ("site/admin", {}, None),

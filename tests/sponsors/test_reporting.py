@@ -48,7 +48,7 @@ def page(client, programme, **params):
 
 
 def test_the_page_shows_each_table_with_small_counts_suppressed(sponsor_client):
-    programme = build(booklets=2, redemptions=[3, 8])
+    programme = build(booklets=3, redemptions=[3, 8, 10])
     response = page(sponsor_client(programme), programme)
     html = response.content.decode()
     assert response.status_code == 200
@@ -65,17 +65,20 @@ def test_the_page_shows_each_table_with_small_counts_suppressed(sponsor_client):
     ):
         assert caption in html, caption
     report = response.context["report"]
-    # 11 redemptions in March at one site and one place: shown, they are not small.
-    assert [(r["label"], r["count"], r["hidden"]) for r in report["by_month"]["rows"]] == [("mars 2026", 11, None)]
-    # Two hand-overs by the prescriber: « < 5 », and the total (the same 2) too.
+    # 21 redemptions in March at one site and one place: shown, they are not small.
+    assert [(r["label"], r["count"], r["hidden"]) for r in report["by_month"]["rows"]] == [("mars 2026", 21, None)]
+    # Three hand-overs by the prescriber: « < 5 », and the total (the same 3) too.
     prescriber = report["by_prescriber"]["rows"][0]
-    assert (prescriber["label"], prescriber["count"], prescriber["hidden"]) == ("Mairie de Pessac", 2, "primary")
+    assert (prescriber["label"], prescriber["count"], prescriber["hidden"]) == ("Mairie de Pessac", 3, "primary")
     assert "&lt; 5" in html and 'scope="col"' in html and 'scope="row"' in html
     counters = {c["key"]: c for c in report["counters"]}
-    assert counters["handed_out"]["count"] == 2 and counters["handed_out"]["hidden"] == "primary"
+    assert counters["handed_out"]["count"] == 3 and counters["handed_out"]["hidden"] == "primary"
+    # Booklets with 3 and 8 passes used are started; the one with all 10 used is used up.
+    assert (counters["started"]["count"], counters["used_up"]["count"]) == (2, 1)
     states = {row["key"]: row for row in report["pass_states"]["rows"]}
-    assert states["redeemed_unsettled"]["passes"] == 11
-    assert states["redeemed_unsettled"]["cents"] == 11 * programme.face_value_cents
+    assert states["redeemed_unsettled"]["passes"] == 21
+    assert states["redeemed_unsettled"]["cents"] == 21 * programme.face_value_cents
+    assert report["pass_states"]["total"]["passes"] == 30
 
 
 def test_the_number_of_queries_does_not_grow_with_the_data(sponsor_client):
@@ -129,7 +132,7 @@ def api_headers(programme, member_of):
 def test_the_api_gives_the_same_suppressed_figures_in_json_and_csv(client, member_of):
     programme = build(booklets=2, redemptions=[3, 8])
     headers = api_headers(programme, member_of)
-    url = reverse("api:report-programme", kwargs={"pk": programme.pk})
+    url = reverse("api:report-programme", kwargs={"id": programme.pk})
 
     body = client.get(url, **headers).json()
     tables = {t["key"]: t for t in body["tables"]}
@@ -148,7 +151,7 @@ def test_the_api_gives_the_same_suppressed_figures_in_json_and_csv(client, membe
 
 def test_the_api_refuses_a_reversed_period_and_hides_other_sponsors_programmes(client, member_of):
     programme = build(booklets=1, redemptions=[6])
-    url = reverse("api:report-programme", kwargs={"pk": programme.pk})
+    url = reverse("api:report-programme", kwargs={"id": programme.pk})
     response = client.get(url, {"du": "2026-06", "au": "2026-01"}, **api_headers(programme, member_of))
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid"
     assert "à l'envers" in response.json()["error"]["message"]
