@@ -227,6 +227,8 @@ def run(*, hand_overs: int, sites: int, prescribers: int, requests: int, quick: 
         client.get(page_url, secure=True)
     with CaptureQueriesContext(connection) as api_queries:
         api_client.get(api_url, secure=True, HTTP_AUTHORIZATION=f"Token {key}")
+    for query in sorted(page_queries.captured_queries, key=lambda q: -float(q["time"]))[:4]:
+        log(f"[dashboard] slowest: {float(query['time']) * 1000:.0f} ms {query['sql'][:300]}")
     statements = [q["sql"] for q in page_queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
     sql_ms = _bare_sql_ms(statements)
     p95 = percentiles(page_ms, (95,))[95]
