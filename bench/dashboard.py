@@ -95,23 +95,28 @@ def seed(*, hand_overs: int, sites: int, prescribers: int):
     in_stock = hand_overs // 10
     total = hand_overs + in_stock
     face = programme.face_value_cents
+    per_order = 5000  # an order holds at most 5,000 booklets
     with transaction.atomic():
-        order = Order.objects.create(
-            programme=programme, booklet_count=total, face_value_cents=face * PASSES_PER_BOOKLET * total,
-            fee_rate_bp=0, fee_cents=0, vat_rate_bp=0, vat_cents=0,
-            total_cents=face * PASSES_PER_BOOKLET * total, status=Order.Status.PAID,
-        )  # fmt: skip
+        orders = [
+            Order.objects.create(
+                programme=programme, booklet_count=min(per_order, total - start),
+                face_value_cents=face * PASSES_PER_BOOKLET * min(per_order, total - start),
+                fee_rate_bp=0, fee_cents=0, vat_rate_bp=0, vat_cents=0,
+                total_cents=face * PASSES_PER_BOOKLET * min(per_order, total - start), status=Order.Status.PAID,
+            )
+            for start in range(0, total, per_order)
+        ]  # fmt: skip
     table = {m: connection.ops.quote_name(m._meta.db_table) for m in (Booklet, Pass, Beneficiary, HandOver,
                                                                       Redemption, RedeemedPass)}  # fmt: skip
     year = "365 days"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {table[Booklet]} (programme_id, order_id, number, serial, state, holder_id, created_at)
-            SELECT %s, %s, g, 'DASH' || lpad(g::text, 6, '0'),
+            SELECT %s, (%s::bigint[])[(g - 1) / %s + 1], g, 'DASH' || lpad(g::text, 6, '0'),
                    CASE WHEN g <= %s THEN 'handed_out' ELSE 'allocated' END,
                    (%s::bigint[])[g %% %s + 1], now() - interval '{year}'
             FROM generate_series(1, %s) AS g""",  # noqa: S608 - quoted table names; values are parameters
-            [programme.pk, order.pk, hand_overs, [h.pk for h in holders], len(holders), total],
+            [programme.pk, [o.pk for o in orders], per_order, hand_overs, [h.pk for h in holders], len(holders), total],
         )
         cursor.execute(
             f"""INSERT INTO {table[Pass]} (booklet_id, programme_id, position, code, face_value_cents, state,

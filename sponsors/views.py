@@ -100,7 +100,6 @@ def programme_detail(request, pk):
         else:
             messages.success(request, "Voici votre devis : confirmez-le pour recevoir la facture.")
             return redirect("sponsors:order", pk=order.pk)
-    report = _report_context(request, programme)
     return render(
         request,
         "sponsors/programme_detail.html",
@@ -109,9 +108,8 @@ def programme_detail(request, pk):
             "form": form,
             "orders": programme.orders.select_related("invoice").order_by("-pk"),
             "cofunders": programme.cofunders.all(),
-            "counts": report["counts"],
             "ending": _ending_soon(request.organisation, programme),
-            **report,
+            **_report_context(request, programme),  # the report, its period and the booklet counts
         },
     )
 
