@@ -59,3 +59,8 @@ def referential_tree(query=""):
 
 def count_services(levels):
     return sum(len(subcategory.service_list) for level in levels for subcategory in level.subcategory_list)
+
+
+def services_with_hierarchy(*, service_ids) -> dict[int, Service]:
+    """``{id: service}`` with its sub-category and level loaded (one query): the labels of reports."""
+    return {s.pk: s for s in Service.objects.filter(pk__in=list(service_ids)).select_related("subcategory__level")}

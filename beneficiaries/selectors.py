@@ -1,6 +1,7 @@
 """Reads of beneficiaries and hand-overs (a prescriber sees only its own; sponsors never see a person)."""
 
-from django.db.models import Count
+from django.db.models import Case, Count, F, Max, Min, When
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from beneficiaries.models import HandOver, LossDeclaration
@@ -132,3 +133,42 @@ def pass_or_booklet_status(text, *, serials_allowed: bool = False):
         "pass_valid_until": item.valid_until,
         **summary,
     }
+
+
+# --- Reporting: a programme's live hand-overs, aggregated (read by sponsors/reporting) ----------
+
+
+def _programme_hand_overs(*, programme_id: int, start=None, end=None):
+    hand_overs = HandOver.objects.live().filter(booklet__programme_id=programme_id)
+    if start is not None:
+        hand_overs = hand_overs.filter(at__gte=start)
+    if end is not None:
+        hand_overs = hand_overs.filter(at__lt=end)
+    return hand_overs
+
+
+def programme_hand_overs_by_prescriber(*, programme_id: int, start=None, end=None) -> list[dict]:
+    """``[{"prescriber_id", "prescriber_name", "count", "first", "last"}]`` — one GROUP BY."""
+    return list(
+        _programme_hand_overs(programme_id=programme_id, start=start, end=end)
+        .values(prescriber_id=F("organisation_id"), prescriber_name=F("organisation__name"))
+        .annotate(count=Count("pk"), first=Min("at"), last=Max("at"))
+        .order_by("prescriber_name", "prescriber_id")
+    )
+
+
+def programme_hand_overs_by_department(*, programme_id: int, start=None, end=None) -> list[dict]:
+    """Per department of the beneficiary's commune (three characters overseas): ``[{"department",
+    "count"}]`` — one GROUP BY; the commune survives the purge of personal data."""
+    commune = F("beneficiary__commune")
+    department = Case(
+        When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
+        default=Substr(commune, 1, 2),
+    )
+    return list(
+        _programme_hand_overs(programme_id=programme_id, start=start, end=end)
+        .annotate(department=department)
+        .values("department")
+        .annotate(count=Count("pk"))
+        .order_by("department")
+    )

@@ -17,10 +17,12 @@ from passnum.organisations.tenancy import get_for_organisation_or_404
 from passnum.passes import selectors as pass_selectors
 from passnum.passes import services as pass_services
 from passnum.passes.downloads import file_response
-from passnum.passes.models import Booklet, PrintFile
+from passnum.passes.models import PrintFile
 from sponsors import selectors, services
 from sponsors.forms import AllocationForm, OrderForm, ProgrammeForm
 from sponsors.models import Order, Programme, SponsorInvoice
+from sponsors.reporting import selectors as reporting
+from sponsors.reporting.periods import Period, check_period
 
 sponsor_required = organisation_required(kinds=[OrganisationKind.SPONSOR])
 MANAGERS = {Role.ADMIN, Role.FINANCE}
@@ -107,10 +109,36 @@ def programme_detail(request, pk):
             "form": form,
             "orders": programme.orders.select_related("invoice").order_by("-pk"),
             "cofunders": programme.cofunders.all(),
-            "counts": pass_selectors.booklet_counts(Booklet.objects.filter(programme=programme)),
             "ending": _ending_soon(request.organisation, programme),
+            **_report_context(request, programme),  # the report, its period and the booklet counts
         },
     )
+
+
+def _report_context(request, programme):
+    """The report's tables for the period asked for; a wrong period is explained, and the report
+    then covers the whole programme (never an error page)."""
+    period_input = {"du": request.GET.get("du", "")[:20], "au": request.GET.get("au", "")[:20]}
+    try:
+        period = check_period(first=period_input["du"], last=period_input["au"], today=timezone.localdate())
+        period_error = None
+    except DomainError as error:
+        period, period_error = Period(), error.message
+    report = reporting.programme_report(programme=programme, period=period)
+    counters = {counter["key"]: counter["count"] for counter in report["counters"]}
+    return {
+        "report": report,
+        # The facts above the report read the same counters (booklets, not people: as they were).
+        "counts": {
+            "total": counters["issued"],
+            "allocated": counters["at_prescribers"],
+            "handed_out": counters["handed_out"],
+            "cancelled": counters["cancelled"],
+        },
+        "period_input": period_input,
+        "period_error": period_error,
+        "idle_days": reporting.IDLE_DAYS,
+    }
 
 
 @sponsor_required

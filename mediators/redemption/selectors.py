@@ -7,7 +7,7 @@ from collections import namedtuple
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
@@ -226,3 +226,77 @@ def redemption_reading(organisation, point_id, service_code, today, codes):
     context = _context_from_row(organisation, rows[0][:_CONTEXT_COLUMNS], today)
     found = [row[_CONTEXT_COLUMNS:] for row in rows if row[_CONTEXT_COLUMNS] is not None]
     return context, pass_selectors.passes_from_rows(sorted(found))
+
+
+# --- Reporting: a programme's live redemptions, aggregated (read by sponsors/reporting) ---------
+
+
+def _programme_redemptions(*, programme_id: int, start=None, end=None):
+    """Live redemptions of a programme, redeemed in ``[start, end)`` (datetimes; None: unbounded)."""
+    redemptions = Redemption.objects.filter(programme_id=programme_id, undone_at__isnull=True)
+    if start is not None:
+        redemptions = redemptions.filter(redeemed_at__gte=start)
+    if end is not None:
+        redemptions = redemptions.filter(redeemed_at__lt=end)
+    return redemptions
+
+
+_FIGURES = {"count": Count("pk"), "passes": Sum("pass_count"), "cents": Sum("amount_cents")}
+
+
+def programme_redemptions_over_time(*, programme_id: int, period: str, start=None, end=None) -> list[dict]:
+    """``[{"period": date, "count", "passes", "cents"}]`` per ``period`` (``"month"`` or ``"week"``,
+    weeks starting on Monday, in the site's time zone), oldest first — one GROUP BY."""
+    from django.db.models.functions import TruncMonth, TruncWeek
+
+    trunc = {"month": TruncMonth, "week": TruncWeek}[period]
+    return list(
+        _programme_redemptions(programme_id=programme_id, start=start, end=end)
+        .annotate(period=trunc("redeemed_at", tzinfo=timezone.get_current_timezone()))
+        .values("period")
+        .annotate(**_FIGURES)
+        .order_by("period")
+    )
+
+
+def programme_redemptions_by_service(*, programme_id: int, start=None, end=None) -> list[dict]:
+    """``[{"service_id", "count", "passes", "cents"}]`` — one GROUP BY."""
+    return list(
+        _programme_redemptions(programme_id=programme_id, start=start, end=end)
+        .values("service_id")
+        .annotate(**_FIGURES)
+        .order_by("service_id")
+    )
+
+
+def programme_redemptions_by_point(*, programme_id: int, start=None, end=None) -> list[dict]:
+    """Per point of presence, with its site: ``[{"site_id", "site_name", "point_id", "point_name",
+    "insee_code", "count", "passes", "cents"}]`` — one GROUP BY (names of qualified places are public)."""
+    return list(
+        _programme_redemptions(programme_id=programme_id, start=start, end=end)
+        .values(
+            "site_id",
+            site_name=F("site__organisation__name"),
+            point_id=F("point_of_presence_id"),
+            point_name=F("point_of_presence__name"),
+        )
+        .annotate(**_FIGURES)
+        .order_by("site_name", "site_id", "point_name", "point_id")
+    )
+
+
+def programme_redemptions_by_place_commune(*, programme_id: int, start=None, end=None) -> list[dict]:
+    """Per commune of the place (INSEE code): ``[{"commune", "count", "passes", "cents"}]`` — one GROUP BY."""
+    return list(
+        _programme_redemptions(programme_id=programme_id, start=start, end=end)
+        .values(commune=F("point_of_presence__insee_code"))
+        .annotate(**_FIGURES)
+        .order_by("commune")
+    )
+
+
+def programme_redeemed_settlement(*, programme_id: int) -> dict[str, tuple[int, int]]:
+    """Of a programme's redeemed passes: ``{"unsettled": (passes, cents), "settled": (passes, cents)}``."""
+    return redeemed_value_by_programme(programme=programme_id).get(
+        programme_id, {"redeemed_unsettled": (0, 0), "settled": (0, 0)}
+    )

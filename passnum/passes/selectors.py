@@ -9,10 +9,10 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 
 from passnum.passes import codes
-from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun
+from passnum.passes.models import Booklet, JournalKind, Pass, PassJournal, PassState, PrintRun, StockMovement
 from passnum.passes.printing import Design
 from passnum.territories import selectors as territory_selectors
 
@@ -126,20 +126,31 @@ def booklets_of_programme(programme):
 
 def booklet_usage(booklets) -> dict[str, int]:
     """How far booklets were used: ``started`` (some passes redeemed, not all) and ``used_up``
-    (every pass redeemed), in one query."""
-    rows = (
+    (every pass redeemed), in one query (passes grouped per booklet, then counted in SQL)."""
+    per_booklet = (
         Pass.objects.filter(booklet__in=booklets)
         .values("booklet_id")
         .annotate(total=Count("pk"), used=Count("pk", filter=Q(state=PassState.REDEEMED)))
         .order_by()
     )
-    started = used_up = 0
-    for row in rows:
-        if row["used"] and row["used"] == row["total"]:
-            used_up += 1
-        elif row["used"]:
-            started += 1
-    return {"started": started, "used_up": used_up}
+    return per_booklet.aggregate(
+        started=Count("booklet_id", filter=Q(used__gt=0, used__lt=F("total"))),
+        used_up=Count("booklet_id", filter=Q(used__gt=0, used=F("total"))),
+    )
+
+
+def programme_stock_by_prescriber(*, programme_id: int, idle_since) -> list[dict]:
+    """Per prescriber holding booklets of a programme: ``[{"prescriber_id", "prescriber_name",
+    "in_stock", "idle"}]``; ``idle``: booklets in stock that no stock movement touched since
+    ``idle_since`` (a datetime) — one GROUP BY."""
+    recent = StockMovement.objects.filter(booklet_id=OuterRef("pk"), at__gte=idle_since)
+    return list(
+        Booklet.objects.filter(programme_id=programme_id, state=Booklet.State.ALLOCATED, holder__isnull=False)
+        .annotate(moved_lately=Exists(recent))
+        .values(prescriber_id=F("holder_id"), prescriber_name=F("holder__name"))
+        .annotate(in_stock=Count("pk"), idle=Count("pk", filter=Q(moved_lately=False)))
+        .order_by("prescriber_name", "prescriber_id")
+    )
 
 
 # --- Counter of prescribers and "check my pass" (read by prescribers and beneficiaries) -------

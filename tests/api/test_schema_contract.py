@@ -35,6 +35,7 @@ from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Membership, Organisation
 from passnum.organisations.services import create_api_token
 from passnum.wsgi import application
+from sponsors.models import Programme
 
 # Operations allowed never to answer 2xx in the run, with the reason. Keep it short.
 NO_2XX_EXPECTED = {}
@@ -105,6 +106,9 @@ class DemoWorld:
         # The worker renders a statement's PDF after the close commits (never, inside a test's transaction).
         render_statement_pdfs([statement.pk])
 
+        sponsor_name = next(a["organisation"] for a in self.output["accounts"] if a["kind"] == "sponsor")
+        demo_programme = Programme.objects.filter(sponsor__name=sponsor_name).order_by("pk").first()
+        assert demo_programme is not None, "the demo lost its programme"
         # Per operation: the role it is meant for, real path parameters and body fields, query.
         self.real = {
             "POST /api/v1/auth/token/": (
@@ -128,6 +132,7 @@ class DemoWorld:
             "DELETE /api/v1/redemptions/{id}": ("site/admin", {"id": undoable}, None),
             "GET /api/v1/referential/services": ("anonymous", {}, None),
             "GET /api/v1/referential/services/{code}": ("anonymous", {"code": scan["service"]}, None),
+            "GET /api/v1/reports/programmes/{id}": ("sponsor/admin", {"id": demo_programme.pk}, None),
             "GET /api/v1/sites": ("anonymous", {}, None),
             "GET /api/v1/sites.csv": ("anonymous", {}, None),
             "GET /api/v1/statements": ("site/admin", {}, None),

@@ -13,6 +13,7 @@ from bench.toolkit import ROOT
 # The figures each benchmark must report, as positive numbers (see bench/README.md).
 FIGURES = {
     "clearing": {"close_s", "reference_s", "ratio", "pdf_s", "pdf_ratio", "peak_rss_mb"},
+    "dashboard": {"p95_ms", "api_p95_ms", "queries", "sql_ms", "ratio"},
     "http_baseline": {"rps", "p50_ms", "p99_ms", "pgbench_tps", "ratio", "peak_rss_mb"},
     "print_run": {"ratio", "peak_rss_mb"},
     "redemption": {"p99_ms", "ratio", "cpu_ms_per_redemption", "cpu_ms_per_pgbench_tx", "cpu_ratio"},
@@ -43,3 +44,24 @@ def test_every_benchmark_runs_at_quick_size():
             value = result[key]
             assert isinstance(value, int | float) and not isinstance(value, bool), (name, key, value)
             assert value > 0, (name, key, value)
+
+
+@pytest.mark.slow
+def test_the_dashboard_benchmark_runs_at_quick_size_with_a_fixed_number_of_queries():
+    """The dashboard alone (a quicker check while working on reports): its figures, and the page's
+    query count within its target — a count, not a timing."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.dashboard", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    result = json.loads(completed.stdout.splitlines()[-1])
+    assert result["benchmark"] == "dashboard" and result["quick"] is True
+    assert result["redemptions"] == 10_000 and result["hand_overs"] == 1_000
+    for key in FIGURES["dashboard"]:
+        assert result[key] > 0, (key, result)
+    assert result["queries"] <= 20 and result["api_queries"] <= 20, result
