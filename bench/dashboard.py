@@ -56,6 +56,7 @@ def seed(*, hand_overs: int, sites: int, prescribers: int):
     from passnum.organisations.validators import siret_from_prefix
     from passnum.passes.models import Booklet, Pass
     from sponsors.models import Order, Programme
+    from sponsors.services import next_order_number
 
     ensure_referential_loaded()
     services = list(Service.objects.order_by("pk").values_list("pk", flat=True))
@@ -99,7 +100,8 @@ def seed(*, hand_overs: int, sites: int, prescribers: int):
     with transaction.atomic():
         orders = [
             Order.objects.create(
-                programme=programme, booklet_count=min(per_order, total - start),
+                programme=programme, sponsor=sponsor, booklet_count=min(per_order, total - start),
+                number=next_order_number(sponsor=sponsor, year=timezone.localdate().year),
                 face_value_cents=face * PASSES_PER_BOOKLET * min(per_order, total - start),
                 fee_rate_bp=0, fee_cents=0, vat_rate_bp=0, vat_cents=0,
                 total_cents=face * PASSES_PER_BOOKLET * min(per_order, total - start), status=Order.Status.PAID,
@@ -120,9 +122,9 @@ def seed(*, hand_overs: int, sites: int, prescribers: int):
         )
         cursor.execute(
             f"""INSERT INTO {table[Pass]} (booklet_id, programme_id, position, code, face_value_cents, state,
-                                           valid_until, expires_on)
+                                           valid_until, expires_on, legacy_check)
             SELECT b.id, b.programme_id, p, upper(substr(md5(b.id::text || '-' || p::text), 1, 13)), %s,
-                   CASE WHEN b.state = 'handed_out' THEN 'redeemed' ELSE 'active' END, %s, %s
+                   CASE WHEN b.state = 'handed_out' THEN 'redeemed' ELSE 'active' END, %s, %s, false
             FROM {table[Booklet]} b CROSS JOIN generate_series(1, %s) AS p WHERE b.programme_id = %s""",  # noqa: S608
             [face, programme.valid_until, programme.valid_until, PASSES_PER_BOOKLET, programme.pk],
         )

@@ -1,5 +1,7 @@
 """The sponsor's space (/sponsor/): programmes, orders, invoices, print status, allocation."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -55,12 +57,17 @@ def home(request):
     )
 
 
+ENDING_SOON_DAYS = 30
+
+
 def _ending_soon(organisation, programme=None):
     """Programmes within 30 days of their end, with their booklet counters (the banner)."""
-    programmes = selectors.programmes_ending_soon(today=timezone.localdate(), organisation=organisation)
+    today = timezone.localdate()
+    if programme is not None and not today <= programme.valid_until <= today + timedelta(days=ENDING_SOON_DAYS):
+        return []  # the programme at hand is not ending: nothing to ask the database
+    programmes = selectors.programmes_ending_soon(today=today, within_days=ENDING_SOON_DAYS, organisation=organisation)
     if programme is not None:
         programmes = programmes.filter(pk=programme.pk)
-    today = timezone.localdate()
     return [
         {
             "programme": p,

@@ -41,9 +41,24 @@ def commune_labels(*, codes: list[str]) -> dict[str, str]:
     return {code: f"{names[code]} ({department_of(insee_code=code)})" if code in names else code for code in codes}
 
 
+# The hundred-odd departments and collectivities, read once per process: a page naming them (a
+# programme's territory, a report by department) then asks nothing. An import of the referential
+# empties it (``services.import_referential``); a code it does not hold is still asked for.
+_DEPARTMENT_NAMES: dict[str, str] = {}
+
+
+def forget_department_names() -> None:
+    _DEPARTMENT_NAMES.clear()
+
+
 def department_labels(*, codes: list[str]) -> dict[str, str]:
     """``{"33": "Gironde (33)"}``; an unknown code reads as itself."""
-    names = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
+    if not _DEPARTMENT_NAMES:
+        _DEPARTMENT_NAMES.update(Department.objects.values_list("code", "name"))
+    names = dict(_DEPARTMENT_NAMES)
+    missing = [code for code in codes if code not in names]
+    if missing:
+        names.update(Department.objects.filter(code__in=missing).values_list("code", "name"))
     return {code: f"{names[code]} ({code})" if code in names else code for code in codes}
 
 

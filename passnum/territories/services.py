@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 
 from passnum.audit.services import record
+from passnum.territories import selectors
 from passnum.territories.models import Commune, Department, TerritoryVersion
 from passnum.territories.source import Referential, read_referential
 
@@ -52,6 +53,7 @@ def import_referential(*, referential: Referential | None = None, note: str = ""
             note=note,
         )
         if changed:
+            selectors.forget_department_names()
             record(
                 "territories.referential_imported",
                 target=version,
