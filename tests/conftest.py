@@ -1,6 +1,7 @@
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from pytest_django.plugin import blocking_manager_key
@@ -32,6 +33,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
     (``--reuse-db``) that a test emptied gets it back."""
     with django_db_blocker.unblock():
         ensure_territories_loaded()
+    yield
+    # The test database is dropped next, which PostgreSQL refuses while another session uses it: a
+    # session left by a thread of a concurrency test or by a killed process ends here, not the run.
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.hookimpl(wrapper=True)
