@@ -9,6 +9,20 @@ from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 
 
+class AddIndexConcurrentlyOnPostgreSQL(AddIndexConcurrently):
+    """Built concurrently on PostgreSQL; a plain index elsewhere (the embedded SQLite default)."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().database_backwards(app_label, schema_editor, from_state, to_state)
+        return migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
 class Migration(migrations.Migration):
     atomic = False
 
@@ -27,7 +41,7 @@ class Migration(migrations.Migration):
             name="legacy_check",
             field=models.BooleanField(default=False, editable=False, verbose_name="code à contrôle ancien (modulo 37)"),
         ),
-        AddIndexConcurrently(
+        AddIndexConcurrentlyOnPostgreSQL(
             model_name="pass",
             index=models.Index(
                 condition=models.Q(("legacy_check", True)), fields=["code"], name="pass_legacy_code_idx"
