@@ -40,6 +40,7 @@ def process_env(media_root, **extra):
         DJANGO_MEDIA_ROOT=str(media_root),
         # A vanished worker's messages come back after 5 s instead of an hour.
         CELERY_VISIBILITY_TIMEOUT="5",
+        CELERY_UNACKED_MUTEX_EXPIRE="5",  # a worker killed while giving tasks back must not stall the others
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
