@@ -194,12 +194,14 @@ def test_scans_made_offline_are_sent_when_the_network_is_back(new_context, place
     code_field = page.get_by_label("Code du pass")
 
     context.set_offline(True)
-    for pass_ in (first, second, first):  # the first pass twice: the second scan of it will be refused
+    queue = page.locator("#scan-queue-list li")
+    for count, pass_ in enumerate((first, second, first), start=1):  # the first pass twice: refused once sent
         code_field.fill(pass_.code)
         code_field.press("Enter")
         expect(page.locator("#scan-status .scan-result-pending")).to_contain_text("Scan mis en attente")
+        # The status already said « mis en attente » for the scan before: wait for this one in the queue.
+        expect(queue).to_have_count(count)
     expect(page.locator("#scan-network")).to_contain_text("Hors connexion")
-    queue = page.locator("#scan-queue-list li")
     expect(queue).to_have_count(3)
     expect(page.locator("#scan-queue-list .scan-queue-pending")).to_have_count(3)
     expect(queue.first).to_contain_text("En attente d'envoi")
