@@ -15,6 +15,7 @@ VENDOR = ROOT / "static" / "vendor"
 FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "axe.min.js": "axe-core/axe.min.js",
+    "chart.js/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
     "qr-scanner/qr-scanner.umd.min.js": "qr-scanner/qr-scanner.umd.min.js",
     "qr-scanner/qr-scanner.umd.min.js.map": "qr-scanner/qr-scanner.umd.min.js.map",
     "qr-scanner/qr-scanner-worker.min.js": "qr-scanner/qr-scanner-worker.min.js",
