@@ -346,13 +346,17 @@
     return true;
   }
 
-  form.addEventListener("submit", async (event) => {
+  // A code typed (or sent by a hand scanner) while the previous one is still being sent or stored
+  // waits its turn instead of being dropped: entries are handled one after the other, in order.
+  let entries = Promise.resolve();
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (busy) return;
     const value = codeInput.value;
     codeInput.value = "";
-    const consumed = await enter(value);
-    if (!consumed) codeInput.value = value;
+    entries = entries.then(async () => {
+      const consumed = await enter(value);
+      if (!consumed && !codeInput.value) codeInput.value = value;
+    });
   });
 
   serviceSelect.addEventListener("change", () => {

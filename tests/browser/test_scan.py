@@ -225,6 +225,36 @@ def test_scans_made_offline_are_sent_when_the_network_is_back(new_context, place
     assert all(r.scanned_at <= r.redeemed_at for r in Redemption.objects.all())
 
 
+def test_codes_typed_in_quick_succession_offline_are_all_kept(new_context, place, booklet, live_server):
+    """A hand scanner types code + Enter faster than a scan is stored: no code is dropped."""
+    passes = first_passes(booklet, 3)
+    context = new_context(bypass_csp=False)
+    page = scan_page(context, place, live_server)
+    code_field = page.get_by_label("Code du pass")
+
+    context.set_offline(True)
+    # Three codes entered in the same instant, as a fast hand scanner does: the second and third
+    # arrive while the first is still being stored.
+    page.evaluate(
+        """codes => {
+            const form = document.getElementById("scan-form");
+            for (const code of codes) {
+                form.elements.code.value = code;
+                form.requestSubmit();
+            }
+        }""",
+        [pass_.code for pass_ in passes],
+    )
+    queue = page.locator("#scan-queue-list li")
+    expect(queue).to_have_count(3)
+    expect(page.locator("#scan-queue-summary")).to_contain_text("3 scans en attente d'envoi")
+    expect(code_field).to_have_value("")
+
+    context.set_offline(False)
+    expect(page.locator("#scan-queue-list .scan-queue-success")).to_have_count(3)
+    assert Redemption.objects.count() == 3
+
+
 def test_the_page_reloads_offline_and_keeps_scanning(new_context, place, booklet, live_server):
     pass_ = first_passes(booklet, 1)[0]
     context = new_context(bypass_csp=False)
