@@ -13,13 +13,17 @@ def snapshot(instance, fields=None):
     }
 
 
-def record(action, *, actor=None, organisation=None, target=None, before=None, after=None, request=None):
-    """Appends an entry to the audit log. Call it inside the transaction of the action."""
+def _acting_user(actor, request):
+    """Who acts: the given user, else the request's signed-in user; never an anonymous user."""
     if actor is None and request is not None and request.user.is_authenticated:
         actor = request.user
     if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    return AuditLog.objects.create(
+        return None
+    return actor
+
+
+def _entry(action, *, actor, ip_address, organisation=None, target=None, before=None, after=None) -> AuditLog:
+    return AuditLog(
         actor=actor,
         actor_email=getattr(actor, "email", "") or "",
         organisation_id=getattr(organisation, "pk", None),
@@ -30,8 +34,23 @@ def record(action, *, actor=None, organisation=None, target=None, before=None, a
         target_repr=str(target)[:255] if target is not None else "",
         before=before,
         after=after,
-        ip_address=client_ip(request),
+        ip_address=ip_address,
     )
+
+
+def record(action, *, actor=None, organisation=None, target=None, before=None, after=None, request=None):
+    """Appends an entry to the audit log. Call it inside the transaction of the action."""
+    entry = _entry(
+        action,
+        actor=_acting_user(actor, request),
+        ip_address=client_ip(request),
+        organisation=organisation,
+        target=target,
+        before=before,
+        after=after,
+    )
+    entry.save(force_insert=True)
+    return entry
 
 
 def record_download(
@@ -61,25 +80,18 @@ def record_many(action, *, entries, actor=None, request=None):
     """``record`` for many targets of one action at once (one INSERT): ``entries`` are dicts with
     ``organisation``, ``target``, ``before`` and ``after``. Call it inside the transaction of the
     action."""
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
+    actor = _acting_user(actor, request)
     ip_address = client_ip(request)
     return AuditLog.objects.bulk_create(
         [
-            AuditLog(
+            _entry(
+                action,
                 actor=actor,
-                actor_email=getattr(actor, "email", "") or "",
-                organisation_id=getattr(entry.get("organisation"), "pk", None),
-                organisation_name=str(entry["organisation"]) if entry.get("organisation") is not None else "",
-                action=action,
-                target_type=entry["target"]._meta.label_lower,
-                target_id=str(entry["target"].pk),
-                target_repr=str(entry["target"])[:255],
+                ip_address=ip_address,
+                organisation=entry.get("organisation"),
+                target=entry["target"],
                 before=entry.get("before"),
                 after=entry.get("after"),
-                ip_address=ip_address,
             )
             for entry in entries
         ]
