@@ -298,7 +298,7 @@ class PaymentBatchLineAdmin(ReadOnlyAdmin):
             title="Enregistrer un rejet",
             intro=lambda line: (
                 f"Le virement {line.end_to_end_id} ({euros(line.amount_cents)} à {line.holder_name}) "
-                f"a été rejeté par la banque. {what_it_pays(line).capitalize()} redeviendra à payer et partira dans "
+                f"a été rejeté par la banque. {sentence_start(what_it_pays(line))} redeviendra à payer et partira dans "
                 "un prochain lot."
             ),
             button="Enregistrer le rejet",
@@ -323,7 +323,7 @@ class PaymentBatchLineAdmin(ReadOnlyAdmin):
             title="Enregistrer un retour de fonds",
             intro=lambda line: (
                 f"La banque a renvoyé le virement {line.end_to_end_id} ({euros(line.amount_cents)} à "
-                f"{line.holder_name}) après le paiement du lot. {what_it_pays(line).capitalize()} redeviendra à "
+                f"{line.holder_name}) après le paiement du lot. {sentence_start(what_it_pays(line))} redeviendra à "
                 "payer ; il partira dans un prochain lot quand le compte bancaire du bénéficiaire sera de nouveau "
                 "vérifié. Le bénéficiaire est prévenu par e-mail."
             ),
@@ -331,6 +331,11 @@ class PaymentBatchLineAdmin(ReadOnlyAdmin):
             form_class=RejectionForm,
             noun="virement",
         )
+
+
+def sentence_start(text):
+    # str.capitalize would lower the rest (a reference, a statement's number).
+    return text[:1].upper() + text[1:]
 
 
 def what_it_pays(line):
