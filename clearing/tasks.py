@@ -22,10 +22,15 @@ def close_previous_month():
     return result.message
 
 
+def organisation_finance_recipients(organisation):
+    """E-mails of the organisation's admins and finance members."""
+    members = members_of(organisation).filter(role__in=[Role.ADMIN, Role.FINANCE], user__is_active=True)
+    return sorted({m.user.email for m in members if m.user.email})
+
+
 def site_finance_recipients(site):
     """E-mails of the site's admins and finance members."""
-    members = members_of(site.organisation).filter(role__in=[Role.ADMIN, Role.FINANCE], user__is_active=True)
-    return sorted({m.user.email for m in members if m.user.email})
+    return organisation_finance_recipients(site.organisation)
 
 
 def send_statement(statement):

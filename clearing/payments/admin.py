@@ -1,7 +1,8 @@
-"""The operator's console for payment batches: make a batch of the statements to pay (a
-confirmation page lists them and the payees held back), download its SEPA file, mark it sent then
-paid, record a rejected transfer or import the bank's pain.002 report. Every state change asks
-for confirmation first; batches and transfers change only through ``clearing.payments.services``."""
+"""The operator's console for payment batches: make a batch of the statements and payout orders to
+pay (a confirmation page lists them and the payees held back), download its SEPA file, mark it
+sent then paid, record a rejected transfer or import the bank's pain.002 report; read the payout
+orders. Every state change asks for confirmation first; batches, transfers and payout orders
+change only through ``clearing.payments.services``."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from clearing.admin_actions import confirm_then_act
 from clearing.money import euros
 from clearing.payments import selectors, services
-from clearing.payments.models import PaymentBatch, PaymentBatchLine, PaymentBatchStatusChange
+from clearing.payments.models import PaymentBatch, PaymentBatchLine, PaymentBatchStatusChange, PayoutOrder
 from clearing.payments.reasons import REJECTION_REASONS
 from passnum.admin_helpers import ReadOnlyAdmin
 from passnum.audit.services import record_download
@@ -37,6 +38,7 @@ class PaymentBatchLineInline(admin.TabularInline):
     fields = [
         "organisation",
         "statement",
+        "payout",
         "holder_name",
         "masked_iban",
         "bic",
@@ -73,6 +75,12 @@ class StatusChangeInline(admin.TabularInline):
         return False
 
 
+def held_back_label(entry):
+    if entry.get("statement"):
+        return f"relevé {entry['statement']}"
+    return f"ordre de paiement {services.held_back_name(entry)}"
+
+
 def held_back_html(entries):
     if not entries:
         return "aucun"
@@ -81,7 +89,7 @@ def held_back_html(entries):
         format_html_join(
             "",
             "<li>{} — {} ({}) : {}</li>",
-            ((e["organisation"], e["statement"], euros(e["total_cents"]), e["message"]) for e in entries),
+            ((e["organisation"], held_back_label(e), euros(e["total_cents"]), e["message"]) for e in entries),
         ),
     )
 
@@ -90,7 +98,7 @@ def held_back_html(entries):
 class PaymentBatchAdmin(ReadOnlyAdmin):
     list_display = ["message_id", "status", "line_count", "total", "execution_date", "created_at", "sent_at", "paid_at"]
     list_filter = ["status"]
-    search_fields = ["message_id", "lines__end_to_end_id", "lines__statement__number"]
+    search_fields = ["message_id", "lines__end_to_end_id", "lines__statement__number", "lines__payout__reference"]
     fields = [
         "message_id",
         "status",
@@ -129,8 +137,8 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
         ]
 
     def create_view(self, request):
-        """« Créer un lot avec les relevés à payer »: the statements and the held-back payees,
-        then the batch on POST."""
+        """« Créer un lot avec ce qui est à payer »: the statements, the payout orders and the
+        held-back payees, then the batch on POST."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":
@@ -144,7 +152,7 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
                     request,
                     f"Lot {batch.message_id} créé : {batch.line_count} virement(s), {euros(batch.total_cents)}."
                     + (
-                        f" {len(result.held_back)} relevé(s) retenu(s) faute de compte vérifié."
+                        f" {len(result.held_back)} paiement(s) retenu(s) faute de compte vérifié."
                         if result.held_back
                         else ""
                     ),
@@ -152,16 +160,19 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
                 )
                 return redirect(reverse("admin:payments_paymentbatch_change", args=[batch.pk]))
         held_back = selectors.held_back_payees()
-        held_ids = {entry["statement"] for entry in held_back}
-        to_pay = [s for s in selectors.statements_to_pay() if s.number not in held_ids]
+        held_statements = {entry["statement"] for entry in held_back if entry.get("statement")}
+        held_payouts = {entry["payout_id"] for entry in held_back if entry.get("payout_id")}
+        to_pay = [s for s in selectors.statements_to_pay() if s.number not in held_statements]
+        payouts = [p for p in selectors.payouts_to_pay() if p.pk not in held_payouts]
         return render(
             request,
             "admin/payments/create_batch.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Créer un lot avec les relevés à payer",
+                "title": "Créer un lot avec les relevés et les ordres de paiement à payer",
                 "to_pay": to_pay,
-                "total": euros(sum(s.total_cents for s in to_pay)),
+                "payouts": payouts,
+                "total": euros(sum(s.total_cents for s in to_pay) + sum(p.amount_cents for p in payouts)),
                 "held_back": held_back,
                 "opts": self.model._meta,
             },
@@ -221,10 +232,10 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
             queryset,
             service=services.mark_batch_paid,
             title="Marquer le lot payé",
-            intro="La banque a exécuté les virements du lot {batch.message_id} : ses relevés non rejetés passent à "
-            "« payé ». Enregistrez d'abord les rejets, s'il y en a.",
+            intro="La banque a exécuté les virements du lot {batch.message_id} : ses relevés et ordres de paiement "
+            "non rejetés passent à « payé ». Enregistrez d'abord les rejets, s'il y en a.",
             button="Marquer payé",
-            done="Lot {batch.message_id} payé : ses relevés sont payés.",
+            done="Lot {batch.message_id} payé : ses relevés et ordres de paiement sont payés.",
         )
 
     @admin.action(description="Importer un relevé pain.002 de la banque")
@@ -240,8 +251,8 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
             title="Importer le relevé de la banque (pain.002)",
             intro=lambda batch: (
                 f"Les virements que la banque a rejetés dans le lot {batch.message_id} seront "
-                "enregistrés avec leur motif ; leurs relevés redeviendront à payer. Sur un lot déjà payé, ce sont des "
-                "retours de fonds : la structure en est avertie."
+                "enregistrés avec leur motif ; leurs relevés et ordres de paiement redeviendront à payer. Sur un lot "
+                "déjà payé, ce sont des retours de fonds : le bénéficiaire en est averti."
             ),
             button="Importer",
             form_class=Pain002Form,
@@ -253,31 +264,42 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
 
 @admin.register(PaymentBatchLine)
 class PaymentBatchLineAdmin(ReadOnlyAdmin):
-    list_display = ["end_to_end_id", "batch", "organisation", "statement", "amount", "status", "reason_label"]
+    list_display = ["end_to_end_id", "batch", "organisation", "paid_thing", "amount", "status", "reason_label"]
     list_filter = ["status"]  # by status; the reason code is shown on each line
-    search_fields = ["end_to_end_id", "organisation__name", "statement__number", "batch__message_id"]
-    list_select_related = ["batch", "organisation", "statement"]
+    search_fields = [
+        "end_to_end_id",
+        "organisation__name",
+        "statement__number",
+        "payout__reference",
+        "batch__message_id",
+    ]
+    list_select_related = ["batch", "organisation", "statement", "payout"]
     actions = ["record_rejection", "record_return"]
 
     @admin.display(description="montant")
     def amount(self, line):
         return euros(line.amount_cents)
 
+    @admin.display(description="paie")
+    def paid_thing(self, line):
+        return line.paid_thing
+
     @admin.action(description="Enregistrer un rejet de la banque")
     def record_rejection(self, request, queryset):
         def act(line, data):
             services.record_rejection(line=line, reason_code=data["reason_code"], by=request.user, request=request)
-            return f"Virement {line.end_to_end_id} rejeté : son relevé est de nouveau à payer."
+            return f"Virement {line.end_to_end_id} rejeté : {what_it_pays(line)} est de nouveau à payer."
 
         return confirm_then_act(
             self,
             request,
-            queryset.select_related("batch", "statement"),
+            queryset.select_related("batch", "statement", "payout"),
             act=act,
             title="Enregistrer un rejet",
             intro=lambda line: (
                 f"Le virement {line.end_to_end_id} ({euros(line.amount_cents)} à {line.holder_name}) "
-                "a été rejeté par la banque. Son relevé redeviendra à payer et partira dans un prochain lot."
+                f"a été rejeté par la banque. {sentence_start(what_it_pays(line))} redeviendra à payer et partira dans "
+                "un prochain lot."
             ),
             button="Enregistrer le rejet",
             form_class=RejectionForm,
@@ -289,26 +311,89 @@ class PaymentBatchLineAdmin(ReadOnlyAdmin):
         def act(line, data):
             services.record_return(line=line, reason_code=data["reason_code"], by=request.user, request=request)
             return (
-                f"Virement {line.end_to_end_id} retourné : son relevé est de nouveau à payer et la structure est "
-                "prévenue par e-mail."
+                f"Virement {line.end_to_end_id} retourné : {what_it_pays(line)} est de nouveau à payer et le "
+                "bénéficiaire est prévenu par e-mail."
             )
 
         return confirm_then_act(
             self,
             request,
-            queryset.select_related("batch", "statement"),
+            queryset.select_related("batch", "statement", "payout"),
             act=act,
             title="Enregistrer un retour de fonds",
             intro=lambda line: (
                 f"La banque a renvoyé le virement {line.end_to_end_id} ({euros(line.amount_cents)} à "
-                f"{line.holder_name}) après le paiement du lot. Son relevé redeviendra à payer ; il partira dans un "
-                "prochain lot quand le compte bancaire de la structure sera de nouveau vérifié. La structure est "
-                "prévenue par e-mail."
+                f"{line.holder_name}) après le paiement du lot. {sentence_start(what_it_pays(line))} redeviendra à "
+                "payer ; il partira dans un prochain lot quand le compte bancaire du bénéficiaire sera de nouveau "
+                "vérifié. Le bénéficiaire est prévenu par e-mail."
             ),
             button="Enregistrer le retour",
             form_class=RejectionForm,
             noun="virement",
         )
+
+
+def sentence_start(text):
+    # str.capitalize would lower the rest (a reference, a statement's number).
+    return text[:1].upper() + text[1:]
+
+
+def what_it_pays(line):
+    if line.statement_id:
+        return f"son relevé {line.statement.number}"
+    return f"son ordre de paiement {line.payout.reference}" if line.payout_id else "ce qu'il payait"
+
+
+class PayoutLineInline(admin.TabularInline):
+    """The transfers that paid (or tried to pay) a payout order, the latest last."""
+
+    model = PaymentBatchLine
+    fk_name = "payout"
+    fields = ["batch", "end_to_end_id", "holder_name", "masked_iban", "amount", "status", "reason_code", "reason_label"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "virements de cet ordre"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="IBAN")
+    def masked_iban(self, line):
+        return line.masked_iban
+
+    @admin.display(description="montant")
+    def amount(self, line):
+        return euros(line.amount_cents)
+
+
+@admin.register(PayoutOrder)
+class PayoutOrderAdmin(ReadOnlyAdmin):
+    """Payout orders outside the statements (a grant's instalments, …): read only — the app that
+    owes the money orders them, the batches pay them."""
+
+    list_display = ["reference", "organisation", "amount", "label", "source_kind", "status", "created_at", "paid_at"]
+    list_filter = ["status", "source_kind"]
+    search_fields = ["reference", "label", "organisation__name", "payment_lines__end_to_end_id"]
+    list_select_related = ["organisation"]
+    fields = [
+        "reference",
+        "label",
+        "organisation",
+        "amount",
+        "source_kind",
+        "source_id",
+        "status",
+        "created_at",
+        "created_by",
+        "paid_at",
+    ]
+    readonly_fields = fields
+    inlines = [PayoutLineInline]
+
+    @admin.display(description="montant", ordering="amount_cents")
+    def amount(self, payout):
+        return euros(payout.amount_cents)
 
 
 @admin.register(PaymentBatchStatusChange)

@@ -1,10 +1,15 @@
 """A payment batch is one SEPA credit-transfer file (pain.001.001.03) sent to the operator's bank:
-one line per transfer, each paying one statement to the payee account version verified when the
-batch was made (its holder, IBAN and BIC are copied on the line: a later change of the account
-never changes where a batch sent the money).
+one line per transfer, each paying one statement — or one payout order — to the payee account
+version verified when the batch was made (its holder, IBAN and BIC are copied on the line: a later
+change of the account never changes where a batch sent the money).
 
-A statement is in at most one live line (a partial unique index, rejected lines aside), so two
-batches can never both pay it. Status moves of a batch are kept in an append-only log.
+A payout order is money owed to an organisation for something other than a site's statement (a
+grant's accepted instalment, …): the owing app schedules it once per thing it pays
+(``source_kind``, ``source_id``), and the batches pay it like a statement.
+
+A statement, like a payout order, is in at most one live line (partial unique indexes, rejected
+lines aside), so two batches can never both pay it. Status moves of a batch are kept in an
+append-only log.
 """
 
 import secrets
@@ -35,6 +40,90 @@ class LineStatus(models.TextChoices):
 UNPAID_LINE_STATUSES = (LineStatus.REJECTED, LineStatus.RETURNED)
 
 
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", "À payer"
+    IN_BATCH = "in_batch", "Dans un lot de virements"
+    PAID = "paid", "Payé"
+    # The bank rejected or returned its transfer: a later batch pays it again.
+    TO_PAY_AGAIN = "to_pay_again", "Rejeté par la banque, à payer de nouveau"
+
+
+# A payout order in one of these statuses joins the next batch.
+PAYOUT_PAYABLE_STATUSES = (PayoutStatus.PENDING, PayoutStatus.TO_PAY_AGAIN)
+
+
+class PayoutOrderQuerySet(TenantQuerySet, models.QuerySet):
+    pass
+
+
+# What a payout order pays and to whom never changes once scheduled; only its status moves.
+PAYOUT_FROZEN_FIELDS = (
+    "organisation",
+    "amount_cents",
+    "reference",
+    "label",
+    "source_kind",
+    "source_id",
+    "created_at",
+    "created_by",
+)
+
+
+class PayoutOrder(models.Model):
+    """Money owed to an organisation outside the sites' statements (e.g. a grant's instalment),
+    paid by the payment batches to the organisation's verified payee account."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name="bénéficiaire"
+    )
+    amount_cents = models.BigIntegerField("montant (centimes)")
+    reference = models.CharField(
+        "référence", max_length=35, help_text="Reprise en tête du libellé du virement, lue par le bénéficiaire."
+    )
+    label = models.CharField("objet", max_length=140)
+    # What is paid, named by the app that owes it: the same thing is never ordered twice.
+    source_kind = models.CharField("nature de ce qui est payé", max_length=40)
+    source_id = models.PositiveBigIntegerField("identifiant de ce qui est payé")
+    status = models.CharField(
+        "état", max_length=14, choices=PayoutStatus.choices, default=PayoutStatus.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField("ordonné le")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="par"
+    )
+    paid_at = models.DateTimeField("payé le", null=True, blank=True)
+
+    tenant_field = "organisation"
+    objects = PayoutOrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ordre de paiement"
+        verbose_name_plural = "ordres de paiement (hors relevés)"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source_kind", "source_id"], name="payout_order_once_per_source"),
+            models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="payout_order_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=PayoutStatus.values), name="payout_order_status_valid"
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="payout_order_never_deleted", operation=pgtrigger.Delete),
+            pgtrigger.Protect(
+                name="payout_order_terms_immutable",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(*PAYOUT_FROZEN_FIELDS),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference} — {euros(self.amount_cents)}"
+
+    @property
+    def amount_display(self):
+        return euros(self.amount_cents)
+
+
 def sepa_file_path(instance, filename):
     # A random folder: the file names an IBAN per line, it must not be guessable.
     return f"clearing/virements/{secrets.token_urlsafe(16)}/{instance.message_id}.xml"
@@ -55,7 +144,7 @@ class PaymentBatch(models.Model):
         "retenus à la création",
         default=list,
         blank=True,
-        help_text="Relevés à payer laissés hors du lot faute de compte bancaire vérifié.",
+        help_text="Relevés et ordres de paiement laissés hors du lot faute de compte bancaire vérifié.",
     )
     sepa_file = models.FileField("fichier SEPA (pain.001)", upload_to=sepa_file_path, max_length=200, blank=True)
     created_at = models.DateTimeField("créé le")
@@ -114,7 +203,7 @@ class PaymentBatchLine(models.Model):
     bic = models.CharField("BIC", max_length=11)
     amount_cents = models.BigIntegerField("montant (centimes)")
     end_to_end_id = models.CharField("référence de bout en bout", max_length=35, unique=True)
-    # What the transfer pays: a statement (a grant instalment may later use the same lines).
+    # What the transfer pays: a statement or a payout order, exactly one of them (a CHECK).
     statement = models.ForeignKey(
         "clearing.Statement",
         on_delete=models.PROTECT,
@@ -122,6 +211,14 @@ class PaymentBatchLine(models.Model):
         blank=True,
         related_name="payment_lines",
         verbose_name="relevé payé",
+    )
+    payout = models.ForeignKey(
+        PayoutOrder,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment_lines",
+        verbose_name="ordre de paiement payé",
     )
     remittance_info = models.CharField("libellé du virement", max_length=140)
     status = models.CharField(
@@ -145,6 +242,16 @@ class PaymentBatchLine(models.Model):
                 condition=models.Q(statement__isnull=False) & ~models.Q(status__in=UNPAID_LINE_STATUSES),
                 name="payment_line_one_live_per_statement",
             ),
+            models.UniqueConstraint(
+                fields=["payout"],
+                condition=models.Q(payout__isnull=False) & ~models.Q(status__in=UNPAID_LINE_STATUSES),
+                name="payment_line_one_live_per_payout",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(statement__isnull=False, payout__isnull=True)
+                | models.Q(statement__isnull=True, payout__isnull=False),
+                name="payment_line_pays_one_thing",
+            ),
             models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="payment_line_amount_positive"),
             models.CheckConstraint(condition=models.Q(status__in=LineStatus.values), name="payment_line_status_valid"),
         ]
@@ -164,6 +271,7 @@ class PaymentBatchLine(models.Model):
                     "amount_cents",
                     "end_to_end_id",
                     "statement",
+                    "payout",
                     "remittance_info",
                 ),
             ),
@@ -182,6 +290,13 @@ class PaymentBatchLine(models.Model):
     @property
     def masked_iban(self):
         return f"{self.iban[:4]} •••• •••• {self.iban[-4:]}" if self.iban else ""
+
+    @property
+    def paid_thing(self):
+        """What the transfer pays, as the operator reads it: a statement's number or a payout's reference."""
+        if self.statement_id:
+            return f"Relevé {self.statement.number}"
+        return f"Ordre {self.payout.reference}" if self.payout_id else ""
 
 
 class PaymentBatchStatusChange(models.Model):

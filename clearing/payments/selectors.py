@@ -1,12 +1,24 @@
-"""Reads of payment batches: the batches and their transfers, the statements waiting for a
-verified payee account, and how each of an organisation's statements was paid."""
+"""Reads of payment batches: the batches and their transfers, the statements and payout orders
+to pay or waiting for a verified payee account, how each of an organisation's statements was paid,
+and where a payout order stands (for the app that ordered it)."""
+
+import dataclasses
+import datetime
 
 from django.db.models import QuerySet, Sum
 
 from clearing.models import Statement, StatementLine, StatementStatus
 from clearing.payees.selectors import check_payee_payable
 from clearing.payees.validators import PayeeError
-from clearing.payments.models import UNPAID_LINE_STATUSES, LineStatus, PaymentBatch, PaymentBatchLine
+from clearing.payments.models import (
+    PAYOUT_PAYABLE_STATUSES,
+    UNPAID_LINE_STATUSES,
+    LineStatus,
+    PaymentBatch,
+    PaymentBatchLine,
+    PayoutOrder,
+    PayoutStatus,
+)
 
 # A returned statement waits for its next transfer in one of these statuses.
 AWAITING_PAYMENT = (StatementStatus.REJECTED, StatementStatus.TO_PAY, StatementStatus.IN_BATCH)
@@ -17,7 +29,7 @@ def batches() -> QuerySet:
 
 
 def batch_lines(*, batch: PaymentBatch) -> QuerySet:
-    return batch.lines.select_related("organisation", "statement").order_by("pk")
+    return batch.lines.select_related("organisation", "statement", "payout").order_by("pk")
 
 
 def statements_to_pay() -> QuerySet:
@@ -30,23 +42,79 @@ def statements_to_pay() -> QuerySet:
     )
 
 
+def payouts_to_pay() -> QuerySet:
+    """The payout orders the next batch takes: to pay for the first time, or again after the bank
+    rejected or returned their transfer."""
+    return PayoutOrder.objects.filter(status__in=PAYOUT_PAYABLE_STATUSES).select_related("organisation").order_by("pk")
+
+
 def held_back_payees() -> list[dict]:
-    """The statements to pay whose organisation has no verified payee account, with the reason:
-    the next batch will hold them back."""
-    from clearing.payments.services import held_back_entry
+    """The statements and payout orders to pay whose organisation has no verified payee account,
+    with the reason: the next batch will hold them back."""
+    from clearing.payments.services import held_back_entry, held_back_payout_entry
 
     held, verdicts = [], {}
-    for statement in statements_to_pay():
-        organisation = statement.site.organisation
+
+    def verdict_for(organisation):
         if organisation.pk not in verdicts:
             try:
                 check_payee_payable(organisation=organisation)
                 verdicts[organisation.pk] = None
             except PayeeError as error:
                 verdicts[organisation.pk] = error
-        if verdicts[organisation.pk] is not None:
-            held.append(held_back_entry(statement, verdicts[organisation.pk]))
+        return verdicts[organisation.pk]
+
+    for statement in statements_to_pay():
+        if (error := verdict_for(statement.site.organisation)) is not None:
+            held.append(held_back_entry(statement, error))
+    for payout in payouts_to_pay():
+        if (error := verdict_for(payout.organisation)) is not None:
+            held.append(held_back_payout_entry(payout, error))
     return held
+
+
+@dataclasses.dataclass(frozen=True)
+class PayoutState:
+    """Where a payout order stands, as the app that ordered it shows it."""
+
+    payout_id: int
+    status: str
+    status_label: str
+    amount_cents: int
+    reference: str
+    paid_at: datetime.datetime | None
+    # The batch of its latest transfer, if any, and the bank's reason when it came back.
+    batch_message_id: str
+    execution_date: datetime.date | None
+    rejection_reason: str
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == PayoutStatus.PAID
+
+
+def payout_status(*, source_kind: str, source_id: int) -> PayoutState | None:
+    """The state of the payout order of ``(source_kind, source_id)``; ``None`` if never ordered."""
+    payout = PayoutOrder.objects.filter(source_kind=source_kind, source_id=source_id).first()
+    if payout is None:
+        return None
+    line = payout.payment_lines.select_related("batch").order_by("-pk").first()
+    return PayoutState(
+        payout_id=payout.pk,
+        status=payout.status,
+        status_label=payout.get_status_display(),
+        amount_cents=payout.amount_cents,
+        reference=payout.reference,
+        paid_at=payout.paid_at,
+        batch_message_id=line.batch.message_id if line else "",
+        execution_date=line.batch.execution_date if line else None,
+        rejection_reason=line.reason_label if line and line.status in UNPAID_LINE_STATUSES else "",
+    )
+
+
+def payouts_of(*, organisation) -> QuerySet:
+    """An organisation's payout orders, the newest first (for its own pages)."""
+    return PayoutOrder.objects.for_organisation(organisation).order_by("-created_at", "-pk")
 
 
 def last_lines_of_statements(*, organisation) -> dict[int, PaymentBatchLine]:

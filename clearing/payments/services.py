@@ -1,6 +1,7 @@
-"""Use cases of payment batches: make a batch of the statements to pay (SEPA pain.001.001.03, to
-verified payee accounts only), mark it sent then paid, record the bank's rejections, typed in or
-read from its pain.002 status report.
+"""Use cases of payment batches: order a payout outside the statements (a grant's instalment, …),
+make a batch of the statements and payout orders to pay (SEPA pain.001.001.03, to verified payee
+accounts only), mark it sent then paid, record the bank's rejections, typed in or read from its
+pain.002 status report.
 
 Every write is one transaction and audited; every refusal is a ``PaymentError`` (a ``DomainError``)
 raised before anything is kept. Statements move only through ``clearing.services.change_status``.
@@ -9,7 +10,9 @@ raised before anything is kept. Statements move only through ``clearing.services
 import dataclasses
 import datetime
 import functools
+import re
 import secrets
+import unicodedata
 import xml.etree.ElementTree as ET  # noqa: S405 - the bank's file is checked for DTDs before parsing
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +20,7 @@ from zoneinfo import ZoneInfo
 import sepaxml
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from sepaxml import SepaTransfer
@@ -27,12 +30,15 @@ from clearing.money import euros
 from clearing.payees.selectors import payable_accounts
 from clearing.payees.validators import PayeeError, check_bic, check_iban
 from clearing.payments.models import (
+    PAYOUT_PAYABLE_STATUSES,
     UNPAID_LINE_STATUSES,
     BatchStatus,
     LineStatus,
     PaymentBatch,
     PaymentBatchLine,
     PaymentBatchStatusChange,
+    PayoutOrder,
+    PayoutStatus,
 )
 from clearing.payments.reasons import REJECTION_REASONS, reason_label
 from passnum import mail
@@ -77,6 +83,170 @@ def debtor_account() -> dict:
             f"Le compte bancaire de l'opérateur est mal configuré : {error.message}", code="debtor_invalid", status=503
         ) from error
     return {"name": name[:70], "iban": iban, "bic": bic}
+
+
+# --- payout orders (paid like statements, for other things owed) -----------------------------
+
+# The characters every SEPA bank accepts in a reference (the EPC's restricted Latin set).
+SEPA_TEXT = re.compile(r"[^A-Za-z0-9/\-?:().,'+ ]")
+SOURCE_KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+PAYOUT_TERMS = ("organisation_id", "amount_cents", "reference", "label")
+
+
+def sepa_text(value: str) -> str:
+    """``value`` in the SEPA character set: accents dropped, other characters as spaces."""
+    ascii_text = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode()
+    return " ".join(SEPA_TEXT.sub(" ", ascii_text).split())
+
+
+def check_payout_terms(*, amount_cents, source_kind, source_id, reference: str, label: str) -> tuple[str, str]:
+    """What a payout order may say: a positive whole number of cents, a source named by its app,
+    a short reference in the SEPA character set and a label. Returns the reference and label
+    cleaned."""
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise PaymentError(
+            f"Le montant à verser doit être un nombre entier de centimes supérieur à zéro (reçu : {amount_cents!r}).",
+            code="payout_amount_invalid",
+            field="amount_cents",
+        )
+    if not isinstance(source_kind, str) or not SOURCE_KIND.match(source_kind):
+        raise PaymentError(
+            "La nature de ce qui est payé doit être un nom court en minuscules (par exemple grant_instalment).",
+            code="payout_source_invalid",
+            field="source_kind",
+        )
+    if isinstance(source_id, bool) or not isinstance(source_id, int) or source_id <= 0:
+        raise PaymentError(
+            "L'identifiant de ce qui est payé doit être un nombre entier positif.",
+            code="payout_source_invalid",
+            field="source_id",
+        )
+    cleaned = sepa_text(reference)
+    if not cleaned or cleaned != (reference or "").strip() or len(cleaned) > 35:
+        raise PaymentError(
+            "La référence du virement doit compter de 1 à 35 caractères, sans accent : lettres, chiffres, espaces et "
+            "/ - ? : ( ) . , ' +.",
+            code="payout_reference_invalid",
+            field="reference",
+        )
+    label = " ".join((label or "").split())
+    if not label or len(label) > 140:
+        raise PaymentError(
+            "Indiquez l'objet du versement, en 140 caractères au plus.", code="payout_label_invalid", field="label"
+        )
+    return cleaned, label
+
+
+def _same_terms(order: PayoutOrder, terms: dict) -> bool:
+    return all(getattr(order, field) == terms[field] for field in PAYOUT_TERMS)
+
+
+def _refuse_other_terms(order: PayoutOrder, terms: dict) -> PaymentError:
+    return PaymentError(
+        f"Un ordre de paiement existe déjà pour cet objet ({order.source_kind} n° {order.source_id}) : "
+        f"{order.reference}, {euros(order.amount_cents)} à l'organisation n° {order.organisation_id}. "
+        "Il ne peut pas être modifié ni ordonné une seconde fois avec d'autres termes.",
+        code="payout_already_ordered",
+        status=409,
+        payout_id=order.pk,
+    )
+
+
+@transaction.atomic
+def schedule_payout(
+    *,
+    organisation,
+    amount_cents: int,
+    source_kind: str,
+    source_id: int,
+    reference: str,
+    label: str,
+    by,
+    request=None,
+) -> PayoutOrder:
+    """Orders the payment of ``amount_cents`` to ``organisation``'s verified payee account by the
+    next payment batch, for the thing ``(source_kind, source_id)`` of the calling app (e.g. a
+    grant's accepted instalment). Idempotent: the same call again returns the existing order; the
+    same thing with other terms (amount, payee, reference, label) is refused
+    (``payout_already_ordered``) — an order is never changed (the database refuses it too)."""
+    reference, label = check_payout_terms(
+        amount_cents=amount_cents, source_kind=source_kind, source_id=source_id, reference=reference, label=label
+    )
+    terms = {"organisation_id": organisation.pk, "amount_cents": amount_cents, "reference": reference, "label": label}
+    existing = PayoutOrder.objects.filter(source_kind=source_kind, source_id=source_id).first()
+    if existing is None:
+        try:
+            # A savepoint: a concurrent call ordering the same thing wins the unique index, and
+            # this one then reads its order and compares.
+            with transaction.atomic():
+                order = PayoutOrder.objects.create(
+                    organisation=organisation,
+                    amount_cents=amount_cents,
+                    reference=reference,
+                    label=label,
+                    source_kind=source_kind,
+                    source_id=source_id,
+                    created_at=timezone.now(),
+                    created_by=by if getattr(by, "is_authenticated", False) else None,
+                )
+        except IntegrityError:
+            existing = PayoutOrder.objects.get(source_kind=source_kind, source_id=source_id)
+        else:
+            record(
+                "payments.payout.scheduled",
+                actor=by,
+                request=request,
+                organisation=organisation,
+                target=order,
+                after={
+                    "reference": reference,
+                    "amount_cents": amount_cents,
+                    "source_kind": source_kind,
+                    "source_id": source_id,
+                },
+            )
+            return order
+    if not _same_terms(existing, terms):
+        raise _refuse_other_terms(existing, terms)
+    return existing
+
+
+def check_payout_payable(*, payout: PayoutOrder) -> None:
+    """A payout order joins a batch only when to pay (first time or again)."""
+    if payout.status == PayoutStatus.IN_BATCH:
+        raise PaymentError(
+            f"L'ordre de paiement {payout.reference} est déjà dans un lot de virements.",
+            code="payout_already_in_batch",
+            status=409,
+        )
+    if payout.status not in PAYOUT_PAYABLE_STATUSES:
+        raise PaymentError(
+            f"L'ordre de paiement {payout.reference} est « {payout.get_status_display()} » : il ne peut pas être payé.",
+            code="payout_not_payable",
+            status=409,
+        )
+
+
+def held_back_name(entry: dict) -> str:
+    """What a held-back entry is: a statement's number or a payout order's reference."""
+    return entry.get("statement") or entry.get("payout") or ""
+
+
+def held_back_payout_entry(payout: PayoutOrder, error: DomainError) -> dict:
+    return {
+        "payout": payout.reference,
+        "payout_id": payout.pk,
+        "organisation_id": payout.organisation_id,
+        "organisation": payout.organisation.name,
+        "total_cents": payout.amount_cents,
+        "code": error.code,
+        "message": error.message,
+    }
+
+
+def remittance_of_payout(payout: PayoutOrder) -> str:
+    # The reference first (what the payee's accounts match on), then the label if it fits.
+    return sepa_text(f"{payout.reference} - {payout.label}")[:140]
 
 
 # --- making a batch --------------------------------------------------------------------------
@@ -130,41 +300,68 @@ def remittance_of(statement: Statement) -> str:
 
 
 @transaction.atomic
-def create_batch(*, statements=None, by, request=None, execution_date: datetime.date | None = None) -> BatchResult:
-    """A batch paying the issued (or *to pay* again) statements with a positive total — all of them,
-    or ``statements`` — each to its organisation's verified payee account. Statements whose
-    organisation has no verified account are held back and returned with the reason
-    (``payee_missing``, ``payee_not_verified``). Each paid statement moves to *in a batch*.
+def create_batch(
+    *,
+    statements=None,
+    payouts=None,
+    by,
+    request=None,
+    execution_date: datetime.date | None = None,
+) -> BatchResult:
+    """A batch paying the issued (or *to pay* again) statements with a positive total and the
+    payout orders to pay (first time or again) — all of them, or only the ``statements`` and
+    ``payouts`` given (giving one list and not the other pays none of the other kind) — each to
+    its organisation's verified payee account. Those whose organisation has no verified account
+    are held back and returned with the reason (``payee_missing``, ``payee_not_verified``). Each
+    paid statement moves to *in a batch*, and so does each payout order.
 
-    The statements are locked (ordered by id) for the whole transaction, and a statement has at
-    most one live batch line (unique index): two batches made at once never pay one twice.
+    The statements and the payout orders are locked (ordered by id) for the whole transaction, and
+    each has at most one live batch line (unique indexes): two batches made at once never pay one
+    twice.
     """
     debtor = debtor_account()
+    everything = statements is None and payouts is None
     queryset = Statement.objects.select_related("site__organisation").select_for_update(of=("self",)).order_by("pk")
-    if statements is not None:
-        ids = sorted({statement.pk for statement in statements})
-        candidates = list(queryset.filter(pk__in=ids))
+    if everything:
+        candidates = list(queryset.filter(status__in=PAYABLE_STATUSES, total_cents__gt=0))
+    else:
+        candidates = list(queryset.filter(pk__in=sorted({statement.pk for statement in statements or ()})))
         for statement in candidates:
             check_statement_payable(statement=statement)
+    orders = PayoutOrder.objects.select_related("organisation").select_for_update(of=("self",)).order_by("pk")
+    if everything:
+        payout_candidates = list(orders.filter(status__in=PAYOUT_PAYABLE_STATUSES))
     else:
-        candidates = list(queryset.filter(status__in=PAYABLE_STATUSES, total_cents__gt=0))
+        payout_candidates = list(orders.filter(pk__in=sorted({payout.pk for payout in payouts or ()})))
+        for payout in payout_candidates:
+            check_payout_payable(payout=payout)
     # Set-based: one query for every payee account, one for the lines, one status move for all
-    # the statements; the number of queries does not grow with the batch.
-    verdicts = payable_accounts(organisation_ids=[statement.site.organisation_id for statement in candidates])
-    payable, held_back = [], []
+    # the statements and one for all the payout orders; the number of queries does not grow with
+    # the batch.
+    verdicts = payable_accounts(
+        organisation_ids=[statement.site.organisation_id for statement in candidates]
+        + [payout.organisation_id for payout in payout_candidates]
+    )
+    payable, payable_payouts, held_back = [], [], []
     for statement in candidates:
         verdict = verdicts[statement.site.organisation_id]
         if isinstance(verdict, PayeeError):
             held_back.append(held_back_entry(statement, verdict))
         else:
             payable.append((statement, verdict))
-    if not payable:
+    for payout in payout_candidates:
+        verdict = verdicts[payout.organisation_id]
+        if isinstance(verdict, PayeeError):
+            held_back.append(held_back_payout_entry(payout, verdict))
+        else:
+            payable_payouts.append((payout, verdict))
+    if not payable and not payable_payouts:
         raise PaymentError(
-            "Aucun relevé ne peut être payé : "
+            "Aucun relevé ni ordre de paiement ne peut être payé : "
             + (
-                f"{len(held_back)} relevé(s) attendent un compte bancaire vérifié."
+                f"{len(held_back)} paiement(s) attendent un compte bancaire vérifié."
                 if held_back
-                else "tous les relevés émis sont déjà payés ou dans un lot."
+                else "tous les relevés émis et les ordres de paiement sont déjà payés ou dans un lot."
             ),
             code="nothing_to_pay",
             status=409,
@@ -181,15 +378,22 @@ def create_batch(*, statements=None, by, request=None, execution_date: datetime.
         created_at=now,
         created_by=by if getattr(by, "is_authenticated", False) else None,
     )
+
+    def line_to(account, **paid):
+        return PaymentBatchLine(
+            batch=batch,
+            payee_account=account,
+            holder_name=account.holder_name,
+            iban=account.iban,
+            bic=account.bic,
+            **paid,
+        )
+
     lines = PaymentBatchLine.objects.bulk_create(
         [
-            PaymentBatchLine(
-                batch=batch,
+            line_to(
+                account,
                 organisation=statement.site.organisation,
-                payee_account=account,
-                holder_name=account.holder_name,
-                iban=account.iban,
-                bic=account.bic,
                 amount_cents=statement.total_cents,
                 end_to_end_id=f"{statement.number}-{batch.pk}",
                 statement=statement,
@@ -197,15 +401,30 @@ def create_batch(*, statements=None, by, request=None, execution_date: datetime.
             )
             for statement, account in payable
         ]
+        + [
+            line_to(
+                account,
+                organisation=payout.organisation,
+                amount_cents=payout.amount_cents,
+                # The order's id, not its reference (free, maybe long): unique, at most 35 characters.
+                end_to_end_id=f"ORD-{payout.pk}-{batch.pk}",
+                payout=payout,
+                remittance_info=remittance_of_payout(payout),
+            )
+            for payout, account in payable_payouts
+        ]
     )
     from clearing.services import change_statuses
 
     change_statuses(
-        statements=[line.statement for line in lines],
+        statements=[line.statement for line in lines if line.statement is not None],
         to_status=StatementStatus.IN_BATCH,
         by=batch.created_by,
         reason=f"Lot de virements {batch.message_id}",
         request=request,
+    )
+    PayoutOrder.objects.filter(pk__in=[payout.pk for payout, _account in payable_payouts]).update(
+        status=PayoutStatus.IN_BATCH
     )
     batch.line_count = len(lines)
     batch.total_cents = sum(line.amount_cents for line in lines)
@@ -221,8 +440,9 @@ def create_batch(*, statements=None, by, request=None, execution_date: datetime.
             "message_id": batch.message_id,
             "lines": batch.line_count,
             "total_cents": batch.total_cents,
-            "statements": [line.statement.number for line in lines],
-            "held_back": [entry["statement"] for entry in held_back],
+            "statements": [line.statement.number for line in lines if line.statement is not None],
+            "payouts": [line.payout.reference for line in lines if line.payout is not None],
+            "held_back": [held_back_name(entry) for entry in held_back],
         },
     )
     return BatchResult(batch=batch, held_back=held_back)
@@ -329,7 +549,8 @@ def mark_batch_sent(*, batch: PaymentBatch, by, request=None) -> PaymentBatch:
 @transaction.atomic
 def mark_batch_paid(*, batch: PaymentBatch, by, request=None) -> PaymentBatch:
     """The bank has executed the batch: its transfers still pending are paid, and so are their
-    statements. Rejected transfers stay rejected (their statements wait for a later batch)."""
+    statements and payout orders. Rejected transfers stay rejected (what they paid waits for a
+    later batch)."""
     batch = _move(_lock(batch), BatchStatus.PAID, by=by, request=request)
     from clearing.services import change_statuses
 
@@ -341,6 +562,9 @@ def mark_batch_paid(*, batch: PaymentBatch, by, request=None) -> PaymentBatch:
         .order_by("pk")
     )
     PaymentBatchLine.objects.filter(pk__in=[line.pk for line in pending]).update(status=LineStatus.PAID)
+    PayoutOrder.objects.filter(pk__in=[line.payout_id for line in pending if line.payout_id is not None]).update(
+        status=PayoutStatus.PAID, paid_at=batch.paid_at
+    )
     change_statuses(
         statements=[line.statement for line in pending if line.statement is not None],
         to_status=StatementStatus.PAID,
@@ -405,7 +629,8 @@ def _check_returnable(batch: PaymentBatch, line: PaymentBatchLine) -> None:
 
 def _reject(line: PaymentBatchLine, code: str, *, by, request=None, returned: bool = False) -> PaymentBatchLine:
     """The line is rejected (or, once paid, returned); its statement is *rejected*, then *to pay*
-    again (a later batch takes it, on the payee account in force then)."""
+    again, or its payout order *to pay again* (a later batch takes it, on the payee account in
+    force then)."""
     from clearing.services import change_status
 
     line.status = LineStatus.RETURNED if returned else LineStatus.REJECTED
@@ -430,6 +655,9 @@ def _reject(line: PaymentBatchLine, code: str, *, by, request=None, returned: bo
             reason="À payer par un prochain lot de virements",
             request=request,
         )
+    if line.payout_id is not None:
+        # Paid, then returned: no longer paid; the order's terms themselves never change.
+        PayoutOrder.objects.filter(pk=line.payout_id).update(status=PayoutStatus.TO_PAY_AGAIN, paid_at=None)
     record(
         "payments.line.returned" if returned else "payments.line.rejected",
         actor=by,
@@ -459,6 +687,7 @@ def _notify_return(line: PaymentBatchLine) -> None:
 
     statement = line.statement
     if statement is None:
+        _notify_payout_return(line)
         return
     recipients = site_finance_recipients(statement.site)
     if not recipients:
@@ -478,6 +707,28 @@ def _notify_return(line: PaymentBatchLine) -> None:
     mail.send_after_commit(subject=subject, body=body, to=recipients)
 
 
+def _notify_payout_return(line: PaymentBatchLine) -> None:
+    """The same warning for a payout order: to the payee organisation's admins and finance members."""
+    from clearing.tasks import organisation_finance_recipients
+
+    payout = line.payout
+    recipients = organisation_finance_recipients(line.organisation)
+    if payout is None or not recipients:
+        return
+    subject = f"Virement {payout.reference} retourné par votre banque — Pass numérique"
+    body = (
+        f"Bonjour,\n\nLe virement de {euros(line.amount_cents)} que nous vous avions adressé pour « {payout.label} » "
+        f"(référence {payout.reference}) nous a été retourné par la banque du compte {line.masked_iban} "
+        f"({line.holder_name}).\n"
+        f"Motif donné par la banque : {line.reason_label} (code {line.reason_code}).\n\n"
+        "Vérifiez le compte bancaire indiqué dans votre espace Pass numérique et corrigez-le si besoin : "
+        f"{settings.SITE_URL.rstrip('/')}/\n"
+        "La somme vous sera versée de nouveau par un prochain lot de virements, dès que l'opérateur aura vérifié "
+        "votre compte (le nouveau, ou celui-ci si la banque l'accepte de nouveau).\n\nL'équipe du Pass numérique"
+    )
+    mail.send_after_commit(subject=subject, body=body, to=recipients)
+
+
 @transaction.atomic
 def record_return(*, line: PaymentBatchLine, reason_code: str, by, request=None) -> PaymentBatchLine:
     """The bank sent back the money of a transfer of a batch already marked paid (a return:
@@ -489,7 +740,7 @@ def record_return(*, line: PaymentBatchLine, reason_code: str, by, request=None)
     batch = _lock(line.batch)
     line = (
         PaymentBatchLine.objects.select_for_update(of=("self",))
-        .select_related("statement__site__organisation", "organisation")
+        .select_related("statement__site__organisation", "organisation", "payout")
         .get(pk=line.pk)
     )
     _check_returnable(batch, line)
@@ -504,7 +755,7 @@ def record_rejection(*, line: PaymentBatchLine, reason_code: str, by, request=No
     batch = _lock(line.batch)
     line = (
         PaymentBatchLine.objects.select_for_update(of=("self",))
-        .select_related("statement", "organisation")
+        .select_related("statement", "organisation", "payout")
         .get(pk=line.pk)
     )
     _check_rejectable(batch, line)
@@ -622,7 +873,7 @@ def import_pain002(*, batch: PaymentBatch, file, by, request=None) -> Pain002Res
     lines = {
         line.end_to_end_id: line
         for line in batch.lines.select_for_update(of=("self",))
-        .select_related("statement", "organisation")
+        .select_related("statement", "organisation", "payout")
         .order_by("pk")
     }
     unknown = [tx.end_to_end_id for tx in report.transactions if tx.end_to_end_id not in lines]

@@ -27,7 +27,7 @@ def test_the_operator_pays_statements_from_the_console(client, operator_user):
     client.force_login(operator_user)
 
     changelist = client.get(reverse(BATCHES)).content.decode()
-    assert "Créer un lot avec les relevés à payer" in changelist and held.number in changelist
+    assert "Créer un lot avec les relevés et les ordres de paiement à payer" in changelist and held.number in changelist
     create = reverse("admin:payments_paymentbatch_create")
     page = client.get(create).content.decode()
     assert paid.number in page and rejected.number in page and "pas encore vérifié" in page
@@ -83,7 +83,7 @@ def test_marking_paid_pays_the_statements_after_confirmation(client, operator_us
     assert "Marquer payé" in client.post(reverse(BATCHES), select).content.decode()
     assert status_of(statement) == StatementStatus.IN_BATCH
     response = client.post(reverse(BATCHES), {**select, "confirm": "yes"}, follow=True)
-    assert "ses relevés sont payés" in response.content.decode()
+    assert "ses relevés et ordres de paiement sont payés" in response.content.decode()
     assert status_of(statement) == StatementStatus.PAID
 
 
