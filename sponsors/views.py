@@ -25,6 +25,7 @@ from sponsors.forms import AllocationForm, OrderForm, ProgrammeForm
 from sponsors.models import Order, Programme, SponsorInvoice
 from sponsors.reporting import selectors as reporting
 from sponsors.reporting.periods import Period, check_period
+from sponsors.reporting.territory import check_territory
 
 sponsor_required = organisation_required(kinds=[OrganisationKind.SPONSOR])
 MANAGERS = {Role.ADMIN, Role.FINANCE}
@@ -125,16 +126,25 @@ def programme_detail(request, pk):
 def _report_context(request, programme):
     """The report's tables for the period asked for; a wrong period is explained, and the report
     then covers the whole programme (never an error page)."""
-    period_input = {"du": request.GET.get("du", "")[:20], "au": request.GET.get("au", "")[:20]}
+    period_input = {
+        "du": request.GET.get("du", "")[:20],
+        "au": request.GET.get("au", "")[:20],
+        "territoire": request.GET.get("territoire", "")[:20],
+    }
     try:
         period = check_period(first=period_input["du"], last=period_input["au"], today=timezone.localdate())
         period_error = None
     except DomainError as error:
         period, period_error = Period(), error.message
-    report = reporting.programme_report(programme=programme, period=period)
+    try:
+        territory, territory_error = check_territory(code=period_input["territoire"]), None
+    except DomainError as error:
+        territory, territory_error = None, error.message
+    report = reporting.programme_report(programme=programme, period=period, territory=territory)
     counters = {counter["key"]: counter["count"] for counter in report["counters"]}
     return {
         "report": report,
+        "chart_data": list(report["charts"].values()),  # read by static/js/report-charts.js
         # The facts above the report read the same counters (booklets, not people: as they were).
         "counts": {
             "total": counters["issued"],
@@ -144,6 +154,8 @@ def _report_context(request, programme):
         },
         "period_input": period_input,
         "period_error": period_error,
+        "territory_error": territory_error,
+        "filters": {**period.as_params(), **(territory.as_params() if territory else {})},
         "idle_days": reporting.IDLE_DAYS,
     }
 
