@@ -205,9 +205,10 @@ def programme_hand_overs_in_territory(
             default=Substr(commune, 1, 2),
         )
         return list(
-            hand_overs.annotate(department=department).values("department").annotate(count=Count("pk")).order_by(
-                "department"
-            )
+            hand_overs.annotate(department=department)
+            .values("department")
+            .annotate(count=Count("pk"))
+            .order_by("department")
         )
     raise ValueError(f"unknown breakdown {breakdown!r}")
 
@@ -226,6 +227,4 @@ def booklet_beneficiary_commune(*, booklet_ref: str = "booklet_id"):
     outer column ``booklet_ref`` was handed to (its live hand-over; at most one), or null."""
     from django.db.models import OuterRef, Subquery
 
-    return Subquery(
-        HandOver.objects.live().filter(booklet_id=OuterRef(booklet_ref)).values("beneficiary__commune")[:1]
-    )
+    return Subquery(HandOver.objects.live().filter(booklet_id=OuterRef(booklet_ref)).values("beneficiary__commune")[:1])

@@ -290,8 +290,7 @@ class Refusal(enum.StrEnum):
     TERRITORY_UNKNOWN = (
         "territory_unknown",
         "Territoire inconnu",
-        "Indiquez le code d'un département (33, 2A, 971) ou le code INSEE d'une commune (33063), "
-        "pas un code postal.",
+        "Indiquez le code d'un département (33, 2A, 971) ou le code INSEE d'une commune (33063), pas un code postal.",
         400,
     )
 

@@ -230,7 +230,9 @@ class ProgrammeReportView(TenantScopedMixin, APIView):
                 "au", str, description="Dernier mois (AAAA-MM).", examples=[OpenApiExample("Exemple", value="2026-12")]
             ),
             OpenApiParameter(
-                "territoire", str, description="Code d'un département ou code INSEE d'une commune : les "
+                "territoire",
+                str,
+                description="Code d'un département ou code INSEE d'une commune : les "
                 "encaissements dans les lieux de ce territoire, les remises aux personnes qui y habitent.",
                 examples=[OpenApiExample("Exemple", value="33")],
             ),

@@ -8,11 +8,11 @@ from statistics import median
 from django.utils import timezone
 
 from clearing import selectors as clearing_selectors
+from clearing.money import euros
 from mediators.redemption import selectors as redemption_selectors
 from passnum.passes.models import PassState
 from sponsors.reporting import labels
 from sponsors.reporting.suppression import is_small
-from clearing.money import euros
 
 UNUSUAL_FACTOR = 3
 
@@ -32,8 +32,10 @@ def _expiry(programme, report, today):
     if alert is None:
         return []
     active = next(row for row in report["pass_states"]["rows"] if row["key"] == PassState.ACTIVE)
-    when = "aujourd'hui" if alert["days_left"] == 0 else f"dans {alert['days_left']} jour" + (
-        "s" if alert["days_left"] > 1 else ""
+    when = (
+        "aujourd'hui"
+        if alert["days_left"] == 0
+        else f"dans {alert['days_left']} jour" + ("s" if alert["days_left"] > 1 else "")
     )
     sent = f" L'alerte {alert['label']} vous a été envoyée le {alert['sent_at']:%d/%m/%Y}." if alert["sent_at"] else ""
     return [
@@ -50,7 +52,9 @@ def _expiry(programme, report, today):
 
 def _idle_stock(report):
     """Booklets, not people: shown as they are."""
-    rows = sorted((row for row in report["by_prescriber"]["rows"] if row["idle"]), key=lambda r: (-r["idle"], r["label"]))
+    rows = sorted(
+        (row for row in report["by_prescriber"]["rows"] if row["idle"]), key=lambda r: (-r["idle"], r["label"])
+    )
     return [
         {
             "kind": "idle",
@@ -97,7 +101,9 @@ def _months(first: datetime.date, this_month: datetime.date) -> list[datetime.da
 
 def _unusual_volume(programme, territory, today):
     this_month = today.replace(day=1)
-    months = redemption_selectors.programme_redemptions_by_site_and_month(programme_id=programme.pk, territory=territory)
+    months = redemption_selectors.programme_redemptions_by_site_and_month(
+        programme_id=programme.pk, territory=territory
+    )
     return [
         {
             "kind": "unusual",

@@ -15,8 +15,8 @@ from beneficiaries import selectors as beneficiary_selectors
 from mediators.redemption import selectors as redemption_selectors
 from passnum.passes import selectors as pass_selectors
 from passnum.passes.models import PassState
-from sponsors import selectors as sponsor_selectors
 from passnum.territories import selectors as territory_selectors
+from sponsors import selectors as sponsor_selectors
 from sponsors.reporting import labels
 from sponsors.reporting.alerts import programme_alerts
 from sponsors.reporting.charts import charts_of

@@ -36,7 +36,9 @@ def check_territory(*, code: str | None) -> Territory | None:
         else:
             department = territory_selectors.department(code=code)
             if department is not None:
-                return Territory(code=department.code, kind="department", label=f"{department.name} ({department.code})")
+                return Territory(
+                    code=department.code, kind="department", label=f"{department.name} ({department.code})"
+                )
     raise DomainError(
         f"Le territoire « {code[:20]} » n'est ni un département ni une commune connus : indiquez le code d'un "
         "département (par exemple 33 ou 2A) ou le code INSEE d'une commune (par exemple 33063 pour Bordeaux), "
