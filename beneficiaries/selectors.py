@@ -222,9 +222,12 @@ def programme_hand_overs_by_commune(
     return list(hand_overs.values(commune=F("beneficiary__commune")).annotate(count=Count("pk")).order_by("commune"))
 
 
-def booklet_beneficiary_commune(*, booklet_ref: str = "booklet_id"):
-    """An expression for another app's query: the commune of the person the booklet named by the
-    outer column ``booklet_ref`` was handed to (its live hand-over; at most one), or null."""
-    from django.db.models import OuterRef, Subquery
-
-    return Subquery(HandOver.objects.live().filter(booklet_id=OuterRef(booklet_ref)).values("beneficiary__commune")[:1])
+def programme_booklet_communes(*, programme_id: int):
+    """For another app's query to join: the programme's booklets with a live hand-over and the
+    commune of the person they were handed to (``booklet_id``, ``commune``; one row per booklet), as
+    an unevaluated queryset."""
+    return (
+        HandOver.objects.live()
+        .filter(booklet__programme_id=programme_id)
+        .values("booklet_id", commune=F("beneficiary__commune"))
+    )

@@ -61,11 +61,16 @@ def home(request):
 ENDING_SOON_DAYS = 30
 
 
-def _ending_soon(organisation, programme=None):
-    """Programmes within 30 days of their end, with their booklet counters (the banner)."""
+def _ending_soon(organisation, programme=None, counters=None):
+    """Programmes within 30 days of their end, with their booklet counters (the banner); for one
+    programme whose counters were just read (its report), nothing more is asked."""
     today = timezone.localdate()
     if programme is not None and not today <= programme.valid_until <= today + timedelta(days=ENDING_SOON_DAYS):
         return []  # the programme at hand is not ending: nothing to ask the database
+    if programme is not None and counters is not None:
+        if programme.status != programme.Status.OPEN:
+            return []
+        return [{"programme": programme, "days_left": (programme.valid_until - today).days, "counters": counters}]
     programmes = selectors.programmes_ending_soon(today=today, within_days=ENDING_SOON_DAYS, organisation=organisation)
     if programme is not None:
         programmes = programmes.filter(pk=programme.pk)
@@ -109,6 +114,7 @@ def programme_detail(request, pk):
         else:
             messages.success(request, "Voici votre devis : confirmez-le pour recevoir la facture.")
             return redirect("sponsors:order", pk=order.pk)
+    report = _report_context(request, programme)
     return render(
         request,
         "sponsors/programme_detail.html",
@@ -117,8 +123,8 @@ def programme_detail(request, pk):
             "form": form,
             "orders": programme.orders.select_related("invoice").order_by("-pk"),
             "cofunders": programme.cofunders.all(),
-            "ending": _ending_soon(request.organisation, programme),
-            **_report_context(request, programme),  # the report, its period and the booklet counts
+            "ending": _ending_soon(request.organisation, programme, counters=report["counters_by_key"]),
+            **report,  # the report, its period and the booklet counts
         },
     )
 
@@ -145,6 +151,7 @@ def _report_context(request, programme):
     return {
         "report": report,
         "chart_data": list(report["charts"].values()),  # read by static/js/report-charts.js
+        "counters_by_key": counters,
         # The facts above the report read the same counters (booklets, not people: as they were).
         "counts": {
             "total": counters["issued"],

@@ -349,16 +349,30 @@ def programme_redemptions_in_territory(
 
 
 def programme_redemptions_by_beneficiary_commune(
-    *, programme_id: int, commune_of_booklet, start=None, end=None, territory: str | None = None
+    *, programme_id: int, booklet_communes, start=None, end=None, territory: str | None = None
 ) -> list[dict]:
     """Per commune of the person the booklet was handed to: ``[{"commune", "count", "passes",
-    "cents"}]`` — one GROUP BY. ``commune_of_booklet`` is the beneficiaries' expression of that
-    commune for the row's ``booklet_id`` (``beneficiaries.selectors.booklet_beneficiary_commune``);
-    a booklet never handed out (or whose hand-over was undone) has a null commune."""
+    "cents"}]`` — one GROUP BY. ``booklet_communes`` is the beneficiaries' queryset of
+    (``booklet_id``, ``commune``) (``beneficiaries.selectors.programme_booklet_communes``), joined
+    here (a hash join, not a sub-query per redemption); a booklet without a live hand-over has a
+    null commune."""
     redemptions = _at_places_of(_programme_redemptions(programme_id=programme_id, start=start, end=end), territory)
-    return list(
-        redemptions.annotate(commune=commune_of_booklet).values("commune").annotate(**_FIGURES).order_by("commune")
+    redemptions_sql, redemptions_params = (
+        redemptions.values("booklet_id", "pass_count", "amount_cents").order_by().query.sql_with_params()
     )
+    communes_sql, communes_params = booklet_communes.order_by().query.sql_with_params()
+    # Both parts are Django's own SQL with their parameters apart: nothing typed by a person.
+    sql = (
+        "SELECT b.commune, COUNT(*), SUM(r.pass_count), SUM(r.amount_cents) "  # noqa: S608
+        f"FROM ({redemptions_sql}) r LEFT JOIN ({communes_sql}) b ON b.booklet_id = r.booklet_id "
+        "GROUP BY b.commune ORDER BY b.commune"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*redemptions_params, *communes_params])
+        return [
+            {"commune": commune, "count": count, "passes": passes or 0, "cents": cents or 0}
+            for commune, count, passes, cents in cursor.fetchall()
+        ]
 
 
 def programme_redemptions_by_site_and_month(*, programme_id: int, territory: str | None = None) -> list[dict]:

@@ -52,7 +52,15 @@ def programme_report(
     today = today or timezone.localdate()
     window = {"programme_id": programme.pk, "start": period.start, "end": period.end}
     code = territory.code if territory else None
-    by_person = _by_person(window, code)
+    # Communes of the places and of the people: their names in one query.
+    place_communes = list(_redemptions(window, "place_commune", code))
+    people = _people(window, code)
+    communes = labels.communes(
+        codes=sorted(
+            {row["commune"] for row in (*place_communes, *people["hand_overs"], *people["redemptions"])} - {None}
+        )
+    )
+    by_person = _by_person(people, communes)
     report = {
         "period": period,
         "territory": territory,
@@ -62,7 +70,7 @@ def programme_report(
         "by_week": _over_time(window, "week", code),
         "by_service": _by_service(window, code),
         "by_place": _by_place(window, code),
-        "by_place_commune": _by_place_commune(window, code),
+        "by_place_commune": _by_place_commune(place_communes, communes),
         "by_department": by_person["hand_overs_by_department"],
         "by_person_commune": by_person["hand_overs"],
         "by_beneficiary_commune": by_person["redemptions"],
@@ -168,25 +176,32 @@ def _by_place(window, territory: str | None) -> dict:
     return _table(*suppress_tree(nodes=nodes))
 
 
-def _by_place_commune(window, territory: str | None) -> dict:
-    found = list(_redemptions(window, "place_commune", territory))
-    names = labels.communes(codes=[row["commune"] for row in found])
+def _by_place_commune(found, names) -> dict:
     rows = [{"key": row["commune"], "label": names[row["commune"]], **_figures(row)} for row in found]
     return _table(*suppress_list(rows=rows))
 
 
-def _by_person(window, territory: str | None) -> dict:
-    """Where the people live: hand-overs and redemptions by the department → commune of the person
-    (two GROUP BYs, one query for the communes' names). Each is suppressed as one hierarchy, and
-    the hand-overs by department are that hierarchy's top level: a department and its communes can
-    never be subtracted from each other across two tables."""
-    hand_overs = beneficiary_selectors.programme_hand_overs_by_commune(territory=territory, **window)
-    redemptions = redemption_selectors.programme_redemptions_by_beneficiary_commune(
-        commune_of_booklet=beneficiary_selectors.booklet_beneficiary_commune(), territory=territory, **window
-    )
-    codes = sorted({row["commune"] for row in (*hand_overs, *redemptions) if row["commune"]})
-    communes = labels.communes(codes=codes)
-    departments = labels.departments(codes=sorted({territory_selectors.department_of(insee_code=c) for c in codes}))
+def _people(window, territory: str | None) -> dict:
+    """Hand-overs and redemptions by the commune of the person (two GROUP BYs)."""
+    return {
+        "hand_overs": beneficiary_selectors.programme_hand_overs_by_commune(territory=territory, **window),
+        "redemptions": redemption_selectors.programme_redemptions_by_beneficiary_commune(
+            booklet_communes=beneficiary_selectors.programme_booklet_communes(programme_id=window["programme_id"]),
+            territory=territory,
+            **window,
+        ),
+    }
+
+
+def _by_person(people, communes) -> dict:
+    """Where the people live: hand-overs and redemptions by the department → commune of the
+    person. Each is suppressed as one hierarchy, and the hand-overs by department are that
+    hierarchy's top level: a department and its communes can never be subtracted from each other
+    across two tables."""
+    hand_overs, redemptions = people["hand_overs"], people["redemptions"]
+    codes = {territory_selectors.department_of(insee_code=row["commune"]) for row in (*hand_overs, *redemptions)
+             if row["commune"]}  # fmt: skip
+    departments = labels.departments(codes=sorted(codes))
     hand_over_tree = _table(*suppress_tree(nodes=_department_tree(hand_overs, communes, departments)))
     return {
         "hand_overs": hand_over_tree,

@@ -34,11 +34,10 @@ def check_territory(*, code: str | None) -> Territory | None:
             if commune is not None:
                 return Territory(code=commune.code, kind="commune", label=f"{commune.name} ({commune.department})")
         else:
-            department = territory_selectors.department(code=code)
-            if department is not None:
-                return Territory(
-                    code=department.code, kind="department", label=f"{department.name} ({department.code})"
-                )
+            # The departments' names are kept by the referential's reader: no query.
+            label = territory_selectors.department_labels(codes=[code])[code]
+            if label != code:
+                return Territory(code=code, kind="department", label=label)
     raise DomainError(
         f"Le territoire « {code[:20]} » n'est ni un département ni une commune connus : indiquez le code d'un "
         "département (par exemple 33 ou 2A) ou le code INSEE d'une commune (par exemple 33063 pour Bordeaux), "
