@@ -242,3 +242,21 @@ def test_the_page_lists_the_alerts_with_their_figures(sponsor_client, django_cap
     assert alerts["unusual"]["figure"] == 7 and "médiane mensuelle des mois précédents (2)" in alerts["unusual"]["text"]
     html = page(sponsor_client(programme), programme).content.decode()
     assert "À surveiller" in html and "7 pass encore utilisables" in html
+
+
+@pytest.mark.parametrize(
+    ("days_left", "threshold"),
+    [(31, None), (30, 30), (16, 30), (15, 15), (8, 15), (7, 7), (0, 7), (-1, None)],
+)
+def test_the_end_of_programme_alert_follows_the_nightly_jobs_thresholds(days_left, threshold):
+    from clearing.selectors import programme_expiry_alert
+    from tests.sponsors.factories import ProgrammeFactory
+
+    today = datetime.date(2026, 6, 10)
+    programme = ProgrammeFactory(valid_until=today + datetime.timedelta(days=days_left))
+    alert = programme_expiry_alert(programme=programme, today=today)
+    assert (alert and alert["threshold"]) == threshold
+    if alert:
+        assert alert["days_left"] == days_left and alert["sent_at"] is None  # the job has not run
+    programme.status = programme.Status.CLOSED
+    assert programme_expiry_alert(programme=programme, today=today) is None
