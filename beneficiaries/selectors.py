@@ -172,3 +172,62 @@ def programme_hand_overs_by_department(*, programme_id: int, start=None, end=Non
         .annotate(count=Count("pk"))
         .order_by("department")
     )
+
+
+# --- Reporting within a territory and by the person's commune ---------------------------------
+# New reads beside the ones above (whose bodies may be served by pre-computed totals).
+
+
+def _of_people_in(hand_overs, territory: str | None):
+    """Only the hand-overs to people living in ``territory``: a commune's INSEE code or a
+    department's code (the person's commune code starts with it)."""
+    if territory:
+        hand_overs = hand_overs.filter(beneficiary__commune__startswith=territory)
+    return hand_overs
+
+
+def programme_hand_overs_in_territory(
+    *, programme_id: int, breakdown: str, territory: str, start=None, end=None
+) -> list[dict]:
+    """The rows of ``programme_hand_overs_by_<breakdown>`` (``"prescriber"`` or ``"department"``:
+    same keys, same order) for people living in ``territory`` — one GROUP BY."""
+    hand_overs = _of_people_in(_programme_hand_overs(programme_id=programme_id, start=start, end=end), territory)
+    if breakdown == "prescriber":
+        return list(
+            hand_overs.values(prescriber_id=F("organisation_id"), prescriber_name=F("organisation__name"))
+            .annotate(count=Count("pk"), first=Min("at"), last=Max("at"))
+            .order_by("prescriber_name", "prescriber_id")
+        )
+    if breakdown == "department":
+        commune = F("beneficiary__commune")
+        department = Case(
+            When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
+            default=Substr(commune, 1, 2),
+        )
+        return list(
+            hand_overs.annotate(department=department)
+            .values("department")
+            .annotate(count=Count("pk"))
+            .order_by("department")
+        )
+    raise ValueError(f"unknown breakdown {breakdown!r}")
+
+
+def programme_hand_overs_by_commune(
+    *, programme_id: int, start=None, end=None, territory: str | None = None
+) -> list[dict]:
+    """Per commune of the person (INSEE code): ``[{"commune", "count"}]`` — one GROUP BY; the
+    commune survives the purge of personal data."""
+    hand_overs = _of_people_in(_programme_hand_overs(programme_id=programme_id, start=start, end=end), territory)
+    return list(hand_overs.values(commune=F("beneficiary__commune")).annotate(count=Count("pk")).order_by("commune"))
+
+
+def programme_booklet_communes(*, programme_id: int):
+    """For another app's query to join: the programme's booklets with a live hand-over and the
+    commune of the person they were handed to (``booklet_id``, ``commune``; one row per booklet), as
+    an unevaluated queryset."""
+    return (
+        HandOver.objects.live()
+        .filter(booklet__programme_id=programme_id)
+        .values("booklet_id", commune=F("beneficiary__commune"))
+    )

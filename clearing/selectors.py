@@ -8,6 +8,7 @@ from django.utils import timezone
 from clearing.models import (
     Adjustment,
     CreditNote,
+    ExpiryAlert,
     Statement,
     StatementLine,
     StatementStatus,
@@ -114,6 +115,36 @@ def sponsor_managers_emails(organisation) -> list[str]:
     """The sponsor's admins and finance members: who receives alerts and credit notes."""
     members = members_of(organisation).filter(role__in=[Role.ADMIN, Role.FINANCE], user__is_active=True)
     return sorted({m.user.email for m in members})
+
+
+def programme_expiry_alert(*, programme, today) -> dict | None:
+    """The end-of-programme alert (J-30, J-15, J-7) a programme is under today, as the nightly job
+    decides it (``services.send_expiry_alerts``: an open programme, the smallest threshold
+    crossed), with when that alert was sent (None if the job has not sent it yet); None when the
+    programme is not within 30 days of its end. At most one query (the alert sent)."""
+    from clearing.services import ALERT_THRESHOLDS  # the rule stays with the job that sends the alerts
+    from passnum.passes.services import expiry_date
+
+    if programme.status != programme.Status.OPEN:
+        return None
+    days_left = (programme.valid_until - today).days
+    crossed = [threshold for threshold in ALERT_THRESHOLDS if 0 <= days_left <= threshold]
+    if not crossed:
+        return None
+    threshold = min(crossed)
+    sent = (
+        ExpiryAlert.objects.filter(programme=programme, valid_until=programme.valid_until, days_before=threshold)
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    return {
+        "threshold": threshold,
+        "label": f"J-{threshold}",
+        "days_left": days_left,
+        "valid_until": programme.valid_until,
+        "expires_on": expiry_date(programme),
+        "sent_at": sent,
+    }
 
 
 def credit_notes_of(organisation):

@@ -287,6 +287,12 @@ class Refusal(enum.StrEnum):
         "Vérifiez le code du département, par exemple 33 pour la Gironde ou 978 pour Saint-Martin.",
         400,
     )
+    TERRITORY_UNKNOWN = (
+        "territory_unknown",
+        "Territoire inconnu",
+        "Indiquez le code d'un département (33, 2A, 971) ou le code INSEE d'une commune (33063), pas un code postal.",
+        400,
+    )
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from sponsors.models import Programme
 from sponsors.reporting import selectors as reporting
 from sponsors.reporting.periods import check_period
 from sponsors.reporting.suppression import display
+from sponsors.reporting.territory import check_territory
 
 TABLES = [
     ("by_month", "Encaissements par mois"),
@@ -27,6 +28,8 @@ TABLES = [
     ("by_place", "Encaissements par structure et par lieu"),
     ("by_place_commune", "Encaissements par commune du lieu"),
     ("by_department", "Remises par département de la personne"),
+    ("by_person_commune", "Remises par département et commune de la personne"),
+    ("by_beneficiary_commune", "Encaissements par département et commune de la personne"),
     ("by_prescriber", "Remises par prescripteur, stock et stock qui dort"),
 ]
 CSV_FIELDS = ["tableau", "niveau", "cle", "libelle", "nombre", "pass", "montant_centimes", "en_stock",
@@ -58,6 +61,11 @@ def report_as_dict(programme, report) -> dict:
     return {
         "programme": {"id": programme.pk, "name": programme.name},
         "period": {"du": report["period"].as_params().get("du"), "au": report["period"].as_params().get("au")},
+        "territory": (
+            {"code": report["territory"].code, "kind": report["territory"].kind, "label": report["territory"].label}
+            if report.get("territory")
+            else None
+        ),
         "counters": [_row(counter) for counter in report["counters"]],
         "pass_states": [
             {"key": row["key"], "label": row["label"], "passes": row["passes"], "amount_cents": row["cents"]}
@@ -175,9 +183,20 @@ class ReportPassStateSerializer(serializers.Serializer):
     amount_cents = serializers.IntegerField(help_text="Valeur faciale, en centimes.")
 
 
+class ReportTerritorySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Code du département ou code INSEE de la commune.")
+    kind = serializers.ChoiceField(choices=["department", "commune"], help_text="Département ou commune.")
+    label = serializers.CharField(help_text="Nom du territoire, par exemple « Gironde (33) ».")
+
+
 class ReportSerializer(serializers.Serializer):
     programme = ReportProgrammeSerializer()
     period = ReportPeriodSerializer()
+    territory = ReportTerritorySerializer(
+        allow_null=True,
+        help_text="Le territoire demandé (encaissements dans ses lieux, remises à ses habitants) ; vide : tout le "
+        "programme.",
+    )
     counters = ReportLeafSerializer(many=True, help_text="Carnets émis, chez les prescripteurs, remis, etc.")
     pass_states = ReportPassStateSerializer(many=True)
     tables = ReportTableSerializer(many=True)
@@ -196,8 +215,9 @@ class ProgrammeReportView(TenantScopedMixin, APIView):
     @extend_schema(
         summary="Rapport d'un programme",
         description="Les chiffres de la page du programme pour son commanditaire : carnets, pass par état, "
-        "encaissements par mois, semaine, service, lieu et commune, remises par département et par "
-        "prescripteur. Agrégats seulement : un nombre de 1 à 4 est remplacé par « < 5 » et un autre par "
+        "encaissements par mois, semaine, service, lieu et commune (du lieu et de la personne), remises par "
+        "département et commune de la personne et par prescripteur ; `territoire` restreint à un département "
+        "ou une commune. Agrégats seulement : un nombre de 1 à 4 est remplacé par « < 5 » et un autre par "
         "« masqué » quand il permettrait de le retrouver. `format=csv` donne les mêmes lignes en CSV. "
         "Un programme d'une autre organisation répond 404.",
         operation_id="report_programme",
@@ -208,6 +228,13 @@ class ProgrammeReportView(TenantScopedMixin, APIView):
             ),
             OpenApiParameter(
                 "au", str, description="Dernier mois (AAAA-MM).", examples=[OpenApiExample("Exemple", value="2026-12")]
+            ),
+            OpenApiParameter(
+                "territoire",
+                str,
+                description="Code d'un département ou code INSEE d'une commune : les "
+                "encaissements dans les lieux de ce territoire, les remises aux personnes qui y habitent.",
+                examples=[OpenApiExample("Exemple", value="33")],
             ),
             OpenApiParameter(
                 "format", str, enum=["json", "csv"], description="Format de la réponse (JSON par défaut)."
@@ -224,7 +251,10 @@ class ProgrammeReportView(TenantScopedMixin, APIView):
         period = check_period(
             first=request.query_params.get("du"), last=request.query_params.get("au"), today=timezone.localdate()
         )
-        data = report_as_dict(programme, reporting.programme_report(programme=programme, period=period))
+        territory = check_territory(code=request.query_params.get("territoire"))
+        data = report_as_dict(
+            programme, reporting.programme_report(programme=programme, period=period, territory=territory)
+        )
         if request.accepted_renderer.format == "csv":
             response = Response(report_as_csv_rows(data))
             response["Content-Disposition"] = f'attachment; filename="rapport-programme-{programme.pk}.csv"'

@@ -25,6 +25,7 @@ from sponsors.forms import AllocationForm, OrderForm, ProgrammeForm
 from sponsors.models import Order, Programme, SponsorInvoice
 from sponsors.reporting import selectors as reporting
 from sponsors.reporting.periods import Period, check_period
+from sponsors.reporting.territory import check_territory
 
 sponsor_required = organisation_required(kinds=[OrganisationKind.SPONSOR])
 MANAGERS = {Role.ADMIN, Role.FINANCE}
@@ -60,11 +61,16 @@ def home(request):
 ENDING_SOON_DAYS = 30
 
 
-def _ending_soon(organisation, programme=None):
-    """Programmes within 30 days of their end, with their booklet counters (the banner)."""
+def _ending_soon(organisation, programme=None, counters=None):
+    """Programmes within 30 days of their end, with their booklet counters (the banner); for one
+    programme whose counters were just read (its report), nothing more is asked."""
     today = timezone.localdate()
     if programme is not None and not today <= programme.valid_until <= today + timedelta(days=ENDING_SOON_DAYS):
         return []  # the programme at hand is not ending: nothing to ask the database
+    if programme is not None and counters is not None:
+        if programme.status != programme.Status.OPEN:
+            return []
+        return [{"programme": programme, "days_left": (programme.valid_until - today).days, "counters": counters}]
     programmes = selectors.programmes_ending_soon(today=today, within_days=ENDING_SOON_DAYS, organisation=organisation)
     if programme is not None:
         programmes = programmes.filter(pk=programme.pk)
@@ -108,6 +114,7 @@ def programme_detail(request, pk):
         else:
             messages.success(request, "Voici votre devis : confirmez-le pour recevoir la facture.")
             return redirect("sponsors:order", pk=order.pk)
+    report = _report_context(request, programme)
     return render(
         request,
         "sponsors/programme_detail.html",
@@ -116,8 +123,8 @@ def programme_detail(request, pk):
             "form": form,
             "orders": programme.orders.select_related("invoice").order_by("-pk"),
             "cofunders": programme.cofunders.all(),
-            "ending": _ending_soon(request.organisation, programme),
-            **_report_context(request, programme),  # the report, its period and the booklet counts
+            "ending": _ending_soon(request.organisation, programme, counters=report["counters_by_key"]),
+            **report,  # the report, its period and the booklet counts
         },
     )
 
@@ -125,16 +132,26 @@ def programme_detail(request, pk):
 def _report_context(request, programme):
     """The report's tables for the period asked for; a wrong period is explained, and the report
     then covers the whole programme (never an error page)."""
-    period_input = {"du": request.GET.get("du", "")[:20], "au": request.GET.get("au", "")[:20]}
+    period_input = {
+        "du": request.GET.get("du", "")[:20],
+        "au": request.GET.get("au", "")[:20],
+        "territoire": request.GET.get("territoire", "")[:20],
+    }
     try:
         period = check_period(first=period_input["du"], last=period_input["au"], today=timezone.localdate())
         period_error = None
     except DomainError as error:
         period, period_error = Period(), error.message
-    report = reporting.programme_report(programme=programme, period=period)
+    try:
+        territory, territory_error = check_territory(code=period_input["territoire"]), None
+    except DomainError as error:
+        territory, territory_error = None, error.message
+    report = reporting.programme_report(programme=programme, period=period, territory=territory)
     counters = {counter["key"]: counter["count"] for counter in report["counters"]}
     return {
         "report": report,
+        "chart_data": list(report["charts"].values()),  # read by static/js/report-charts.js
+        "counters_by_key": counters,
         # The facts above the report read the same counters (booklets, not people: as they were).
         "counts": {
             "total": counters["issued"],
@@ -144,6 +161,8 @@ def _report_context(request, programme):
         },
         "period_input": period_input,
         "period_error": period_error,
+        "territory_error": territory_error,
+        "filters": {**period.as_params(), **(territory.as_params() if territory else {})},
         "idle_days": reporting.IDLE_DAYS,
     }
 

@@ -300,3 +300,90 @@ def programme_redeemed_settlement(*, programme_id: int) -> dict[str, tuple[int, 
     return redeemed_value_by_programme(programme=programme_id).get(
         programme_id, {"redeemed_unsettled": (0, 0), "settled": (0, 0)}
     )
+
+
+# --- Reporting within a territory, by the person's commune, and per site and month -------------
+# New reads beside the ones above (whose bodies may be served by pre-computed totals): a report
+# narrowed to a territory counts the live redemptions themselves, one GROUP BY per table.
+
+
+def _at_places_of(redemptions, territory: str | None):
+    """Only the redemptions made at a place of ``territory``: a commune's INSEE code (five
+    characters) or a department's code (two, three overseas), the commune code starting with it."""
+    if territory:
+        redemptions = redemptions.filter(point_of_presence__insee_code__startswith=territory)
+    return redemptions
+
+
+def _breakdown_values(breakdown: str, redemptions):
+    from django.db.models.functions import TruncMonth, TruncWeek
+
+    if breakdown in ("month", "week"):
+        trunc = {"month": TruncMonth, "week": TruncWeek}[breakdown]
+        return redemptions.annotate(period=trunc("redeemed_at", tzinfo=timezone.get_current_timezone())).values(
+            "period"
+        ), ("period",)
+    if breakdown == "service":
+        return redemptions.values("service_id"), ("service_id",)
+    if breakdown == "point":
+        return redemptions.values(
+            "site_id",
+            site_name=F("site__organisation__name"),
+            point_id=F("point_of_presence_id"),
+            point_name=F("point_of_presence__name"),
+        ), ("site_name", "site_id", "point_name", "point_id")
+    if breakdown == "place_commune":
+        return redemptions.values(commune=F("point_of_presence__insee_code")), ("commune",)
+    raise ValueError(f"unknown breakdown {breakdown!r}")
+
+
+def programme_redemptions_in_territory(
+    *, programme_id: int, breakdown: str, territory: str, start=None, end=None
+) -> list[dict]:
+    """The rows of ``programme_redemptions_<breakdown>`` (``"month"``, ``"week"``, ``"service"``,
+    ``"point"``, ``"place_commune"``: same keys, same order) for the redemptions made at a place of
+    ``territory`` (see ``_at_places_of``) — one GROUP BY."""
+    redemptions = _at_places_of(_programme_redemptions(programme_id=programme_id, start=start, end=end), territory)
+    grouped, order = _breakdown_values(breakdown, redemptions)
+    return list(grouped.annotate(**_FIGURES).order_by(*order))
+
+
+def programme_redemptions_by_beneficiary_commune(
+    *, programme_id: int, booklet_communes, start=None, end=None, territory: str | None = None
+) -> list[dict]:
+    """Per commune of the person the booklet was handed to: ``[{"commune", "count", "passes",
+    "cents"}]`` — one GROUP BY. ``booklet_communes`` is the beneficiaries' queryset of
+    (``booklet_id``, ``commune``) (``beneficiaries.selectors.programme_booklet_communes``), joined
+    here (a hash join, not a sub-query per redemption); a booklet without a live hand-over has a
+    null commune."""
+    redemptions = _at_places_of(_programme_redemptions(programme_id=programme_id, start=start, end=end), territory)
+    redemptions_sql, redemptions_params = (
+        redemptions.values("booklet_id", "pass_count", "amount_cents").order_by().query.sql_with_params()
+    )
+    communes_sql, communes_params = booklet_communes.order_by().query.sql_with_params()
+    # Both parts are Django's own SQL with their parameters apart: nothing typed by a person.
+    sql = (
+        "SELECT b.commune, COUNT(*), SUM(r.pass_count), SUM(r.amount_cents) "  # noqa: S608
+        f"FROM ({redemptions_sql}) r LEFT JOIN ({communes_sql}) b ON b.booklet_id = r.booklet_id "
+        "GROUP BY b.commune ORDER BY b.commune"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*redemptions_params, *communes_params])
+        return [
+            {"commune": commune, "count": count, "passes": passes or 0, "cents": cents or 0}
+            for commune, count, passes, cents in cursor.fetchall()
+        ]
+
+
+def programme_redemptions_by_site_and_month(*, programme_id: int, territory: str | None = None) -> list[dict]:
+    """``[{"site_id", "site_name", "month": date, "count"}]`` over the programme's whole life (the
+    unusual-volume alert compares this month with the previous ones) — one GROUP BY."""
+    from django.db.models.functions import TruncMonth
+
+    redemptions = _at_places_of(_programme_redemptions(programme_id=programme_id), territory)
+    return list(
+        redemptions.annotate(month=TruncMonth("redeemed_at", tzinfo=timezone.get_current_timezone()))
+        .values("site_id", "month", site_name=F("site__organisation__name"))
+        .annotate(count=Count("pk"))
+        .order_by("site_id", "month")
+    )

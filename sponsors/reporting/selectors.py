@@ -15,10 +15,14 @@ from beneficiaries import selectors as beneficiary_selectors
 from mediators.redemption import selectors as redemption_selectors
 from passnum.passes import selectors as pass_selectors
 from passnum.passes.models import PassState
+from passnum.territories import selectors as territory_selectors
 from sponsors import selectors as sponsor_selectors
 from sponsors.reporting import labels
+from sponsors.reporting.alerts import programme_alerts
+from sponsors.reporting.charts import charts_of
 from sponsors.reporting.periods import Period
 from sponsors.reporting.suppression import PRIMARY, is_small, suppress_list, suppress_tree
+from sponsors.reporting.territory import Territory
 
 IDLE_DAYS = 60
 COUNTERS = [
@@ -39,22 +43,55 @@ PASS_STATES = [
 ]
 
 
-def programme_report(*, programme, period: Period, today: datetime.date | None = None) -> dict:
-    """Every table of the programme's report (see docs/architecture.md « Rapports »)."""
+def programme_report(
+    *, programme, period: Period, territory: Territory | None = None, today: datetime.date | None = None
+) -> dict:
+    """Every table of the programme's report (see docs/architecture.md « Rapports »). A
+    ``territory`` narrows the redemptions to the places in it and the hand-overs to the people
+    living in it (the booklet counters, passes and stock stay the whole programme's)."""
     today = today or timezone.localdate()
     window = {"programme_id": programme.pk, "start": period.start, "end": period.end}
-    return {
+    code = territory.code if territory else None
+    # Communes of the places and of the people: their names in one query.
+    place_communes = list(_redemptions(window, "place_commune", code))
+    people = _people(window, code)
+    communes = labels.communes(
+        codes=sorted(
+            {row["commune"] for row in (*place_communes, *people["hand_overs"], *people["redemptions"])} - {None}
+        )
+    )
+    by_person = _by_person(people, communes)
+    report = {
         "period": period,
+        "territory": territory,
         "counters": _counters(programme),
         "pass_states": _pass_states(programme),
-        "by_month": _over_time(window, "month"),
-        "by_week": _over_time(window, "week"),
-        "by_service": _by_service(window),
-        "by_place": _by_place(window),
-        "by_place_commune": _by_place_commune(window),
-        "by_department": _by_department(window),
-        "by_prescriber": _by_prescriber(programme, window, today),
+        "by_month": _over_time(window, "month", code),
+        "by_week": _over_time(window, "week", code),
+        "by_service": _by_service(window, code),
+        "by_place": _by_place(window, code),
+        "by_place_commune": _by_place_commune(place_communes, communes),
+        "by_department": by_person["hand_overs_by_department"],
+        "by_person_commune": by_person["hand_overs"],
+        "by_beneficiary_commune": by_person["redemptions"],
+        "by_prescriber": _by_prescriber(programme, window, today, code),
     }
+    report["alerts"] = programme_alerts(programme=programme, report=report, territory=code, today=today)
+    report["charts"] = charts_of(report=report)
+    return report
+
+
+def _redemptions(window, breakdown: str, territory: str | None, **named) -> list[dict]:
+    """The rows of one breakdown of redemptions: the programme's (``programme_redemptions_*``, the
+    reads kept fast by pre-computed totals), or those at the places of a territory."""
+    if territory:
+        return redemption_selectors.programme_redemptions_in_territory(
+            breakdown=breakdown, territory=territory, **window
+        )
+    if breakdown in ("month", "week"):
+        return redemption_selectors.programme_redemptions_over_time(period=breakdown, **window)
+    reader = {"service": "by_service", "point": "by_point", "place_commune": "by_place_commune"}[breakdown]
+    return getattr(redemption_selectors, f"programme_redemptions_{reader}")(**window)
 
 
 def _counters(programme) -> list[dict]:
@@ -94,8 +131,8 @@ def _table(rows, total) -> dict:
     return {"rows": rows, "total": total}
 
 
-def _over_time(window, period: str) -> dict:
-    rows = redemption_selectors.programme_redemptions_over_time(period=period, **window)
+def _over_time(window, period: str, territory: str | None) -> dict:
+    rows = _redemptions(window, period, territory)
     for row in rows:
         day = row["period"]
         if isinstance(day, datetime.datetime):
@@ -105,9 +142,9 @@ def _over_time(window, period: str) -> dict:
     return _table(*suppress_list(rows=rows))
 
 
-def _by_service(window) -> dict:
+def _by_service(window, territory: str | None) -> dict:
     """Level → sub-category → service of the referential, each with its sub-total."""
-    rows = redemption_selectors.programme_redemptions_by_service(**window)
+    rows = _redemptions(window, "service", territory)
     services = catalogue_selectors.services_with_hierarchy(service_ids=[r["service_id"] for r in rows])
     levels = {}
     for row in sorted(rows, key=lambda r: (services[r["service_id"]].subcategory.code, services[r["service_id"]].code)):
@@ -129,31 +166,73 @@ def _by_service(window) -> dict:
     return _table(*suppress_tree(nodes=nodes))
 
 
-def _by_place(window) -> dict:
+def _by_place(window, territory: str | None) -> dict:
     """Site → its points de présence."""
     sites = {}
-    for row in redemption_selectors.programme_redemptions_by_point(**window):
+    for row in _redemptions(window, "point", territory):
         site = sites.setdefault(row["site_id"], {"key": str(row["site_id"]), "label": row["site_name"], "children": []})
         site["children"].append({"key": str(row["point_id"]), "label": row["point_name"], **_figures(row)})
     nodes = [{**site, **_summed(site["children"])} for site in sites.values()]
     return _table(*suppress_tree(nodes=nodes))
 
 
-def _by_place_commune(window) -> dict:
-    found = list(redemption_selectors.programme_redemptions_by_place_commune(**window))
-    names = labels.communes(codes=[row["commune"] for row in found])
+def _by_place_commune(found, names) -> dict:
     rows = [{"key": row["commune"], "label": names[row["commune"]], **_figures(row)} for row in found]
     return _table(*suppress_list(rows=rows))
 
 
-def _by_department(window) -> dict:
-    found = list(beneficiary_selectors.programme_hand_overs_by_department(**window))
-    names = labels.departments(codes=[row["department"] for row in found])
-    rows = [{"key": row["department"], "label": names[row["department"]], "count": row["count"]} for row in found]
-    return _table(*suppress_list(rows=rows))
+def _people(window, territory: str | None) -> dict:
+    """Hand-overs and redemptions by the commune of the person (two GROUP BYs)."""
+    return {
+        "hand_overs": beneficiary_selectors.programme_hand_overs_by_commune(territory=territory, **window),
+        "redemptions": redemption_selectors.programme_redemptions_by_beneficiary_commune(
+            booklet_communes=beneficiary_selectors.programme_booklet_communes(programme_id=window["programme_id"]),
+            territory=territory,
+            **window,
+        ),
+    }
 
 
-def _by_prescriber(programme, window, today) -> dict:
+def _by_person(people, communes) -> dict:
+    """Where the people live: hand-overs and redemptions by the department → commune of the
+    person. Each is suppressed as one hierarchy, and the hand-overs by department are that
+    hierarchy's top level: a department and its communes can never be subtracted from each other
+    across two tables."""
+    hand_overs, redemptions = people["hand_overs"], people["redemptions"]
+    codes = {territory_selectors.department_of(insee_code=row["commune"]) for row in (*hand_overs, *redemptions)
+             if row["commune"]}  # fmt: skip
+    departments = labels.departments(codes=sorted(codes))
+    hand_over_tree = _table(*suppress_tree(nodes=_department_tree(hand_overs, communes, departments)))
+    return {
+        "hand_overs": hand_over_tree,
+        "hand_overs_by_department": {
+            "rows": [{k: v for k, v in node.items() if k != "children"} for node in hand_over_tree["rows"]],
+            "total": hand_over_tree["total"],
+        },
+        "redemptions": _table(*suppress_tree(nodes=_department_tree(redemptions, communes, departments))),
+    }
+
+
+def _department_tree(found, communes, departments) -> list[dict]:
+    """Rows per commune (``commune``, ``count``, maybe ``passes`` and ``cents``) grouped under
+    their department; a redemption whose booklet has no live hand-over is on a row of its own."""
+    groups, unknown = {}, None
+    for row in found:
+        figures = _figures(row) if "passes" in row else {"count": row["count"]}
+        if not row["commune"]:
+            unknown = {"key": "", "label": "Personne inconnue (carnet sans remise en cours)", **figures}
+            continue
+        department = territory_selectors.department_of(insee_code=row["commune"])
+        group = groups.setdefault(department, {"key": department, "label": departments[department], "children": []})
+        group["children"].append({"key": row["commune"], "label": communes[row["commune"]], **figures})
+    nodes = []
+    for _code, group in sorted(groups.items()):
+        names = [name for name in ("count", "passes", "cents") if name in group["children"][0]]
+        nodes.append({**group, **{name: sum(child[name] for child in group["children"]) for name in names}})
+    return nodes + ([unknown] if unknown else [])
+
+
+def _by_prescriber(programme, window, today, territory: str | None) -> dict:
     """Hand-overs per prescriber (suppressed: they count people) with the pace per month, next to
     the booklets it holds and those idle in stock for more than 60 days (booklets: shown)."""
     idle_since = timezone.make_aware(datetime.datetime.combine(today, datetime.time())) - datetime.timedelta(
@@ -163,9 +242,13 @@ def _by_prescriber(programme, window, today) -> dict:
         row["prescriber_id"]: row
         for row in pass_selectors.programme_stock_by_prescriber(programme_id=programme.pk, idle_since=idle_since)
     }
-    hand_overs = {
-        row["prescriber_id"]: row for row in beneficiary_selectors.programme_hand_overs_by_prescriber(**window)
-    }
+    if territory:
+        found = beneficiary_selectors.programme_hand_overs_in_territory(
+            breakdown="prescriber", territory=territory, **window
+        )
+    else:
+        found = beneficiary_selectors.programme_hand_overs_by_prescriber(**window)
+    hand_overs = {row["prescriber_id"]: row for row in found}
     names = {pk: row["prescriber_name"] for pk, row in (*stock.items(), *hand_overs.items())}
     rows = []
     for pk in sorted(names, key=lambda pk: (names[pk], pk)):
