@@ -74,8 +74,8 @@ ALIASES = {
 
 def normalised(text: str) -> str:
     """Lower case, no accents, one space between words: « Démandeurs  d’emploi » = « demandeurs d'emploi »."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
-    text = text.replace("’", "'").lower()
+    text = str(text).replace("’", "'")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     return " ".join(text.split())
 
 

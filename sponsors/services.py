@@ -366,7 +366,7 @@ def _save_audiences(*, programme: Programme, data: dict) -> None:
         rename_programme_audience(programme=programme, code=code, label=label)
     if "audiences" in data:
         programme.audiences = audience_codes_for(programme=programme, values=data["audiences"])
-        programme.save(update_fields=["audiences"])
+        programme.save(update_fields=["audiences", "updated_at"])  # a new version: labels read again
 
 
 @transaction.atomic
@@ -393,6 +393,7 @@ def rename_programme_audience(*, programme: Programme, code: str, label: str, ac
     before = audience.label
     audience.label = label
     audience.save(update_fields=["label"])
+    programme.save(update_fields=["updated_at"])  # a new version: the labels are read again
     record(
         "sponsors.programme.audience_renamed",
         actor=actor,
