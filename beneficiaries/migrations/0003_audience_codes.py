@@ -1,4 +1,4 @@
-from django.db import migrations
+from django.db import migrations, models
 
 from passnum.audiences import codes_for, label
 
@@ -57,4 +57,11 @@ class Migration(migrations.Migration):
         ("sponsors", "0006_audience_codes"),
     ]
 
-    operations = [migrations.RunPython(labels_to_codes, codes_to_labels)]
+    operations = [
+        migrations.AlterField(
+            model_name="beneficiary",
+            name="audiences",
+            field=models.JSONField(blank=True, default=list, verbose_name="publics (codes)"),
+        ),
+        migrations.RunPython(labels_to_codes, codes_to_labels),
+    ]

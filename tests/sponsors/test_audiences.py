@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -250,6 +250,14 @@ def test_renaming_an_own_audience_keeps_its_code_and_its_history_in_the_report(s
     rows = {row["key"]: row for row in report["by_audience"]["rows"]}
     assert (rows["p-aidants-familiaux"]["label"], rows["p-aidants-familiaux"]["count"]) == ("Proches aidants", 8)
     assert "Aidants familiaux" not in {row["label"] for row in report["by_audience"]["rows"]}
+
+
+def test_the_database_refuses_a_programme_code_that_could_be_a_national_one():
+    programme = booklets_in_stock(OrganisationFactory(prescriber=True), 1)[0].programme
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProgrammeAudience.objects.create(programme=programme, code="seniors", label="Aînés")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ProgrammeAudience.objects.create(programme=programme, code="p-Aînés", label="Aînés")
 
 
 def test_a_renamed_label_cannot_take_a_national_label_or_another_own_label():
