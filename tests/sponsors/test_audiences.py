@@ -358,6 +358,17 @@ def test_a_single_small_audience_gets_a_companion_when_the_rows_part_the_hand_ov
     rows = {row["key"]: (row["count"], row["hidden"]) for row in report["by_audience"]["rows"]}
     assert rows == {"seniors": (8, None), "job_seekers": (3, "primary"), "aucun": (6, "secondary")}
     assert report["by_department"]["total"]["count"] == 17  # the total the other tables show
+    # Same for the age bands (a list with its total): 3 is « < 5 », the smallest other band above
+    # zero is « masqué », so that 3 cannot be found by subtraction; the zeros stay shown.
+    bands = {row["key"]: (row["count"], row["hidden"]) for row in report["by_age_band"]["rows"]}
+    assert bands == {
+        "16-25": (0, None),
+        "26-44": (3, "primary"),
+        "45-59": (6, "secondary"),
+        "60-74": (0, None),
+        "75+": (8, None),
+    }
+    assert (report["by_age_band"]["total"]["count"], report["by_age_band"]["total"]["hidden"]) == (17, None)
 
 
 def test_the_audience_and_age_tables_keep_the_page_queries_fixed(sponsor_client):
