@@ -41,7 +41,8 @@ class BeneficiaryInSerializer(serializers.Serializer):
         max_length=20,
         required=False,
         default=list,
-        help_text="Publics visés par le programme qui concernent la personne.",
+        help_text="Codes des publics visés par le programme qui concernent la personne (par exemple « seniors » ; "
+        "le libellé, « Seniors », est aussi compris).",
     )
     contact_consent = StrictBooleanField(help_text="La personne accepte d'être recontactée.")
     email = StrictCharField(
@@ -68,7 +69,7 @@ class BeneficiaryInSerializer(serializers.Serializer):
                 "beneficiary": {
                     "age_band": "60-74",
                     "commune": "33063",
-                    "audiences": ["Seniors"],
+                    "audiences": ["seniors"],
                     "contact_consent": False,
                 },
             },

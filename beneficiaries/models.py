@@ -45,7 +45,8 @@ class Beneficiary(models.Model):
     )
     age_band = models.CharField("tranche d'âge", max_length=5, choices=AgeBand.choices)
     commune = models.CharField("commune (code INSEE)", max_length=5)
-    audiences = models.JSONField("publics", default=list, blank=True)
+    # Codes of the programme's audiences (``passnum.audiences``), never labels: reports group by code.
+    audiences = models.JSONField("publics (codes)", default=list, blank=True)
     contact_consent = models.BooleanField("accepte d'être contacté", default=False)
     # Personal fields: purged after the retention period.
     email = models.EmailField("e-mail", blank=True)

@@ -231,3 +231,20 @@ def programme_booklet_communes(*, programme_id: int):
         .filter(booklet__programme_id=programme_id)
         .values("booklet_id", commune=F("beneficiary__commune"))
     )
+# --- Reporting by audience and age band (read by sponsors/reporting) -----------------------------
+
+
+def programme_hand_overs_by_audiences_and_age_band(
+    *, programme_id: int, start=None, end=None, territory: str | None = None
+) -> list[dict]:
+    """Live hand-overs per list of audience codes and age band of the beneficiary (the band noted
+    at the counter: the record keeps no birth date): ``[{"audiences": [codes], "age_band",
+    "count"}]`` — one GROUP BY for both breakdowns, a few rows whatever the data's size (the lists
+    are subsets of the programme's audiences), the same query on PostgreSQL and SQLite."""
+    rows = (
+        _of_people_in(_programme_hand_overs(programme_id=programme_id, start=start, end=end), territory)
+        .values_list("beneficiary__audiences", "beneficiary__age_band")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    return [{"audiences": list(audiences or []), "age_band": band, "count": count} for audiences, band, count in rows]

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from beneficiaries.models import AgeBand, Beneficiary, HandOver, LossDeclaration, LossKind
+from passnum import audiences as audience_codes
 from passnum.audit.services import record
 from passnum.errors import DomainError
 from passnum.organisations.enums import OrganisationKind
@@ -147,14 +148,25 @@ def check_commune(*, code: str) -> str:
 
 
 def check_audiences(audiences, programme):
-    audiences = [str(a) for a in (audiences or [])]
+    """The codes of the programme's audiences that concern the person, in the programme's order.
+    Each given value is a code or, for the API's clients of before the codes, a label (« Seniors »)."""
+    values = [" ".join(str(a).split()) for a in (audiences or [])]
     allowed = list(programme.audiences or [])
-    for audience in audiences:
-        if audience not in allowed:
-            raise BeneficiaryRefused(
-                f"« {audience[:60]} » n'est pas un public visé par ce programme.", field="audiences"
-            )
-    return [a for a in allowed if a in audiences]
+    wanted = set()
+    labels = None
+    for value in values:
+        code = value if value in allowed else audience_codes.national_code(value)
+        if code not in allowed:
+            if labels is None:  # a label of one of the programme's own audiences (asked once)
+                labels = {
+                    audience_codes.normalised(label): code
+                    for code, label in sponsor_selectors.audience_labels(programme=programme).items()
+                }
+            code = labels.get(audience_codes.normalised(value))
+        if code not in allowed:
+            raise BeneficiaryRefused(f"« {value[:60]} » n'est pas un public visé par ce programme.", field="audiences")
+        wanted.add(code)
+    return [a for a in allowed if a in wanted]
 
 
 def check_contact(consent, email, phone):

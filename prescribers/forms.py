@@ -72,7 +72,7 @@ class HandOverForm(forms.Form):
     def __init__(self, *args, programme, **kwargs):
         super().__init__(*args, **kwargs)
         self.programme = programme
-        self.fields["audiences"].choices = [(a, a) for a in programme.audiences or []]
+        self.fields["audiences"].choices = sponsor_selectors.audience_choices(programme=programme)
         if not programme.allows_exceptions:
             del self.fields["exception_reason"]
         if not programme.audiences:

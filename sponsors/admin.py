@@ -10,7 +10,7 @@ from passnum.errors import DomainError
 from passnum.organisations.admin import AuditedAdminMixin
 from passnum.passes.downloads import files_response
 from sponsors import services
-from sponsors.models import CoFunder, Order, Programme, SponsorInvoice, SponsorPayment
+from sponsors.models import CoFunder, Order, Programme, ProgrammeAudience, SponsorInvoice, SponsorPayment
 
 
 class CoFunderInline(admin.TabularInline):
@@ -159,3 +159,14 @@ class SponsorPaymentAdmin(ReadOnlyAdmin):
     list_display = ["invoice", "paid_on", "reference", "recorded_by", "recorded_at"]
     search_fields = ["invoice__number", "reference"]
     list_select_related = ["invoice", "recorded_by"]
+
+
+@admin.register(ProgrammeAudience)
+class ProgrammeAudienceAdmin(ReadOnlyAdmin):
+    """The audiences programmes added to the national list (sponsors rename them from their
+    programme's form: the code, hence the reports, stays)."""
+
+    list_display = ["label", "code", "programme"]
+    list_filter = ["programme__sponsor"]
+    search_fields = ["label", "code", "programme__name", "programme__prefix"]
+    list_select_related = ["programme"]

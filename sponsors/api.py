@@ -31,6 +31,8 @@ TABLES = [
     ("by_person_commune", "Remises par département et commune de la personne"),
     ("by_beneficiary_commune", "Encaissements par département et commune de la personne"),
     ("by_prescriber", "Remises par prescripteur, stock et stock qui dort"),
+    ("by_audience", "Remises par public de la personne (qui compte dans chacun de ses publics : pas de total)"),
+    ("by_age_band", "Remises par tranche d'âge de la personne"),
 ]
 CSV_FIELDS = ["tableau", "niveau", "cle", "libelle", "nombre", "pass", "montant_centimes", "en_stock",
               "en_stock_60_jours"]  # fmt: skip
@@ -76,7 +78,7 @@ def report_as_dict(programme, report) -> dict:
                 "key": key,
                 "title": title,
                 "rows": [_row(row) for row in report[key]["rows"]],
-                "total": _row(report[key]["total"]),
+                "total": _row(report[key]["total"]) if report[key]["total"] else None,
             }
             for key, title in TABLES
         ],
@@ -111,7 +113,8 @@ def report_as_csv_rows(data) -> list[dict]:
     for table in data["tables"]:
         for row in table["rows"]:
             add(table["key"], row, 0)
-        add(table["key"], table["total"], 0)
+        if table["total"]:
+            add(table["key"], table["total"], 0)
     return lines
 
 
@@ -163,7 +166,9 @@ class ReportTableSerializer(serializers.Serializer):
     key = serializers.CharField(help_text="Nom du tableau.")
     title = serializers.CharField(help_text="Titre du tableau, en français.")
     rows = ReportRowSerializer(many=True)
-    total = ReportLeafSerializer(help_text="Ligne du total.")
+    total = ReportLeafSerializer(
+        allow_null=True, help_text="Ligne du total ; null quand les lignes ne s'additionnent pas (publics)."
+    )
 
 
 class ReportProgrammeSerializer(serializers.Serializer):

@@ -1,10 +1,13 @@
 from django import forms
 
 from aptic_catalog.models import Level, Service, Subcategory
+from passnum.audiences import Audience
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Organisation
-from sponsors.models import DEFAULT_AUDIENCES
+from sponsors import selectors as sponsor_selectors
 from sponsors.services import split_codes
+
+OWN_LABEL = "own_label_"
 
 
 class ProgrammeForm(forms.Form):
@@ -52,9 +55,11 @@ class ProgrammeForm(forms.Form):
         required=False,
         help_text="Sans aucun choix de niveau, de sous-catégorie ou de service, tous les services sont éligibles.",
     )
+    # Labels shown, codes stored (``passnum.audiences``); the programme's own audiences are added
+    # to the choices, with a field to rename each (its code, hence its history, stays).
     audiences = forms.MultipleChoiceField(
         label="Publics visés",
-        choices=[(a, a) for a in DEFAULT_AUDIENCES],
+        choices=Audience.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
@@ -62,7 +67,7 @@ class ProgrammeForm(forms.Form):
         label="Autres publics visés",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Un par ligne.",
+        help_text="Un par ligne, s'il n'est pas dans la liste ci-dessus.",
     )
     cofunders = forms.CharField(
         label="Cofinanceurs",
@@ -86,6 +91,28 @@ class ProgrammeForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, programme=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.own_audiences = sponsor_selectors.own_audiences(programme=programme) if programme else {}
+        self.fields["audiences"].choices = [*Audience.choices, *self.own_audiences.items()]
+        renames = {
+            f"{OWN_LABEL}{code}": forms.CharField(
+                label=f"Nom du public « {label} »",
+                initial=label,
+                max_length=100,
+                required=False,
+                help_text="Pour le renommer : ses remises restent comptées ensemble dans le rapport.",
+            )
+            for code, label in self.own_audiences.items()
+        }
+        names, fields = list(self.fields), dict(self.fields)
+        position = names.index("other_audiences") + 1
+        self.fields = {
+            **{name: fields[name] for name in names[:position]},
+            **renames,
+            **{name: fields[name] for name in names[position:]},
+        }
+
     def clean_cofunders(self):
         result = []
         for number, line in enumerate(self.cleaned_data["cofunders"].splitlines(), start=1):
@@ -106,6 +133,13 @@ class ProgrammeForm(forms.Form):
         data["communes"] = split_codes(data["communes"])
         others = [line.strip() for line in data.pop("other_audiences").splitlines() if line.strip()]
         data["audiences"] = list(data["audiences"]) + [a for a in others if a not in data["audiences"]]
+        renamed = {}
+        for code, label in self.own_audiences.items():
+            new = " ".join(data.pop(f"{OWN_LABEL}{code}", "").split())
+            if new and new != label:
+                renamed[code] = new
+        if renamed:
+            data["audience_labels"] = renamed
         if not data.get("logo"):
             data.pop("logo", None)
         return data
@@ -125,8 +159,7 @@ class ProgrammeForm(forms.Form):
             "eligible_levels": list(programme.eligible_levels.all()),
             "eligible_subcategories": list(programme.eligible_subcategories.all()),
             "eligible_services": list(programme.eligible_services.all()),
-            "audiences": [a for a in programme.audiences if a in DEFAULT_AUDIENCES],
-            "other_audiences": "\n".join(a for a in programme.audiences if a not in DEFAULT_AUDIENCES),
+            "audiences": list(programme.audiences),
             "cofunders": "\n".join(f"{c.name} ; {c.share_bp / 100:g}" for c in programme.cofunders.all()),
             "contact_name": programme.contact_name,
             "contact_email": programme.contact_email,

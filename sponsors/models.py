@@ -12,20 +12,12 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 
+from passnum.audiences import LABEL_MAX, PROGRAMME_CODE_MAX, Audience
 from passnum.organisations.tenancy import TenantQuerySet
 
-DEFAULT_AUDIENCES = [
-    "Seniors",
-    "Jeunes de 16 à 25 ans",
-    "Jeunes femmes de 16 à 25 ans",
-    "Bénéficiaires du RSA",
-    "Demandeurs d'emploi",
-    "Personnes en situation de handicap",
-    "Personnes en perte d'autonomie",
-    "Décrocheurs scolaires",
-    "Habitants des quartiers prioritaires (QPV)",
-    "Habitants des zones rurales isolées",
-]
+# The audiences a programme may target: the national codes (labels in ``passnum.audiences``); a
+# programme adds its own as ``ProgrammeAudience`` rows.
+DEFAULT_AUDIENCES = list(Audience.values)
 
 
 def logo_extension(upload):
@@ -90,7 +82,8 @@ class Programme(models.Model):
     eligible_services = models.ManyToManyField(
         "aptic_catalog.Service", blank=True, related_name="+", verbose_name="services éligibles"
     )
-    audiences = models.JSONField("publics visés", default=list, blank=True)
+    # Codes: national (``passnum.audiences``) or the programme's own (``ProgrammeAudience``).
+    audiences = models.JSONField("publics visés (codes)", default=list, blank=True)
     contact_name = models.CharField("contact : nom", max_length=200, blank=True)
     contact_email = models.EmailField("contact : e-mail", blank=True)
     contact_phone = models.CharField("contact : téléphone", max_length=30, blank=True)
@@ -134,6 +127,33 @@ class Programme(models.Model):
     @property
     def is_open(self):
         return self.status == self.Status.OPEN
+
+
+class ProgrammeAudience(models.Model):
+    """An audience of the programme's own, beyond the national codes: a stable code ``p-…`` (never
+    a national code: those have no hyphen) and its label, which may be reworded without splitting
+    the reports that group by code. Kept when the programme stops targeting it (history)."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="own_audiences")
+    code = models.CharField("code", max_length=PROGRAMME_CODE_MAX)
+    label = models.CharField("libellé", max_length=LABEL_MAX)
+
+    tenant_field = "programme__sponsor"
+    objects = type("ProgrammeAudienceQuerySet", (TenantQuerySet, models.QuerySet), {}).as_manager()
+
+    class Meta:
+        verbose_name = "public propre à un programme"
+        verbose_name_plural = "publics propres aux programmes"
+        ordering = ["programme", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="programme_audience_code_unique"),
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^p-[a-z0-9]+(-[a-z0-9]+)*$"), name="programme_audience_code_format"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
 
 
 class CoFunder(models.Model):

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 from django.db.models import Count, Sum
 
+from passnum import audiences as audience_codes
 from passnum.passes import selectors as pass_selectors
 from passnum.territories import selectors as territory_selectors
-from sponsors.models import Order, Programme, SponsorInvoice
+from sponsors.models import Order, Programme, ProgrammeAudience, SponsorInvoice
 
 
 def programmes_of(organisation):
@@ -85,6 +86,38 @@ def covers_commune(programme, insee_code):
 # the admin) changes ``updated_at`` in the transaction that changes its eligible services, so an
 # entry is never stale; the cache only spares the redemption a query per scan.
 _eligibility_cache = {}
+
+
+_own_audiences_cache = {}
+
+
+def own_audiences(*, programme: Programme) -> dict[str, str]:
+    """The programme's own audiences, code → label (also those it no longer targets: history).
+    Kept in memory per programme version: the services that add or rename one save the
+    programme, so its ``updated_at`` changes (the report page asks no query for them)."""
+    key = (programme.pk, programme.updated_at)
+    if key not in _own_audiences_cache:
+        if len(_own_audiences_cache) > 10_000:
+            _own_audiences_cache.clear()
+        _own_audiences_cache[key] = dict(
+            ProgrammeAudience.objects.filter(programme_id=programme.pk).values_list("code", "label")
+        )
+    return dict(_own_audiences_cache[key])
+
+
+def audience_labels(*, programme: Programme, codes=None) -> dict[str, str]:
+    """Code → French label for ``codes`` (the programme's audiences by default); asks the database
+    only when one of them is a code of the programme's own (and not again for the same version
+    of the programme)."""
+    codes = list(programme.audiences or []) if codes is None else list(codes)
+    own = own_audiences(programme=programme) if any(audience_codes.is_programme_code(c) for c in codes) else {}
+    return {code: audience_codes.label(code, own) for code in codes}
+
+
+def audience_choices(*, programme: Programme) -> list[tuple[str, str]]:
+    """``(code, label)`` of the audiences the programme targets, for a form's checkboxes."""
+    labels = audience_labels(programme=programme)
+    return [(code, labels[code]) for code in programme.audiences or []]
 
 
 def service_is_eligible(programme, service):

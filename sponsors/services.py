@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from passnum import audiences as audience_codes
 from passnum.audit.services import record, snapshot
 from passnum.errors import DomainError
 from passnum.numbering.models import Series
@@ -22,7 +23,7 @@ from passnum.organisations.models import Organisation
 from passnum.passes import services as pass_services
 from passnum.refusals import Refusal
 from passnum.territories import selectors as territory_selectors
-from sponsors.models import CoFunder, Order, Programme, SponsorInvoice, SponsorPayment
+from sponsors.models import CoFunder, Order, Programme, ProgrammeAudience, SponsorInvoice, SponsorPayment
 
 MIN_BOOKLETS, MAX_BOOKLETS = 1, 5000
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -204,6 +205,7 @@ def check_programme_data(data, *, programme=None):
     check_grace(data.get("grace_months", 1), data.get("grace_days", 0))
     check_territory(departments=data.get("departments", []), communes=data.get("communes", []))
     check_cofunders(data.get("cofunders", []))
+    check_audiences(values=data.get("audiences", []))
     check_logo(data.get("logo"))
 
 
@@ -281,6 +283,7 @@ def create_programme(sponsor, data, *, actor=None, request=None):
     except IntegrityError as error:
         raise ProgrammeRefused("Ce préfixe est déjà pris par un autre programme.", field="prefix") from error
     _save_relations(programme, data)
+    _save_audiences(programme=programme, data=data)
     record(
         "sponsors.programme.created",
         actor=actor,
@@ -311,6 +314,7 @@ def update_programme(programme, data, *, actor=None, request=None):
     moved = move_passes_with_programme(programme, dates_before=dates_before)
     programme.save()
     _save_relations(programme, data)
+    _save_audiences(programme=programme, data=data)
     record(
         "sponsors.programme.changed",
         actor=actor,
@@ -321,6 +325,85 @@ def update_programme(programme, data, *, actor=None, request=None):
         after={**snapshot(programme, fields=PROGRAMME_FIELDS), **({"passes_moved": moved} if moved else {})},
     )
     return programme
+
+
+# --- Audiences: codes, national or the programme's own (see passnum.audiences) ------------------
+
+MAX_AUDIENCES = 30
+
+
+def check_audiences(*, values) -> None:
+    """Codes or labels: a list of at most 30, each label of at most 100 characters."""
+    if not isinstance(values, (list, tuple)):
+        raise ProgrammeRefused("Les publics visés doivent être une liste.", field="audiences")
+    if len(values) > MAX_AUDIENCES:
+        raise ProgrammeRefused(f"Indiquez {MAX_AUDIENCES} publics visés au plus.", field="audiences")
+    for value in values:
+        if len(str(value).strip()) > audience_codes.LABEL_MAX:
+            raise ProgrammeRefused(
+                f"Le nom d'un public tient en {audience_codes.LABEL_MAX} caractères au plus : "
+                f"« {str(value)[:40]}… » est trop long.",
+                field="other_audiences",
+            )
+
+
+def audience_codes_for(*, programme: Programme, values) -> list[str]:
+    """The codes of ``values`` (codes or labels), in their order, without repeats: a national code
+    or label (or a former wording) gives the national code; the code or label of one of the
+    programme's own audiences gives its code; another label becomes a new audience of the
+    programme's own (a ``ProgrammeAudience``), in the caller's transaction."""
+    own = dict(ProgrammeAudience.objects.filter(programme=programme).values_list("code", "label"))
+    known = set(own)
+    codes = audience_codes.codes_for(values, own=own)
+    ProgrammeAudience.objects.bulk_create(
+        [ProgrammeAudience(programme=programme, code=code, label=own[code]) for code in own if code not in known]
+    )
+    return codes
+
+
+def _save_audiences(*, programme: Programme, data: dict) -> None:
+    for code, label in (data.get("audience_labels") or {}).items():
+        rename_programme_audience(programme=programme, code=code, label=label)
+    if "audiences" in data:
+        programme.audiences = audience_codes_for(programme=programme, values=data["audiences"])
+        programme.save(update_fields=["audiences", "updated_at"])  # a new version: labels read again
+
+
+@transaction.atomic
+def rename_programme_audience(*, programme: Programme, code: str, label: str, actor=None, request=None):
+    """A new label for one of the programme's own audiences: its code stays, so its history (the
+    hand-overs counted under it) stays in one row of the reports."""
+    audience = ProgrammeAudience.objects.select_for_update().filter(programme=programme, code=code).first()
+    if audience is None:
+        raise ProgrammeRefused("Ce public n'est pas un public propre à ce programme.", field="audiences")
+    label = " ".join(str(label or "").split())
+    if not label:
+        raise ProgrammeRefused("Indiquez le nouveau nom du public.", field="label")
+    if len(label) > audience_codes.LABEL_MAX:
+        raise ProgrammeRefused(
+            f"Le nom d'un public tient en {audience_codes.LABEL_MAX} caractères au plus.", field="label"
+        )
+    if audience_codes.national_code(label):
+        raise ProgrammeRefused(
+            f"« {label} » est déjà un public de la liste nationale : cochez-le plutôt.", field="label"
+        )
+    others = ProgrammeAudience.objects.filter(programme=programme).exclude(pk=audience.pk)
+    if any(audience_codes.normalised(o.label) == audience_codes.normalised(label) for o in others):
+        raise ProgrammeRefused(f"Ce programme a déjà un public nommé « {label} ».", field="label")
+    before = audience.label
+    audience.label = label
+    audience.save(update_fields=["label"])
+    programme.save(update_fields=["updated_at"])  # a new version: the labels are read again
+    record(
+        "sponsors.programme.audience_renamed",
+        actor=actor,
+        request=request,
+        organisation=programme.sponsor,
+        target=programme,
+        before={"code": code, "label": before},
+        after={"code": code, "label": label},
+    )
+    return audience
 
 
 def move_passes_with_programme(programme, *, dates_before) -> int:

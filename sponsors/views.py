@@ -170,7 +170,9 @@ def _report_context(request, programme):
 @sponsor_required
 def programme_edit(request, pk):
     programme = get_for_organisation_or_404(Programme.objects.all(), request.organisation, pk=pk)
-    form = ProgrammeForm(request.POST or None, request.FILES or None, initial=ProgrammeForm.initial_for(programme))
+    form = ProgrammeForm(
+        request.POST or None, request.FILES or None, initial=ProgrammeForm.initial_for(programme), programme=programme
+    )
     if request.method == "POST" and _can_manage(request) and form.is_valid():
         try:
             services.update_programme(programme, form.to_data(), actor=request.user, request=request)

@@ -12,10 +12,10 @@ from mediators.places.models import CatalogueFormat, CatalogueItem, PointOfPrese
 from mediators.places.search import filter_commune
 from mediators.places.validators import international_phone
 from mediators.qualification.models import (
-    Audience,
     LegalForm,
     SiteAudience,
 )
+from passnum import audiences as audience_codes
 
 ACCESSIBILITY_FLAGS = {
     "wheelchair": ("wheelchair_accessible", "Accessible en fauteuil roulant"),
@@ -192,15 +192,6 @@ LEVEL_TO_SCHEMA = {
 }
 
 
-AUDIENCE_TO_SCHEMA = {
-    Audience.YOUTH: "Jeunes",
-    Audience.STUDENTS: "Étudiants",
-    Audience.FAMILIES: "Familles et/ou enfants",
-    Audience.SENIORS: "Seniors",
-    Audience.WOMEN: "Femmes",
-}
-
-
 FLAG_TO_SCHEMA = [
     ("hearing_support", "Surdité"),
     ("wheelchair_accessible", "Handicaps moteurs"),
@@ -311,9 +302,7 @@ def open_data_row(point):
         "structure_parente": organisation.name if organisation.name != point.name else "",
         "date_maj": timezone.localtime(updated).date().isoformat(),
         "services": _joined(sorted(_schema_service(item.service) for item in catalogue)),
-        "publics_specifiquement_adresses": _joined(
-            AUDIENCE_TO_SCHEMA.get(link.audience) for link in sorted(audiences, key=lambda a: a.audience)
-        ),
+        "publics_specifiquement_adresses": _joined(audience_codes.schema_publics(link.audience for link in audiences)),
         "prise_en_charge_specifique": _joined(label for flag, label in FLAG_TO_SCHEMA if getattr(point, flag)),
         # With a pass, the person pays nothing for a regulated service: free under condition.
         "frais_a_charge": "Gratuit sous condition" if point.regulated_free else "Payant",

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from clearing.money import euros
+from passnum.audiences import Audience  # noqa: F401 - the sites' publics are the national codes
 from passnum.organisations.tenancy import TenantQuerySet
 
 
@@ -44,18 +45,6 @@ class LegalForm(models.TextChoices):
 class Sector(models.TextChoices):
     PUBLIC = "public", "Public"
     PRIVATE = "private", "Privé"
-
-
-class Audience(models.TextChoices):
-    SENIORS = "seniors", "Seniors"
-    YOUTH = "youth", "Jeunes (16-25 ans)"
-    STUDENTS = "students", "Étudiants"
-    FAMILIES = "families", "Familles et enfants"
-    WOMEN = "women", "Femmes"
-    JOB_SEEKERS = "job_seekers", "Demandeurs d'emploi"
-    MINIMUM_INCOME = "minimum_income", "Allocataires du RSA"
-    DISABILITY = "disability", "Personnes en situation de handicap"
-    PRIORITY_AREAS = "priority_areas", "Habitants des quartiers prioritaires et zones isolées"
 
 
 class SiteOwnedQuerySet(TenantQuerySet, models.QuerySet):

@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from aptic_catalog import selectors as catalogue_selectors
 from beneficiaries import selectors as beneficiary_selectors
+from beneficiaries.models import AgeBand
 from mediators.redemption import selectors as redemption_selectors
+from passnum import audiences as audience_codes
 from passnum.passes import selectors as pass_selectors
 from passnum.passes.models import PassState
 from passnum.territories import selectors as territory_selectors
@@ -21,7 +23,7 @@ from sponsors.reporting import labels
 from sponsors.reporting.alerts import programme_alerts
 from sponsors.reporting.charts import charts_of
 from sponsors.reporting.periods import Period
-from sponsors.reporting.suppression import PRIMARY, is_small, suppress_list, suppress_tree
+from sponsors.reporting.suppression import PRIMARY, Sum, is_small, suppress, suppress_list, suppress_tree
 from sponsors.reporting.territory import Territory
 
 IDLE_DAYS = 60
@@ -75,6 +77,7 @@ def programme_report(
         "by_person_commune": by_person["hand_overs"],
         "by_beneficiary_commune": by_person["redemptions"],
         "by_prescriber": _by_prescriber(programme, window, today, code),
+        **_by_audience_and_age_band(programme, window, code),
     }
     report["alerts"] = programme_alerts(programme=programme, report=report, territory=code, today=today)
     report["charts"] = charts_of(report=report)
@@ -286,3 +289,52 @@ def _summed(children) -> dict:
         for name in ("count", "passes", "cents"):
             totals[name] += child[name]
     return dict(totals)
+
+
+# --- By audience and by age band (hand-overs, grouped by code: a renamed label keeps its history) --
+
+
+def _by_audience_and_age_band(programme, window, territory: str | None) -> dict:
+    found = beneficiary_selectors.programme_hand_overs_by_audiences_and_age_band(**window, territory=territory)
+    return {"by_audience": _by_audience(programme, found), "by_age_band": _by_age_band(found)}
+
+
+def _by_audience(programme, found) -> dict:
+    """Hand-overs per audience code of the beneficiary, with a row for those without any. When
+    nobody has two audiences the rows add up to the hand-overs (the total the other tables
+    show): they are suppressed as its parts, secondary suppression included. Otherwise a person
+    of several audiences counts in each, the rows add up to more than the hand-overs by an
+    amount nobody is shown, and each row is suppressed on its own. No total row either way."""
+    counts = defaultdict(int)
+    hand_overs = 0
+    for row in found:
+        hand_overs += row["count"]
+        for code in row["audiences"] or [audience_codes.NO_AUDIENCE]:
+            counts[code] += row["count"]
+    if not hand_overs:
+        return {"rows": [], "total": None}
+    targeted = [code for code in programme.audiences or [] if code != audience_codes.NO_AUDIENCE]
+    labels = sponsor_selectors.audience_labels(programme=programme, codes=[*targeted, *counts])
+    others = sorted((c for c in counts if c not in targeted and c != audience_codes.NO_AUDIENCE), key=labels.get)
+    codes = [*targeted, *others, *([audience_codes.NO_AUDIENCE] if audience_codes.NO_AUDIENCE in counts else [])]
+    values = {code: counts[code] for code in codes}
+    parts_of_total = sum(values.values()) == hand_overs
+    values[None] = hand_overs
+    hidden = suppress(values=values, sums=[Sum(total=None, parts=tuple(codes))] if parts_of_total else [])
+    rows = [{"key": code, "label": labels[code], "count": counts[code], "hidden": hidden.get(code)} for code in codes]
+    return {"rows": rows, "total": None}
+
+
+def _by_age_band(found) -> dict:
+    """Hand-overs per age band of the beneficiary, every band shown (zeros too), « Non
+    renseigné » for a record without one; the bands part the hand-overs: a total row."""
+    counts = defaultdict(int)
+    for row in found:
+        counts[row["age_band"]] += row["count"]
+    if not counts:
+        return {"rows": [], "total": {"count": 0, "hidden": None}}
+    rows = [{"key": band, "label": label, "count": counts.get(band, 0)} for band, label in AgeBand.choices]
+    unknown = sum(count for band, count in counts.items() if band not in AgeBand.values)
+    if unknown:
+        rows.append({"key": "inconnu", "label": "Non renseigné", "count": unknown})
+    return _table(*suppress_list(rows=rows))

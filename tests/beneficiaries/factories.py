@@ -43,7 +43,7 @@ class HandOverFactory(factory.django.DjangoModelFactory):
 
 def booklets_in_stock(prescriber, count=2, *, paid=True, **programme):
     """``count`` booklets (10 passes each) of a new programme, allocated to ``prescriber``."""
-    programme.setdefault("audiences", ["Seniors", "Demandeurs d'emploi"])
+    programme.setdefault("audiences", ["seniors", "job_seekers"])
     programme.setdefault("communes", ["33063", "33522"])
     order = OrderFactory(programme=ProgrammeFactory(**programme), booklet_count=count, status=Order.Status.PAID)
     with transaction.atomic():
@@ -54,4 +54,4 @@ def booklets_in_stock(prescriber, count=2, *, paid=True, **programme):
     return [Booklet.objects.select_related("order", "programme").get(pk=b.pk) for b in booklets]
 
 
-BENEFICIARY = {"age_band": "60-74", "commune": "33063", "audiences": ["Seniors"], "contact_consent": False}
+BENEFICIARY = {"age_band": "60-74", "commune": "33063", "audiences": ["seniors"], "contact_consent": False}

@@ -40,7 +40,7 @@ def test_hand_over_activates_passes_and_records_only_what_reporting_needs(prescr
     assert booklet.state == Booklet.State.HANDED_OUT
     assert set(booklet.passes.values_list("state", flat=True)) == {PassState.ACTIVE}
     beneficiary = handover.beneficiary
-    assert (beneficiary.age_band, beneficiary.commune, beneficiary.audiences) == ("60-74", "33063", ["Seniors"])
+    assert (beneficiary.age_band, beneficiary.commune, beneficiary.audiences) == ("60-74", "33063", ["seniors"])
     assert beneficiary.email == beneficiary.phone == beneficiary.name == ""
     assert handover.user == user and handover.organisation == prescriber and not handover.is_exception
     assert PassJournal.objects.filter(pass_ref__booklet=booklet, kind=JournalKind.HANDED_OUT).count() == 10
@@ -334,7 +334,7 @@ def test_purge_erases_personal_fields_after_retention_and_keeps_aggregates(setti
     assert services.purge_personal_data() == 0  # idempotent
     purged = Beneficiary.objects.get(pk=old_handover.beneficiary_id)
     assert purged.email == "" and not purged.contact_consent and purged.purged_at is not None
-    assert (purged.age_band, purged.commune, purged.audiences) == ("60-74", "33063", ["Seniors"])
+    assert (purged.age_band, purged.commune, purged.audiences) == ("60-74", "33063", ["seniors"])
     assert Beneficiary.objects.get(pk=current_handover.beneficiary_id).email == "a@exemple.fr"
     assert AuditLog.objects.filter(action="beneficiaries.personal_data.purged").count() == 1
 

@@ -58,7 +58,7 @@ def test_the_money_loop_balances_at_every_step(django_capture_on_commit_callback
             valid_until=datetime.date(2026, 12, 31),
             departments=["33"],
             communes=["33063", "33522"],
-            audiences=["Seniors"],
+            audiences=["seniors"],
         )
         order = sponsor_services.create_quote(programme, 1)
         assert clearing_selectors.ledger(programme=programme) == [] or balanced(programme, ordered=0)

@@ -62,7 +62,7 @@ def test_hand_over_at_the_counter(client, demo):
     form = page.context["form"]
     data = {name: form[name].value() for name in form.fields}
     data = {name: value for name, value in data.items() if value not in (None, False)}
-    data["audiences"] = ["Seniors"]
+    data["audiences"] = ["seniors"]
     response = client.post(hand_over, data)
     assert response.status_code == 302, page.context["form"].errors
     booklet = Booklet.objects.get(serial=serial)

@@ -43,14 +43,14 @@ def test_form_requires_the_name_and_consent_when_the_programme_does(client, agen
     # The focus starts in the name field, and only there.
     [name_input] = re.findall(r'<input[^>]*name="name"[^>]*>', html)
     assert "autofocus" in name_input and html.count("autofocus") == 1
-    response = client.post(HAND_OVER, defaults(page, audiences=["Seniors"]))
+    response = client.post(HAND_OVER, defaults(page, audiences=["seniors"]))
     assert response.status_code == 400
     assert "demande le nom" in response.context["form"].errors["name"][0]
-    response = client.post(HAND_OVER, defaults(page, audiences=["Seniors"], name="Camille Martin"))
+    response = client.post(HAND_OVER, defaults(page, audiences=["seniors"], name="Camille Martin"))
     assert response.status_code == 400
     assert "accord" in response.context["form"].errors["name_consent"][0]
     assert not HandOver.objects.exists()
-    response = client.post(HAND_OVER, defaults(page, audiences=["Seniors"], name="Camille Martin", name_consent="on"))
+    response = client.post(HAND_OVER, defaults(page, audiences=["seniors"], name="Camille Martin", name_consent="on"))
     assert response.status_code == 302
     assert HandOver.objects.get().beneficiary.name == "Camille Martin"
 
@@ -61,6 +61,6 @@ def test_form_has_no_name_and_stores_none_when_the_programme_does_not_require_it
     assert "name" not in page.context["form"].fields
     assert 'name="name"' not in page.content.decode()
     # A name slipped into the request anyway is not stored.
-    response = client.post(HAND_OVER, defaults(page, audiences=["Seniors"], name="Camille Martin", name_consent="on"))
+    response = client.post(HAND_OVER, defaults(page, audiences=["seniors"], name="Camille Martin", name_consent="on"))
     assert response.status_code == 302
     assert HandOver.objects.get().beneficiary.name == ""

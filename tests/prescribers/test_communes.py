@@ -33,7 +33,7 @@ def scan_and_confirm(client, prescriber, **changes):
     form = page.context["form"]
     data = {name: form[name].value() for name in form.fields}
     data = {k: v for k, v in data.items() if v not in (None, False)}
-    data.update(audiences=["Seniors"], **changes)
+    data.update(audiences=["seniors"], **changes)
     return page, client.post(HAND_OVER, data)
 
 
@@ -96,6 +96,6 @@ def test_a_shared_name_means_the_commune_of_the_programme(client, agent, prescri
     form = page.context["form"]
     data = {name: form[name].value() for name in form.fields}
     data = {k: v for k, v in data.items() if v not in (None, False)}
-    response = client.post(HAND_OVER, {**data, "audiences": ["Seniors"], "commune": "Saint-Denis"})
+    response = client.post(HAND_OVER, {**data, "audiences": ["seniors"], "commune": "Saint-Denis"})
     assert response.status_code == 302
     assert HandOver.objects.get().beneficiary.commune == "97411"

@@ -42,7 +42,7 @@ def confirm(client, response, **changes):
 def test_counter_shows_stock_by_programme(client, agent, prescriber, django_assert_max_num_queries):
     booklets = booklets_in_stock(prescriber, count=3)
     client.get(HAND_OVER)  # warm the session
-    confirm(client, scan(client, booklets[0].serial), audiences=["Seniors"])
+    confirm(client, scan(client, booklets[0].serial), audiences=["seniors"])
     with django_assert_max_num_queries(12):
         response = client.get(reverse("prescribers:home"))
     assert response.status_code == 200
@@ -65,11 +65,12 @@ def test_scan_then_enter_hands_the_booklet_over_with_defaults(client, agent, pre
     page = response.content.decode()
     assert 'id="communes-du-programme"' in page and '<option value="33063">' in page
     assert (
-        'value="Seniors"' in page
+        'value="seniors"' in page
         and "autofocus"
-        in page.split('value="Seniors"')[0].rsplit("<input", 1)[1] + page.split('value="Seniors"')[1].split(">")[0]
+        in page.split('value="seniors"')[0].rsplit("<input", 1)[1] + page.split('value="seniors"')[1].split(">")[0]
     )
-    response = confirm(client, response, audiences=["Seniors"])
+    assert "Seniors</label>" in page and "Demandeurs d&#x27;emploi</label>" in page  # labels shown, codes sent
+    response = confirm(client, response, audiences=["seniors"])
     assert response.status_code == 302
     booklet.refresh_from_db()
     assert booklet.state == Booklet.State.HANDED_OUT
@@ -80,14 +81,14 @@ def test_scan_then_enter_hands_the_booklet_over_with_defaults(client, agent, pre
 
 def test_the_next_hand_over_reuses_the_last_values(client, agent, prescriber):
     first, second = booklets_in_stock(prescriber, count=2)
-    confirm(client, scan(client, first.serial), age_band="75+", commune="33522", audiences=["Seniors"])
+    confirm(client, scan(client, first.serial), age_band="75+", commune="33522", audiences=["seniors"])
     response = scan(client, second.serial)
     assert 'class="button" autofocus>Confirmer' in response.content.decode()
     form = response.context["form"]
     assert (form["age_band"].value(), form["commune"].value(), form["audiences"].value()) == (
         "75+",
         "33522",
-        ["Seniors"],
+        ["seniors"],
     )
 
 
@@ -117,7 +118,7 @@ def test_form_refusals_are_tied_to_fields(client, agent, prescriber):
     assert response.status_code == 400 and "n'existe pas" in response.context["form"].errors["commune"][0]
     response = confirm(client, page, contact_consent="on")
     assert "e-mail ou son téléphone" in response.context["form"].errors["email"][0]
-    response = confirm(client, page, commune="75056", audiences=["Seniors"])
+    response = confirm(client, page, commune="75056", audiences=["seniors"])
     assert "hors du territoire" in response.content.decode()
     assert not HandOver.objects.exists()
 
@@ -125,8 +126,8 @@ def test_form_refusals_are_tied_to_fields(client, agent, prescriber):
 def test_double_submitted_form_applies_once(client, agent, prescriber):
     booklet = booklets_in_stock(prescriber, count=1)[0]
     page = scan(client, booklet.serial)
-    first = confirm(client, page, audiences=["Seniors"])
-    second = confirm(client, page, audiences=["Seniors"])
+    first = confirm(client, page, audiences=["seniors"])
+    second = confirm(client, page, audiences=["seniors"])
     assert first.status_code == second.status_code == 302
     assert "déjà été envoyé" in client.get(second["Location"]).content.decode()
     assert HandOver.objects.count() == 1
@@ -134,7 +135,7 @@ def test_double_submitted_form_applies_once(client, agent, prescriber):
 
 def test_undo_then_lost_and_replacement(client, agent, prescriber):
     first, second, third = booklets_in_stock(prescriber, count=3)
-    confirm(client, scan(client, first.serial), audiences=["Seniors"])
+    confirm(client, scan(client, first.serial), audiences=["seniors"])
     handover = HandOver.objects.get()
     url = reverse("prescribers:undo", args=[handover.pk])
     assert "Annuler cette remise" in client.get(url).content.decode()
@@ -142,7 +143,7 @@ def test_undo_then_lost_and_replacement(client, agent, prescriber):
     first.refresh_from_db()
     assert first.state == Booklet.State.ALLOCATED
 
-    confirm(client, scan(client, second.serial), audiences=["Seniors"])
+    confirm(client, scan(client, second.serial), audiences=["seniors"])
     lost_url = reverse("prescribers:lost")
     response = client.get(lost_url, {"serial": second.serial, "kind": "stolen"})
     assert "10 pass non utilisés seront annulés" in response.content.decode()
@@ -162,7 +163,7 @@ def test_undo_then_lost_and_replacement(client, agent, prescriber):
 
 def test_undo_after_15_minutes_says_so(client, agent, prescriber):
     booklet = booklets_in_stock(prescriber, count=1)[0]
-    confirm(client, scan(client, booklet.serial), audiences=["Seniors"])
+    confirm(client, scan(client, booklet.serial), audiences=["seniors"])
     HandOver.objects.update(at=timezone.now() - timedelta(minutes=20))
     response = client.post(reverse("prescribers:undo", args=[HandOver.objects.get().pk]), follow=True)
     assert "15 minutes" in response.content.decode()

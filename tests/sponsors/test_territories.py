@@ -79,7 +79,7 @@ def test_the_programme_form_refuses_an_unknown_commune_in_french(client, member_
         "grace_days": "0",
         "departments": "33",
         "communes": "33063, 33999",
-        "audiences": ["Seniors"],
+        "audiences": ["seniors"],
         "cofunders": "État (ANCT) ; 50",
     }
     response = client.post(reverse("sponsors:programme_create"), data)

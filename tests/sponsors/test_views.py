@@ -34,7 +34,7 @@ def form_data(**overrides):
         "grace_days": "0",
         "departments": "33",
         "communes": "33063",
-        "audiences": ["Seniors"],
+        "audiences": ["seniors"],
         "other_audiences": "Aidants familiaux",
         "cofunders": "État (ANCT) ; 50",
     }
@@ -65,7 +65,7 @@ def test_create_programme_through_the_form(sponsor_client, sponsor):
     programme = Programme.objects.get()
     assert response.status_code == 302 and response.url == reverse("sponsors:programme", args=[programme.pk])
     assert programme.sponsor == sponsor
-    assert programme.audiences == ["Seniors", "Aidants familiaux"]
+    assert programme.audiences == ["seniors", "p-aidants-familiaux"]
     assert programme.cofunders.get().share_bp == 5000
 
 
