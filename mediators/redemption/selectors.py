@@ -306,6 +306,14 @@ def _with_totals(*, totals_model, grain: str, programme_id: int, start, end, key
 def programme_redemptions_over_time(*, programme_id: int, period: str, start=None, end=None) -> list[dict]:
     """``[{"period": date, "count", "passes", "cents"}]`` per ``period`` (``"month"`` or ``"week"``,
     weeks starting on Monday, in the site's time zone), oldest first — one statement."""
+    return programme_redemptions_over_periods(programme_id=programme_id, periods=(period,), start=start, end=end)[
+        period
+    ]
+
+
+def programme_redemptions_over_periods(*, programme_id: int, periods: tuple[str, ...], start=None, end=None) -> dict:
+    """``programme_redemptions_over_time`` for several ``periods`` at once (``{period: rows}``),
+    from one statement over the days."""
     from django.db.models.functions import TruncDate
 
     from mediators.redemption.models import RedemptionDayTotal
@@ -314,14 +322,17 @@ def programme_redemptions_over_time(*, programme_id: int, period: str, start=Non
         totals_model=RedemptionDayTotal, grain="day", programme_id=programme_id, start=start, end=end,
         keys=(["day"], {}), live_keys=([], {"day": TruncDate("redeemed_at", tzinfo=timezone.get_current_timezone())}),
     )  # fmt: skip
-    periods = {}
-    for row in days:
-        day = row["day"]
-        first = day.replace(day=1) if period == "month" else day - datetime.timedelta(days=day.weekday())
-        total = periods.setdefault(first, {"period": first, "count": 0, "passes": 0, "cents": 0})
-        for figure in ("count", "passes", "cents"):
-            total[figure] += row[figure]
-    return [periods[first] for first in sorted(periods)]
+    result = {}
+    for period in periods:
+        buckets = {}
+        for row in days:
+            day = row["day"]
+            first = day.replace(day=1) if period == "month" else day - datetime.timedelta(days=day.weekday())
+            total = buckets.setdefault(first, {"period": first, "count": 0, "passes": 0, "cents": 0})
+            for figure in ("count", "passes", "cents"):
+                total[figure] += row[figure]
+        result[period] = [buckets[first] for first in sorted(buckets)]
+    return result
 
 
 def _by_month_total(*, totals_model, start, end, programme_id, keys):

@@ -43,12 +43,13 @@ def programme_report(*, programme, period: Period, today: datetime.date | None =
     """Every table of the programme's report (see docs/architecture.md « Rapports »)."""
     today = today or timezone.localdate()
     window = {"programme_id": programme.pk, "start": period.start, "end": period.end}
+    over_time = redemption_selectors.programme_redemptions_over_periods(periods=("month", "week"), **window)
     return {
         "period": period,
         "counters": _counters(programme),
         "pass_states": _pass_states(programme),
-        "by_month": _over_time(window, "month"),
-        "by_week": _over_time(window, "week"),
+        "by_month": _over_time(over_time["month"], "month"),
+        "by_week": _over_time(over_time["week"], "week"),
         "by_service": _by_service(window),
         "by_place": _by_place(window),
         "by_place_commune": _by_place_commune(window),
@@ -94,8 +95,7 @@ def _table(rows, total) -> dict:
     return {"rows": rows, "total": total}
 
 
-def _over_time(window, period: str) -> dict:
-    rows = redemption_selectors.programme_redemptions_over_time(period=period, **window)
+def _over_time(rows, period: str) -> dict:
     for row in rows:
         day = row["period"]
         if isinstance(day, datetime.datetime):
