@@ -6,7 +6,7 @@ forbids it, 400: the beneficiary's data).
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -523,7 +523,7 @@ _ROLL_UP_SQL = [
 ]
 
 
-def roll_up_totals(*, now=None, rebuild: bool = False) -> dict:
+def roll_up_totals(*, now: datetime | None = None, rebuild: bool = False) -> dict:
     """Adds the hand-overs of the days closed since the last run to the reports' totals
     (``HandOverMonthTotal``); idempotent. A day is closed once no undo can reach it (15 minutes
     after its end); a hand-over is dated by the server."""
