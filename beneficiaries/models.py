@@ -180,3 +180,48 @@ class LossDeclaration(models.Model):
 
     def __str__(self):
         return f"Déclaration de perte n° {self.pk}"
+
+
+# --- Totals for the sponsors' reports, kept by the nightly rollup (services.roll_up_totals) -----
+# Only days that can no longer change are rolled up (a hand-over is dated by the server, an undo
+# comes within 15 minutes): the reports add to them, live, the hand-overs since ``closed_before``.
+
+
+class HandOverRollup(models.Model):
+    """How far the totals go (one row): every live hand-over before ``closed_before`` (a local
+    midnight) is counted in them, none after."""
+
+    closed_before = models.DateTimeField("totaux arrêtés avant le")
+    rolled_up_at = models.DateTimeField("calculés le")
+
+    class Meta:
+        verbose_name = "calcul des totaux de remises"
+        verbose_name_plural = "calculs des totaux de remises"
+
+    def __str__(self):
+        return f"Totaux de remises arrêtés avant le {self.closed_before:%d/%m/%Y}"
+
+
+class HandOverMonthTotal(models.Model):
+    """Live hand-overs of a programme's booklets in one month (Europe/Paris, rolled-up days only),
+    per prescriber and department of the beneficiary's commune (report periods are whole months)."""
+
+    programme = models.ForeignKey("sponsors.Programme", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField("mois (premier jour)")
+    prescriber = models.ForeignKey("organisations.Organisation", on_delete=models.CASCADE, related_name="+")
+    department = models.CharField("département du bénéficiaire", max_length=3)
+    count = models.PositiveIntegerField("remises")
+    first_at = models.DateTimeField("première remise")
+    last_at = models.DateTimeField("dernière remise")
+
+    class Meta:
+        verbose_name = "total de remises du mois"
+        verbose_name_plural = "totaux de remises par mois"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "month", "prescriber", "department"], name="hand_over_month_total_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%m/%Y} — {self.count} remises"

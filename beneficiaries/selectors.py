@@ -1,7 +1,9 @@
 """Reads of beneficiaries and hand-overs (a prescriber sees only its own; sponsors never see a person)."""
 
-from django.db.models import Case, Count, F, Max, Min, When
-from django.db.models.functions import Substr
+import datetime
+
+from django.db.models import Case, Count, F, Max, Min, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from beneficiaries.models import HandOver, LossDeclaration
@@ -136,6 +138,10 @@ def pass_or_booklet_status(text, *, serials_allowed: bool = False):
 
 
 # --- Reporting: a programme's live hand-overs, aggregated (read by sponsors/reporting) ----------
+# Each figure is one statement: the nightly totals of the closed days (``HandOverMonthTotal``, see
+# ``services.roll_up_totals``) UNION ALL the live hand-overs since ``HandOverRollup.closed_before``,
+# added up here. Exact at every instant; without totals (the SQLite demo, before the first rollup)
+# the second part is every hand-over.
 
 
 def _programme_hand_overs(*, programme_id: int, start=None, end=None):
@@ -147,31 +153,83 @@ def _programme_hand_overs(*, programme_id: int, start=None, end=None):
     return hand_overs
 
 
+_DAWN = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)  # before any hand-over
+_DUSK = datetime.datetime(3000, 1, 1, tzinfo=datetime.UTC)  # after any
+
+
+def _department(commune: str):
+    """The department of a commune's INSEE code (three characters overseas), in SQL."""
+    return Case(When(**{f"{commune}__startswith": "97"}, then=Substr(commune, 1, 3)), default=Substr(commune, 1, 2))
+
+
+def _month_start(moment):
+    """``moment`` (aware, or None) as a local date if it is the first instant of a month, else ``False``."""
+    if moment is None:
+        return None
+    local = timezone.localtime(moment)
+    return local.date() if local.time() == datetime.time() and local.day == 1 else False
+
+
+def _with_totals(*, programme_id: int, start, end, keys: dict, live_keys: dict, figures: dict, live_figures: dict):
+    """Rows of the totals of the closed days in ``[start, end)`` and of the live hand-overs since,
+    in one statement (every row live if a bound is not a month's start)."""
+    from beneficiaries.models import HandOverMonthTotal, HandOverRollup
+
+    live = _programme_hand_overs(programme_id=programme_id, start=start, end=end)
+    first, last = _month_start(start), _month_start(end)
+    live_rows = live.values(**live_keys).annotate(**live_figures).order_by()
+    if first is False or last is False:
+        return list(live_rows)
+    totals = HandOverMonthTotal.objects.filter(programme_id=programme_id)
+    if first is not None:
+        totals = totals.filter(month__gte=first)
+    if last is not None:
+        totals = totals.filter(month__lt=last)
+    closed_before = Subquery(HandOverRollup.objects.filter(pk=1).values("closed_before"))
+    # A scalar subquery, run once before the scan: the index on ``at`` reads only the rows since.
+    # Bounded on both sides, the planner expects few rows (no parallel scan of the table for them).
+    since = live.filter(at__gte=Coalesce(closed_before, Value(_DAWN)), at__lt=_DUSK)
+    since_rows = since.values(**live_keys).annotate(**live_figures).order_by()
+    return list(totals.values(**keys).annotate(**figures).order_by().union(since_rows, all=True))
+
+
 def programme_hand_overs_by_prescriber(*, programme_id: int, start=None, end=None) -> list[dict]:
-    """``[{"prescriber_id", "prescriber_name", "count", "first", "last"}]`` — one GROUP BY."""
-    return list(
-        _programme_hand_overs(programme_id=programme_id, start=start, end=end)
-        .values(prescriber_id=F("organisation_id"), prescriber_name=F("organisation__name"))
-        .annotate(count=Count("pk"), first=Min("at"), last=Max("at"))
-        .order_by("prescriber_name", "prescriber_id")
+    """``[{"prescriber_id", "prescriber_name", "count", "first", "last"}]`` — one statement."""
+    rows = _with_totals(
+        programme_id=programme_id,
+        start=start,
+        end=end,
+        keys={"prescriber_id_": F("prescriber_id"), "prescriber_name": F("prescriber__name")},
+        live_keys={"prescriber_id_": F("organisation_id"), "prescriber_name": F("organisation__name")},
+        figures={"count": Sum("count"), "first": Min("first_at"), "last": Max("last_at")},
+        live_figures={"count": Count("pk"), "first": Min("at"), "last": Max("at")},
     )
+    prescribers = {}
+    for row in rows:
+        pk = row["prescriber_id_"]
+        found = prescribers.setdefault(pk, {"prescriber_id": pk, "prescriber_name": row["prescriber_name"], "count": 0})
+        found["count"] += int(row["count"])
+        found["first"] = min(found.get("first", row["first"]), row["first"])
+        found["last"] = max(found.get("last", row["last"]), row["last"])
+    return sorted(prescribers.values(), key=lambda r: (r["prescriber_name"], r["prescriber_id"]))
 
 
 def programme_hand_overs_by_department(*, programme_id: int, start=None, end=None) -> list[dict]:
     """Per department of the beneficiary's commune (three characters overseas): ``[{"department",
-    "count"}]`` — one GROUP BY; the commune survives the purge of personal data."""
-    commune = F("beneficiary__commune")
-    department = Case(
-        When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
-        default=Substr(commune, 1, 2),
+    "count"}]`` — one statement; the commune survives the purge of personal data."""
+    rows = _with_totals(
+        programme_id=programme_id,
+        start=start,
+        end=end,
+        keys={"department_": F("department")},
+        live_keys={"department_": _department("beneficiary__commune")},
+        figures={"count": Sum("count")},
+        live_figures={"count": Count("pk")},
     )
-    return list(
-        _programme_hand_overs(programme_id=programme_id, start=start, end=end)
-        .annotate(department=department)
-        .values("department")
-        .annotate(count=Count("pk"))
-        .order_by("department")
-    )
+    departments = {}
+    for row in rows:
+        departments[row["department_"]] = departments.get(row["department_"], 0) + int(row["count"])
+    return [{"department": code, "count": departments[code]} for code in sorted(departments)]
 
 
 # --- Reporting within a territory and by the person's commune ---------------------------------
@@ -199,13 +257,8 @@ def programme_hand_overs_in_territory(
             .order_by("prescriber_name", "prescriber_id")
         )
     if breakdown == "department":
-        commune = F("beneficiary__commune")
-        department = Case(
-            When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
-            default=Substr(commune, 1, 2),
-        )
         return list(
-            hand_overs.annotate(department=department)
+            hand_overs.annotate(department=_department("beneficiary__commune"))
             .values("department")
             .annotate(count=Count("pk"))
             .order_by("department")
@@ -231,6 +284,8 @@ def programme_booklet_communes(*, programme_id: int):
         .filter(booklet__programme_id=programme_id)
         .values("booklet_id", commune=F("beneficiary__commune"))
     )
+
+
 # --- Reporting by audience and age band (read by sponsors/reporting) -----------------------------
 
 

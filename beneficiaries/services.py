@@ -6,7 +6,7 @@ forbids it, 400: the beneficiary's data).
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -512,3 +512,41 @@ def purge_personal_data(*, today=None, days=None):
                 )
         purged += count
     return purged
+
+
+# --- Totals for the sponsors' reports (nightly; see passnum.rollup) ----------------------------
+# Set-based SQL, outside the hand-over's write path: a hand-over writes nothing more for them.
+
+_ROLL_UP_SQL = [
+    """INSERT INTO beneficiaries_handovermonthtotal AS t (programme_id, month, prescriber_id, department, count,
+                                                      first_at, last_at)
+    SELECT b.programme_id, date_trunc('month', h.at AT TIME ZONE %(tz)s)::date, h.organisation_id,
+           CASE WHEN n.commune LIKE '97%%' THEN substr(n.commune, 1, 3) ELSE substr(n.commune, 1, 2) END,
+           count(*), min(h.at), max(h.at)
+    FROM beneficiaries_handover h
+    JOIN passes_booklet b ON b.id = h.booklet_id
+    JOIN beneficiaries_beneficiary n ON n.id = h.beneficiary_id
+    WHERE h.undone_at IS NULL AND h.at < %(before)s
+      AND (%(since)s::timestamptz IS NULL OR h.at >= %(since)s::timestamptz)
+    GROUP BY 1, 2, 3, 4
+    ON CONFLICT (programme_id, month, prescriber_id, department) DO UPDATE
+    SET count = t.count + EXCLUDED.count, first_at = least(t.first_at, EXCLUDED.first_at),
+        last_at = greatest(t.last_at, EXCLUDED.last_at)""",
+]
+
+
+def roll_up_totals(*, now: datetime | None = None, rebuild: bool = False) -> dict:
+    """Adds the hand-overs of the days closed since the last run to the reports' totals
+    (``HandOverMonthTotal``); idempotent. A day is closed once no undo can reach it (15 minutes
+    after its end); a hand-over is dated by the server."""
+    from beneficiaries.models import HandOverMonthTotal, HandOverRollup
+    from passnum import rollup
+
+    return rollup.roll_up(
+        mark_model=HandOverRollup,
+        total_models=[HandOverMonthTotal],
+        statements=_ROLL_UP_SQL,
+        undo_window=timedelta(minutes=UNDO_MINUTES),
+        now=now,
+        rebuild=rebuild,
+    )

@@ -41,5 +41,9 @@ from mediators.qualification.models import (  # noqa: F401
 from mediators.redemption.models import (  # noqa: F401
     RedeemedPass,
     Redemption,
+    RedemptionDayTotal,
+    RedemptionPlaceMonthTotal,
+    RedemptionRollup,
+    RedemptionServiceMonthTotal,
     RefusedScan,
 )

@@ -10,4 +10,4 @@ app = Celery("passnum")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Apps split into sub-packages keep their tasks there (Django apps are discovered above).
-app.autodiscover_tasks(["mediators.qualification"])
+app.autodiscover_tasks(["mediators.qualification", "mediators.redemption"])

@@ -240,6 +240,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
     "purge-print-files": {"task": "passnum.passes.tasks.purge_print_files", "schedule": crontab(hour=3, minute=45)},
     "expire-passes": {"task": "clearing.tasks.expire_passes", "schedule": crontab(hour=2, minute=15)},
+    # The reports' totals of the days no undo can reach any more (after midnight plus 24 hours).
+    "roll-up-redemption-totals": {
+        "task": "mediators.redemption.tasks.roll_up_totals",
+        "schedule": crontab(hour=0, minute=40),
+    },
+    "roll-up-hand-over-totals": {"task": "beneficiaries.tasks.roll_up_totals", "schedule": crontab(hour=0, minute=50)},
     "expiry-alerts": {"task": "clearing.tasks.send_expiry_alerts", "schedule": crontab(hour=7, minute=0)},
     # The monthly close (statements of the month that just ended), Paris time.
     "close-month": {

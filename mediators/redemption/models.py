@@ -163,3 +163,91 @@ class RefusedScan(models.Model):
 
     def __str__(self):
         return f"{self.entered} — {self.reason}"
+
+
+# --- Totals for the sponsors' reports, kept by the nightly rollup (services.roll_up_totals) -----
+# Only days that can no longer change are rolled up (redeemed_at is the server's time, an undo
+# comes within 24 hours): the reports add to them, live, the redemptions since ``closed_before``.
+
+
+class RedemptionRollup(models.Model):
+    """How far the totals go (one row): every live redemption before ``closed_before`` (a local
+    midnight) is counted in them, none after."""
+
+    closed_before = models.DateTimeField("totaux arrêtés avant le")
+    rolled_up_at = models.DateTimeField("calculés le")
+
+    class Meta:
+        verbose_name = "calcul des totaux d'encaissements"
+        verbose_name_plural = "calculs des totaux d'encaissements"
+
+    def __str__(self):
+        return f"Totaux d'encaissements arrêtés avant le {self.closed_before:%d/%m/%Y}"
+
+
+class RedemptionDayTotal(models.Model):
+    """Live redemptions of a programme on one day (Europe/Paris): the reports' time series."""
+
+    programme = models.ForeignKey("sponsors.Programme", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField("jour")
+    count = models.PositiveIntegerField("encaissements")
+    passes = models.PositiveIntegerField("pass")
+    cents = models.BigIntegerField("montant (centimes)")
+
+    class Meta:
+        verbose_name = "total d'encaissements du jour"
+        verbose_name_plural = "totaux d'encaissements par jour"
+        constraints = [models.UniqueConstraint(fields=["programme", "day"], name="redemption_day_total_once")]
+
+    def __str__(self):
+        return f"{self.day:%d/%m/%Y} — {self.count} encaissements"
+
+
+class RedemptionPlaceMonthTotal(models.Model):
+    """Live redemptions of a programme in one month (Europe/Paris, rolled-up days only) per site and
+    point de présence: the reports' breakdowns by place (report periods are whole months)."""
+
+    programme = models.ForeignKey("sponsors.Programme", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField("mois (premier jour)")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    point_of_presence = models.ForeignKey(PointOfPresence, on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField("encaissements")
+    passes = models.PositiveIntegerField("pass")
+    cents = models.BigIntegerField("montant (centimes)")
+
+    class Meta:
+        verbose_name = "total d'encaissements du mois par lieu"
+        verbose_name_plural = "totaux d'encaissements par mois et par lieu"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "month", "site", "point_of_presence"], name="redemption_place_month_total_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%m/%Y} — {self.count} encaissements"
+
+
+class RedemptionServiceMonthTotal(models.Model):
+    """Live redemptions of a programme in one month (Europe/Paris, rolled-up days only) per service
+    of the referential: the reports' breakdown by service (kept apart from places: one table of
+    both would hold nearly a row per redemption)."""
+
+    programme = models.ForeignKey("sponsors.Programme", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField("mois (premier jour)")
+    service = models.ForeignKey("aptic_catalog.Service", on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField("encaissements")
+    passes = models.PositiveIntegerField("pass")
+    cents = models.BigIntegerField("montant (centimes)")
+
+    class Meta:
+        verbose_name = "total d'encaissements du mois par service"
+        verbose_name_plural = "totaux d'encaissements par mois et par service"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "month", "service"], name="redemption_service_month_total_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.month:%m/%Y} — {self.count} encaissements"

@@ -7,7 +7,8 @@ from collections import namedtuple
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
@@ -229,6 +230,10 @@ def redemption_reading(organisation, point_id, service_code, today, codes):
 
 
 # --- Reporting: a programme's live redemptions, aggregated (read by sponsors/reporting) ---------
+# Each figure is one statement: the nightly totals of the closed days (``RedemptionDayTotal``,
+# ``Redemption*MonthTotal``, see ``services.roll_up_totals``) UNION ALL the live redemptions since
+# ``RedemptionRollup.closed_before``, added up here. Exact at every instant; without totals (the
+# SQLite demo, before the first rollup) the second part is every redemption.
 
 
 def _programme_redemptions(*, programme_id: int, start=None, end=None):
@@ -242,57 +247,140 @@ def _programme_redemptions(*, programme_id: int, start=None, end=None):
 
 
 _FIGURES = {"count": Count("pk"), "passes": Sum("pass_count"), "cents": Sum("amount_cents")}
+_DAWN = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)  # before any redemption
+_DUSK = datetime.datetime(3000, 1, 1, tzinfo=datetime.UTC)  # after any
+_SUMMED = {"count": Sum("count"), "passes": Sum("passes"), "cents": Sum("cents")}
+
+
+def _since_rollup(redemptions):
+    """Of ``redemptions``, those the totals do not hold yet (all of them before any rollup)."""
+    from mediators.redemption.models import RedemptionRollup
+
+    closed_before = Subquery(RedemptionRollup.objects.filter(pk=1).values("closed_before"))
+    # A scalar subquery, run once before the scan: the index on redeemed_at reads only the rows since.
+    # Bounded on both sides, the planner expects few rows (no parallel scan of the table for them).
+    return redemptions.filter(redeemed_at__gte=Coalesce(closed_before, Value(_DAWN)), redeemed_at__lt=_DUSK)
+
+
+def _local_bound(moment, *, grain: str):
+    """``moment`` (aware, or None) as a local date if it starts a day (``grain="day"``) or a
+    month (``"month"``); ``False`` if it does not (the totals cannot serve that bound)."""
+    if moment is None:
+        return None
+    local = timezone.localtime(moment)
+    if local.time() != datetime.time() or (grain == "month" and local.day != 1):
+        return False
+    return local.date()
+
+
+def _with_totals(*, totals_model, grain: str, programme_id: int, start, end, keys, live_keys):
+    """The totals of the closed days in ``[start, end)`` grouped by ``keys``, and the live
+    redemptions since, grouped by ``live_keys`` (the same columns), in one statement; rows
+    summed per key: ``[{key…, "count", "passes", "cents"}]`` in no order."""
+    live = _programme_redemptions(programme_id=programme_id, start=start, end=end)
+    first, last = _local_bound(start, grain=grain), _local_bound(end, grain=grain)
+    if first is False or last is False:  # not whole days or months: everything live
+        parts = live.values(*live_keys[0], **live_keys[1]).annotate(**_FIGURES).order_by()
+    else:
+        totals = totals_model.objects.filter(programme_id=programme_id)
+        if first is not None:
+            totals = totals.filter(**{f"{grain}__gte": first})
+        if last is not None:
+            totals = totals.filter(**{f"{grain}__lt": last})
+        parts = (
+            totals.values(*keys[0], **keys[1])
+            .annotate(**_SUMMED)
+            .order_by()
+            .union(_since_rollup(live).values(*live_keys[0], **live_keys[1]).annotate(**_FIGURES).order_by(), all=True)
+        )
+    summed = {}
+    names = [*keys[0], *keys[1]]
+    for row in parts:
+        key = tuple(row[name] for name in names)
+        total = summed.setdefault(key, {**dict(zip(names, key, strict=True)), "count": 0, "passes": 0, "cents": 0})
+        for figure in ("count", "passes", "cents"):
+            total[figure] += int(row[figure] or 0)
+    return list(summed.values())
 
 
 def programme_redemptions_over_time(*, programme_id: int, period: str, start=None, end=None) -> list[dict]:
     """``[{"period": date, "count", "passes", "cents"}]`` per ``period`` (``"month"`` or ``"week"``,
-    weeks starting on Monday, in the site's time zone), oldest first — one GROUP BY."""
-    from django.db.models.functions import TruncMonth, TruncWeek
+    weeks starting on Monday, in the site's time zone), oldest first — one statement."""
+    return programme_redemptions_over_periods(programme_id=programme_id, periods=(period,), start=start, end=end)[
+        period
+    ]
 
-    trunc = {"month": TruncMonth, "week": TruncWeek}[period]
-    return list(
-        _programme_redemptions(programme_id=programme_id, start=start, end=end)
-        .annotate(period=trunc("redeemed_at", tzinfo=timezone.get_current_timezone()))
-        .values("period")
-        .annotate(**_FIGURES)
-        .order_by("period")
-    )
+
+def programme_redemptions_over_periods(*, programme_id: int, periods: tuple[str, ...], start=None, end=None) -> dict:
+    """``programme_redemptions_over_time`` for several ``periods`` at once (``{period: rows}``),
+    from one statement over the days."""
+    from django.db.models.functions import TruncDate
+
+    from mediators.redemption.models import RedemptionDayTotal
+
+    days = _with_totals(
+        totals_model=RedemptionDayTotal, grain="day", programme_id=programme_id, start=start, end=end,
+        keys=(["day"], {}), live_keys=([], {"day": TruncDate("redeemed_at", tzinfo=timezone.get_current_timezone())}),
+    )  # fmt: skip
+    result = {}
+    for period in periods:
+        buckets = {}
+        for row in days:
+            day = row["day"]
+            first = day.replace(day=1) if period == "month" else day - datetime.timedelta(days=day.weekday())
+            total = buckets.setdefault(first, {"period": first, "count": 0, "passes": 0, "cents": 0})
+            for figure in ("count", "passes", "cents"):
+                total[figure] += row[figure]
+        result[period] = [buckets[first] for first in sorted(buckets)]
+    return result
+
+
+def _by_month_total(*, totals_model, start, end, programme_id, keys):
+    return _with_totals(
+        totals_model=totals_model, grain="month", programme_id=programme_id, start=start, end=end,
+        keys=keys, live_keys=keys,
+    )  # fmt: skip
 
 
 def programme_redemptions_by_service(*, programme_id: int, start=None, end=None) -> list[dict]:
-    """``[{"service_id", "count", "passes", "cents"}]`` — one GROUP BY."""
-    return list(
-        _programme_redemptions(programme_id=programme_id, start=start, end=end)
-        .values("service_id")
-        .annotate(**_FIGURES)
-        .order_by("service_id")
-    )
+    """``[{"service_id", "count", "passes", "cents"}]`` — one statement."""
+    from mediators.redemption.models import RedemptionServiceMonthTotal
+
+    rows = _by_month_total(
+        totals_model=RedemptionServiceMonthTotal, programme_id=programme_id, start=start, end=end,
+        keys=(["service_id"], {}),
+    )  # fmt: skip
+    return sorted(rows, key=lambda row: row["service_id"])
 
 
 def programme_redemptions_by_point(*, programme_id: int, start=None, end=None) -> list[dict]:
     """Per point of presence, with its site: ``[{"site_id", "site_name", "point_id", "point_name",
-    "insee_code", "count", "passes", "cents"}]`` — one GROUP BY (names of qualified places are public)."""
-    return list(
-        _programme_redemptions(programme_id=programme_id, start=start, end=end)
-        .values(
-            "site_id",
-            site_name=F("site__organisation__name"),
-            point_id=F("point_of_presence_id"),
-            point_name=F("point_of_presence__name"),
-        )
-        .annotate(**_FIGURES)
-        .order_by("site_name", "site_id", "point_name", "point_id")
+    "count", "passes", "cents"}]`` — one statement (names of qualified places are public)."""
+    keys = (
+        ["site_id"],
+        {
+            "site_name": F("site__organisation__name"),
+            "point_id": F("point_of_presence_id"),
+            "point_name": F("point_of_presence__name"),
+        },
     )
+    from mediators.redemption.models import RedemptionPlaceMonthTotal
+
+    rows = _by_month_total(
+        totals_model=RedemptionPlaceMonthTotal, programme_id=programme_id, start=start, end=end, keys=keys
+    )
+    return sorted(rows, key=lambda r: (r["site_name"], r["site_id"], r["point_name"], r["point_id"]))
 
 
 def programme_redemptions_by_place_commune(*, programme_id: int, start=None, end=None) -> list[dict]:
-    """Per commune of the place (INSEE code): ``[{"commune", "count", "passes", "cents"}]`` — one GROUP BY."""
-    return list(
-        _programme_redemptions(programme_id=programme_id, start=start, end=end)
-        .values(commune=F("point_of_presence__insee_code"))
-        .annotate(**_FIGURES)
-        .order_by("commune")
+    """Per commune of the place (INSEE code): ``[{"commune", "count", "passes", "cents"}]`` — one statement."""
+    keys = ([], {"commune": F("point_of_presence__insee_code")})
+    from mediators.redemption.models import RedemptionPlaceMonthTotal
+
+    rows = _by_month_total(
+        totals_model=RedemptionPlaceMonthTotal, programme_id=programme_id, start=start, end=end, keys=keys
     )
+    return sorted(rows, key=lambda row: row["commune"])
 
 
 def programme_redeemed_settlement(*, programme_id: int) -> dict[str, tuple[int, int]]:

@@ -559,3 +559,60 @@ def undo_redemption(organisation, redemption_id, *, user, now=None):
     redemption.save(update_fields=["undone_at", "undone_by"])
     record("mediators.redemption.undone", actor=user, organisation=organisation, target=redemption)
     return redemption
+
+
+# --- Totals for the sponsors' reports (nightly; see passnum.rollup) ----------------------------
+# Set-based SQL, outside the redemption's write path: a redemption writes nothing more for them.
+
+_ROLL_UP_SQL = [
+    """INSERT INTO mediators_redemptiondaytotal AS t (programme_id, day, count, passes, cents)
+    SELECT r.programme_id, (r.redeemed_at AT TIME ZONE %(tz)s)::date, count(*), sum(r.pass_count), sum(r.amount_cents)
+    FROM mediators_redemption r
+    WHERE r.undone_at IS NULL AND r.redeemed_at < %(before)s
+      AND (%(since)s::timestamptz IS NULL OR r.redeemed_at >= %(since)s::timestamptz)
+    GROUP BY 1, 2
+    ON CONFLICT (programme_id, day) DO UPDATE
+    SET count = t.count + EXCLUDED.count, passes = t.passes + EXCLUDED.passes, cents = t.cents + EXCLUDED.cents""",
+    """INSERT INTO mediators_redemptionplacemonthtotal AS t (programme_id, month, site_id, point_of_presence_id,
+                                                         count, passes, cents)
+    SELECT r.programme_id, date_trunc('month', r.redeemed_at AT TIME ZONE %(tz)s)::date, r.site_id,
+           r.point_of_presence_id, count(*), sum(r.pass_count), sum(r.amount_cents)
+    FROM mediators_redemption r
+    WHERE r.undone_at IS NULL AND r.redeemed_at < %(before)s
+      AND (%(since)s::timestamptz IS NULL OR r.redeemed_at >= %(since)s::timestamptz)
+    GROUP BY 1, 2, 3, 4
+    ON CONFLICT (programme_id, month, site_id, point_of_presence_id) DO UPDATE
+    SET count = t.count + EXCLUDED.count, passes = t.passes + EXCLUDED.passes, cents = t.cents + EXCLUDED.cents""",
+    """INSERT INTO mediators_redemptionservicemonthtotal AS t (programme_id, month, service_id, count, passes, cents)
+    SELECT r.programme_id, date_trunc('month', r.redeemed_at AT TIME ZONE %(tz)s)::date, r.service_id,
+           count(*), sum(r.pass_count), sum(r.amount_cents)
+    FROM mediators_redemption r
+    WHERE r.undone_at IS NULL AND r.redeemed_at < %(before)s
+      AND (%(since)s::timestamptz IS NULL OR r.redeemed_at >= %(since)s::timestamptz)
+    GROUP BY 1, 2, 3
+    ON CONFLICT (programme_id, month, service_id) DO UPDATE
+    SET count = t.count + EXCLUDED.count, passes = t.passes + EXCLUDED.passes, cents = t.cents + EXCLUDED.cents""",
+]
+
+
+def roll_up_totals(*, now: datetime.datetime | None = None, rebuild: bool = False) -> dict:
+    """Adds the redemptions of the days closed since the last run to the reports' totals
+    (``RedemptionDayTotal``, ``Redemption*MonthTotal``); idempotent. A day is closed once no undo
+    can reach it (24 hours after its end); ``redeemed_at`` is the server's time, so a late
+    offline scan lands on the day it is received, never on a closed day."""
+    from mediators.redemption.models import (
+        RedemptionDayTotal,
+        RedemptionPlaceMonthTotal,
+        RedemptionRollup,
+        RedemptionServiceMonthTotal,
+    )
+    from passnum import rollup
+
+    return rollup.roll_up(
+        mark_model=RedemptionRollup,
+        total_models=[RedemptionDayTotal, RedemptionPlaceMonthTotal, RedemptionServiceMonthTotal],
+        statements=_ROLL_UP_SQL,
+        undo_window=selectors.UNDO_WINDOW,
+        now=now,
+        rebuild=rebuild,
+    )

@@ -63,13 +63,14 @@ def programme_report(
         )
     )
     by_person = _by_person(people, communes)
+    over_time = _over_periods(window, code)
     report = {
         "period": period,
         "territory": territory,
         "counters": _counters(programme),
         "pass_states": _pass_states(programme),
-        "by_month": _over_time(window, "month", code),
-        "by_week": _over_time(window, "week", code),
+        "by_month": _over_time(over_time["month"], "month"),
+        "by_week": _over_time(over_time["week"], "week"),
         "by_service": _by_service(window, code),
         "by_place": _by_place(window, code),
         "by_place_commune": _by_place_commune(place_communes, communes),
@@ -134,8 +135,15 @@ def _table(rows, total) -> dict:
     return {"rows": rows, "total": total}
 
 
-def _over_time(window, period: str, territory: str | None) -> dict:
-    rows = _redemptions(window, period, territory)
+def _over_periods(window, territory: str | None) -> dict:
+    """Redemptions by month and by week: one query for the programme (from its pre-computed
+    totals), one per period within a territory."""
+    if territory:
+        return {period: _redemptions(window, period, territory) for period in ("month", "week")}
+    return redemption_selectors.programme_redemptions_over_periods(periods=("month", "week"), **window)
+
+
+def _over_time(rows, period: str) -> dict:
     for row in rows:
         day = row["period"]
         if isinstance(day, datetime.datetime):
