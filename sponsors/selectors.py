@@ -29,13 +29,13 @@ def invoices_of(organisation):
 def programme_counters(*, programme) -> dict[str, int]:
     """The booklets of a programme, as its sponsor follows them: issued, at prescribers (in
     stock), handed out, started (some passes used), used up (every pass used), cancelled."""
-    booklets = pass_selectors.booklets_of_programme(programme)
-    counts = pass_selectors.booklet_counts(booklets)
+    counts = pass_selectors.booklet_counts_and_usage(booklets=pass_selectors.booklets_of_programme(programme))
     return {
         "issued": counts["total"],
         "at_prescribers": counts["allocated"],
         "handed_out": counts["handed_out"],
-        **pass_selectors.booklet_usage(booklets),
+        "started": counts["started"],
+        "used_up": counts["used_up"],
         "cancelled": counts["cancelled"],
     }
 

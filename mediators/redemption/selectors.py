@@ -354,14 +354,16 @@ def programme_redemptions_by_service(*, programme_id: int, start=None, end=None)
 
 
 def programme_redemptions_by_point(*, programme_id: int, start=None, end=None) -> list[dict]:
-    """Per point of presence, with its site: ``[{"site_id", "site_name", "point_id", "point_name",
-    "count", "passes", "cents"}]`` — one statement (names of qualified places are public)."""
+    """Per point of presence, with its site and its commune: ``[{"site_id", "site_name",
+    "point_id", "point_name", "commune", "count", "passes", "cents"}]`` — one statement (names of
+    qualified places are public; the commune lets the reader add up points by commune)."""
     keys = (
         ["site_id"],
         {
             "site_name": F("site__organisation__name"),
             "point_id": F("point_of_presence_id"),
             "point_name": F("point_of_presence__name"),
+            "commune": F("point_of_presence__insee_code"),
         },
     )
     from mediators.redemption.models import RedemptionPlaceMonthTotal
@@ -370,6 +372,36 @@ def programme_redemptions_by_point(*, programme_id: int, start=None, end=None) -
         totals_model=RedemptionPlaceMonthTotal, programme_id=programme_id, start=start, end=end, keys=keys
     )
     return sorted(rows, key=lambda r: (r["site_name"], r["site_id"], r["point_name"], r["point_id"]))
+
+
+def programme_redemptions_by_point_and_month(*, programme_id: int, territory: str | None = None) -> list[dict]:
+    """Per point of presence (with its site and commune) and month (a date, first of the month),
+    over the programme's whole life: ``[{"site_id", "site_name", "point_id", "point_name",
+    "commune", "month", "count", "passes", "cents"}]`` in no order — one statement (the monthly
+    totals and the live rows since; within a ``territory``, live). The report reads from it both
+    its places table (the months of its period) and the unusual-volume alert (every month)."""
+    from django.db.models import DateField
+    from django.db.models.functions import Cast, TruncMonth
+
+    from mediators.redemption.models import RedemptionPlaceMonthTotal
+
+    # A date, as the totals' month column is (a timestamp would turn the union into timestamps).
+    month = Cast(TruncMonth("redeemed_at", tzinfo=timezone.get_current_timezone()), DateField())
+    names = {
+        "site_name": F("site__organisation__name"),
+        "point_id": F("point_of_presence_id"),
+        "point_name": F("point_of_presence__name"),
+        "commune": F("point_of_presence__insee_code"),
+    }
+    if territory:
+        redemptions = _at_places_of(_programme_redemptions(programme_id=programme_id), territory)
+        rows = redemptions.values("site_id", month_=month, **names).annotate(**_FIGURES).order_by()
+    else:
+        rows = _with_totals(
+            totals_model=RedemptionPlaceMonthTotal, grain="month", programme_id=programme_id, start=None, end=None,
+            keys=(["site_id"], {"month_": F("month"), **names}), live_keys=(["site_id"], {"month_": month, **names}),
+        )  # fmt: skip
+    return [{**{k: v for k, v in row.items() if k != "month_"}, "month": row["month_"]} for row in rows]
 
 
 def programme_redemptions_by_place_commune(*, programme_id: int, start=None, end=None) -> list[dict]:
@@ -419,6 +451,7 @@ def _breakdown_values(breakdown: str, redemptions):
             site_name=F("site__organisation__name"),
             point_id=F("point_of_presence_id"),
             point_name=F("point_of_presence__name"),
+            commune=F("point_of_presence__insee_code"),
         ), ("site_name", "site_id", "point_name", "point_id")
     if breakdown == "place_commune":
         return redemptions.values(commune=F("point_of_presence__insee_code")), ("commune",)
@@ -461,17 +494,3 @@ def programme_redemptions_by_beneficiary_commune(
             {"commune": commune, "count": count, "passes": passes or 0, "cents": cents or 0}
             for commune, count, passes, cents in cursor.fetchall()
         ]
-
-
-def programme_redemptions_by_site_and_month(*, programme_id: int, territory: str | None = None) -> list[dict]:
-    """``[{"site_id", "site_name", "month": date, "count"}]`` over the programme's whole life (the
-    unusual-volume alert compares this month with the previous ones) — one GROUP BY."""
-    from django.db.models.functions import TruncMonth
-
-    redemptions = _at_places_of(_programme_redemptions(programme_id=programme_id), territory)
-    return list(
-        redemptions.annotate(month=TruncMonth("redeemed_at", tzinfo=timezone.get_current_timezone()))
-        .values("site_id", "month", site_name=F("site__organisation__name"))
-        .annotate(count=Count("pk"))
-        .order_by("site_id", "month")
-    )

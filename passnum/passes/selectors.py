@@ -124,18 +124,23 @@ def booklets_of_programme(programme):
     return Booklet.objects.filter(programme=programme)
 
 
-def booklet_usage(booklets) -> dict[str, int]:
-    """How far booklets were used: ``started`` (some passes redeemed, not all) and ``used_up``
-    (every pass redeemed), in one query (passes grouped per booklet, then counted in SQL)."""
+def booklet_counts_and_usage(*, booklets) -> dict[str, int]:
+    """``booklet_counts`` and how far booklets were used — ``started`` (some passes redeemed, not
+    all) and ``used_up`` (every pass redeemed) — in one query: each booklet with its state and
+    its passes counted (a booklet without passes still counts), then counted in SQL."""
     per_booklet = (
-        Pass.objects.filter(booklet__in=booklets)
-        .values("booklet_id")
-        .annotate(total=Count("pk"), used=Count("pk", filter=Q(state=PassState.REDEEMED)))
+        booklets.values("pk", "state")
+        .annotate(total_passes=Count("passes"), used=Count("passes", filter=Q(passes__state=PassState.REDEEMED)))
         .order_by()
     )
     return per_booklet.aggregate(
-        started=Count("booklet_id", filter=Q(used__gt=0, used__lt=F("total"))),
-        used_up=Count("booklet_id", filter=Q(used__gt=0, used=F("total"))),
+        total=Count("pk"),
+        created=Count("pk", filter=Q(state=Booklet.State.CREATED)),
+        allocated=Count("pk", filter=Q(state=Booklet.State.ALLOCATED)),
+        handed_out=Count("pk", filter=Q(state=Booklet.State.HANDED_OUT)),
+        cancelled=Count("pk", filter=Q(state=Booklet.State.CANCELLED)),
+        started=Count("pk", filter=Q(used__gt=0, used__lt=F("total_passes"))),
+        used_up=Count("pk", filter=Q(used__gt=0, used=F("total_passes"))),
     )
 
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from clearing import selectors as clearing_selectors
 from clearing.money import euros
-from mediators.redemption import selectors as redemption_selectors
 from passnum.passes.models import PassState
 from sponsors.reporting import labels
 from sponsors.reporting.suppression import is_small
@@ -17,13 +16,14 @@ from sponsors.reporting.suppression import is_small
 UNUSUAL_FACTOR = 3
 
 
-def programme_alerts(*, programme, report: dict, territory: str | None, today: datetime.date) -> list[dict]:
-    """``[{"kind", "text"}]``, most urgent first: at most two queries (the end-of-programme alert
-    sent, the redemptions per site and month); the idle stock is read from the report."""
+def programme_alerts(*, programme, report: dict, site_months: list[dict], today: datetime.date) -> list[dict]:
+    """``[{"kind", "text"}]``, most urgent first: one query (the end-of-programme alert sent); the
+    idle stock is read from the report, the unusual volume from ``site_months`` (the redemptions
+    per site and month over the programme's life, ``[{"site_id", "site_name", "month", "count"}]``)."""
     return [
         *_expiry(programme, report, today),
         *_idle_stock(report),
-        *_unusual_volume(programme, territory, today),
+        *_unusual_volume(site_months, today),
     ]
 
 
@@ -99,11 +99,8 @@ def _months(first: datetime.date, this_month: datetime.date) -> list[datetime.da
     return months
 
 
-def _unusual_volume(programme, territory, today):
+def _unusual_volume(months, today):
     this_month = today.replace(day=1)
-    months = redemption_selectors.programme_redemptions_by_site_and_month(
-        programme_id=programme.pk, territory=territory
-    )
     return [
         {
             "kind": "unusual",

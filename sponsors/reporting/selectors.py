@@ -54,8 +54,13 @@ def programme_report(
     today = today or timezone.localdate()
     window = {"programme_id": programme.pk, "start": period.start, "end": period.end}
     code = territory.code if territory else None
-    # Communes of the places and of the people: their names in one query.
-    place_communes = list(_redemptions(window, "place_commune", code))
+    # The places by month over the programme's life: the places table (the period's months), the
+    # places' communes and the unusual-volume alert read them (one query).
+    point_months = redemption_selectors.programme_redemptions_by_point_and_month(
+        programme_id=programme.pk, territory=code
+    )
+    points = _points_in(point_months, period)
+    place_communes = _points_by_commune(points)
     people = _people(window, code)
     communes = labels.communes(
         codes=sorted(
@@ -72,7 +77,7 @@ def programme_report(
         "by_month": _over_time(over_time["month"], "month"),
         "by_week": _over_time(over_time["week"], "week"),
         "by_service": _by_service(window, code),
-        "by_place": _by_place(window, code),
+        "by_place": _by_place(points),
         "by_place_commune": _by_place_commune(place_communes, communes),
         "by_department": by_person["hand_overs_by_department"],
         "by_person_commune": by_person["hand_overs"],
@@ -80,7 +85,9 @@ def programme_report(
         "by_prescriber": _by_prescriber(programme, window, today, code),
         **_by_audience_and_age_band(programme, window, code),
     }
-    report["alerts"] = programme_alerts(programme=programme, report=report, territory=code, today=today)
+    report["alerts"] = programme_alerts(
+        programme=programme, report=report, site_months=_sites_by_month(point_months), today=today
+    )
     report["charts"] = charts_of(report=report)
     return report
 
@@ -177,14 +184,50 @@ def _by_service(window, territory: str | None) -> dict:
     return _table(*suppress_tree(nodes=nodes))
 
 
-def _by_place(window, territory: str | None) -> dict:
+def _by_place(points) -> dict:
     """Site → its points de présence."""
     sites = {}
-    for row in _redemptions(window, "point", territory):
+    for row in points:
         site = sites.setdefault(row["site_id"], {"key": str(row["site_id"]), "label": row["site_name"], "children": []})
         site["children"].append({"key": str(row["point_id"]), "label": row["point_name"], **_figures(row)})
     nodes = [{**site, **_summed(site["children"])} for site in sites.values()]
     return _table(*suppress_tree(nodes=nodes))
+
+
+def _points_in(point_months, period: Period) -> list[dict]:
+    """The points' figures added up over the months of ``period``, sorted by site then point."""
+    first, last = period.first_month, period.last_month
+    points = {}
+    for row in point_months:
+        if (first and row["month"] < first) or (last and row["month"] > last):
+            continue
+        key = (row["site_id"], row["point_id"])
+        point = points.setdefault(key, {**row, "count": 0, "passes": 0, "cents": 0})
+        for name, value in _figures(row).items():
+            point[name] += value
+    return sorted(points.values(), key=lambda r: (r["site_name"], r["site_id"], r["point_name"], r["point_id"]))
+
+
+def _sites_by_month(point_months) -> list[dict]:
+    """``[{"site_id", "site_name", "month", "count"}]``: the points' months added up by site."""
+    sites = {}
+    for row in point_months:
+        site = sites.setdefault(
+            (row["site_id"], row["month"]),
+            {"site_id": row["site_id"], "site_name": row["site_name"], "month": row["month"], "count": 0},
+        )
+        site["count"] += row["count"]
+    return list(sites.values())
+
+
+def _points_by_commune(points) -> list[dict]:
+    """The redemptions by point de présence added up by the point's commune (INSEE code)."""
+    communes = {}
+    for row in points:
+        totals = communes.setdefault(row["commune"], {"commune": row["commune"], "count": 0, "passes": 0, "cents": 0})
+        for name, value in _figures(row).items():
+            totals[name] += value
+    return [communes[code] for code in sorted(communes)]
 
 
 def _by_place_commune(found, names) -> dict:

@@ -60,6 +60,10 @@ def figures(programme):
             "services": redemption_selectors.programme_redemptions_by_service(**window),
             "places": redemption_selectors.programme_redemptions_by_point(**window),
             "place communes": redemption_selectors.programme_redemptions_by_place_commune(**window),
+            "places by month": sorted(
+                redemption_selectors.programme_redemptions_by_point_and_month(programme_id=programme.pk),
+                key=lambda row: (row["point_id"], row["month"]),
+            ),
             "departments": beneficiary_selectors.programme_hand_overs_by_department(**window),
             "prescribers": beneficiary_selectors.programme_hand_overs_by_prescriber(**window),
             "report": programme_report(programme=programme, period=period, today=datetime.date(2026, 12, 6)),

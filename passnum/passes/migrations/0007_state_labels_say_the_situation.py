@@ -4,20 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('passes', '0006_pass_legacy_check'),
+        ("passes", "0006_pass_legacy_check"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='booklet',
-            name='state',
-            field=models.CharField(choices=[('created', "Chez l'opérateur, pas encore confié à un prescripteur"), ('allocated', 'En stock chez un prescripteur'), ('handed_out', 'Remis à un bénéficiaire'), ('cancelled', 'Annulé (déclaré perdu ou volé)')], db_index=True, default='created', max_length=12, verbose_name='état'),
+            model_name="booklet",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("created", "Chez l'opérateur, pas encore confié à un prescripteur"),
+                    ("allocated", "En stock chez un prescripteur"),
+                    ("handed_out", "Remis à un bénéficiaire"),
+                    ("cancelled", "Annulé (déclaré perdu ou volé)"),
+                ],
+                db_index=True,
+                default="created",
+                max_length=12,
+                verbose_name="état",
+            ),
         ),
         migrations.AlterField(
-            model_name='pass',
-            name='state',
-            field=models.CharField(choices=[('created', 'Pas encore remis à un bénéficiaire'), ('active', 'Remis, utilisable'), ('redeemed', 'Utilisé (encaissé par une structure)'), ('expired', 'Expiré sans avoir été utilisé'), ('cancelled', 'Annulé (carnet déclaré perdu ou volé)')], default='created', max_length=10, verbose_name='état'),
+            model_name="pass",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("created", "Pas encore remis à un bénéficiaire"),
+                    ("active", "Remis, utilisable"),
+                    ("redeemed", "Utilisé (encaissé par une structure)"),
+                    ("expired", "Expiré sans avoir été utilisé"),
+                    ("cancelled", "Annulé (carnet déclaré perdu ou volé)"),
+                ],
+                default="created",
+                max_length=10,
+                verbose_name="état",
+            ),
         ),
     ]
