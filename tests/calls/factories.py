@@ -66,3 +66,24 @@ class FunderStatementFactory(factory.django.DjangoModelFactory):
     settled_cents = 1000
     amount_cents = 500
     pdf = factory.LazyFunction(lambda: ContentFile(PDF_BYTES, name="releve.pdf"))
+
+
+def build_calls_side(side, *, programme):
+    """The calls-for-projects data of one side of the cross-organisation walk (tests/tenancy.py):
+    its funder's open call, its sponsor's application to it (refused, with a reason) and the
+    funder's quarterly statement, each distinctive value marked."""
+    from tests.tenancy import PRIVATE
+
+    call = CallFactory(
+        funder=side.organisations["funder"],
+        title=side.mark("calltitle", PRIVATE),
+        description=side.mark("calldescription"),
+    )
+    ApplicationFactory(
+        call=call,
+        programme=programme,
+        status=Application.Status.REFUSED,
+        decision_reason=side.mark("decisionreason"),
+    )
+    FunderStatementFactory(funder=side.organisations["funder"], number=side.mark("cofnumber"))
+    return call

@@ -120,7 +120,8 @@ def test_each_rule_is_explained_under_its_field(client, member_of, sponsor):
     response = page.post(reverse("calls:application_new"), application_form(call, programme, booklet_count="199"))
     assert "inférieur au minimum" in response.context["form"].errors["booklet_count"][0]
     response = page.post(
-        reverse("calls:application_new"), application_form(call, programme, audience_job_seekers="49.99", audience_seniors="")
+        reverse("calls:application_new"),
+        application_form(call, programme, audience_job_seekers="49.99", audience_seniors=""),
     )
     assert "au moins 50 %" in response.context["form"].non_field_errors()[0]
     assert not Application.objects.exists()
