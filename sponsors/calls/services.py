@@ -302,19 +302,20 @@ def save_application(
         call=call, programme=programme, booklet_count=booklet_count, share_bp=share_bp, audiences=audiences
     )
     if application is None:
-        if Application.objects.filter(call=call, programme=programme).exists():
-            raise CallRefused(
-                f"Le programme « {programme.name} » a déjà une candidature à cet appel.",
-                code=Refusal.APPLICATION_NOT_PENDING,
-                field="programme",
-            )
-        application = Application(call=call, sponsor=sponsor)
+        application = Application(sponsor=sponsor)
     else:
         application = Application.objects.select_for_update().get(pk=application.pk, sponsor=sponsor)
         if application.status != Application.Status.DRAFT:
             raise CallRefused(
                 "Cette candidature est déjà déposée : elle ne change plus.", code=Refusal.APPLICATION_NOT_PENDING
             )
+    if Application.objects.filter(call=call, programme=programme).exclude(pk=application.pk).exists():
+        raise CallRefused(
+            f"Le programme « {programme.name} » a déjà une candidature à cet appel.",
+            code=Refusal.APPLICATION_NOT_PENDING,
+            field="programme",
+        )
+    application.call = call
     application.programme = programme
     application.booklet_count = booklet_count
     application.amount_cents = amount

@@ -238,3 +238,26 @@ def test_a_funder_issues_an_ended_quarter_and_is_told_when_not_ended(funder_clie
     response = funder_client.post(reverse("calls:statement_issue"), {"year": "2025", "quarter": "1"})
     assert response.status_code == 302
     assert FunderStatement.objects.get(funder=funder).number.startswith("COF-")
+
+
+def test_a_draft_is_edited_then_submitted_and_the_funder_never_sees_it_as_a_draft(client, member_of, sponsor, funder):
+    call = CallFactory(funder=funder, priority_audiences=["job_seekers"], priority_min_bp=2000)
+    programme = ProgrammeFactory(sponsor=sponsor)
+    client.force_login(member_of(sponsor, role="admin"))
+    client.post(reverse("calls:application_new"), application_form(call, programme, action="draft"))
+    application = Application.objects.get()
+    assert application.status == Application.Status.DRAFT
+    client.force_login(member_of(funder, role="member"))
+    assert client.get(reverse("calls:received", kwargs={"pk": application.pk})).status_code == 404
+    client.force_login(member_of(sponsor, role="member"))
+    url = reverse("calls:application", kwargs={"pk": application.pk})
+    response = client.post(url, application_form(call, programme, booklet_count="300", action="submit"))
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert (application.status, application.booklet_count, application.amount_cents) == (
+        Application.Status.SUBMITTED,
+        300,
+        300 * 10_000,
+    )
+    client.force_login(member_of(funder, role="member"))
+    assert client.get(reverse("calls:received", kwargs={"pk": application.pk})).status_code == 200
