@@ -112,6 +112,10 @@ def create_call(*, funder: Organisation, data: dict, actor=None, request=None) -
     return call
 
 
+def _comparable(value):
+    return sorted(value) if isinstance(value, list) else value  # the audiences' order means nothing
+
+
 @transaction.atomic
 def update_call(*, call: Call, data: dict, actor=None, request=None) -> Call:
     """A draft changes freely; an open call only its title, presentation and deadline (sponsors
@@ -127,7 +131,7 @@ def update_call(*, call: Call, data: dict, actor=None, request=None) -> Call:
             "priority_audiences",
             "priority_min_bp",
         ):
-            if field in data and data[field] != getattr(call, field):
+            if field in data and _comparable(data[field]) != _comparable(getattr(call, field)):
                 raise CallRefused(
                     "L'appel est publié : ses règles ne changent plus (seuls le titre, la présentation et la date "
                     "limite peuvent changer).",

@@ -345,13 +345,15 @@ def test_sponsor_cannot_change_nor_remove_the_agreement_share(call):
 
 
 def test_publish_then_close_and_an_open_call_keeps_its_rules():
-    call = CallFactory(draft=True)
+    call = CallFactory(draft=True, priority_audiences=["job_seekers", "youth"], priority_min_bp=5000)
     services.publish_call(call=call)
     call.refresh_from_db()
     assert call.status == Call.Status.OPEN and call.published_at
     error = refused(Refusal.CALL_INVALID, lambda: services.update_call(call=call, data={"max_share_bp": 6000}))
     assert error.field == "max_share_bp"
-    services.update_call(call=call, data={"title": "Nouveau titre"})
+    services.update_call(
+        call=call, data={"title": "Nouveau titre", "priority_audiences": list(reversed(call.priority_audiences))}
+    )
     services.close_call(call=call)
     refused(Refusal.CALL_NOT_OPEN, lambda: services.update_call(call=call, data={"title": "x"}))
 
