@@ -28,8 +28,9 @@ def calls_of(*, funder: Organisation):
     )
 
 
-def received_applications(*, funder: Organisation, call: Call | None = None):
-    """Applications the funder received (drafts are the sponsor's alone), best score first."""
+def received_applications(*, funder: Organisation, call: Call | None = None, search: str = ""):
+    """Applications the funder received (drafts are the sponsor's alone), best score first;
+    ``search`` looks in the programme's and the sponsor's names."""
     applications = (
         ReceivedApplication.objects.for_organisation(funder)
         .exclude(status=Application.Status.DRAFT)
@@ -37,6 +38,8 @@ def received_applications(*, funder: Organisation, call: Call | None = None):
     )
     if call is not None:
         applications = applications.filter(call=call)
+    if search:
+        applications = applications.filter(Q(programme__name__icontains=search) | Q(sponsor__name__icontains=search))
     return applications.order_by("call_id", "status", "-score", "submitted_at", "pk")
 
 

@@ -2,6 +2,8 @@
 statements) and the sponsor's pages of calls for projects (/sponsor/appels/, /sponsor/candidatures/).
 Another organisation's call, application or statement answers 404 (``get_for_organisation_or_404``)."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -91,13 +93,17 @@ def _call_field(error):
 @funder_required
 def call_detail(request, pk):
     call = get_for_organisation_or_404(Call.objects.all(), request.organisation, pk=pk)
+    search = request.GET.get("q", "").strip()[:100]
+    applications = selectors.received_applications(funder=request.organisation, call=call, search=search)
     return render(
         request,
         "funders/call_detail.html",
         {
             "call": call,
             "priority_labels": [selectors.audience_label(code) for code in call.priority_audiences],
-            "applications": _page(request, selectors.received_applications(funder=request.organisation, call=call)),
+            "applications": _page(request, applications),
+            "search": search,
+            "query": urlencode({"q": search}) if search else "",
         },
     )
 

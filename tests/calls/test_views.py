@@ -261,3 +261,16 @@ def test_a_draft_is_edited_then_submitted_and_the_funder_never_sees_it_as_a_draf
     )
     client.force_login(member_of(funder, role="member"))
     assert client.get(reverse("calls:received", kwargs={"pk": application.pk})).status_code == 200
+
+
+def test_the_applications_of_a_call_are_searched_and_paginated(funder_client, funder):
+    call = CallFactory(funder=funder)
+    for number in range(27):
+        ApplicationFactory(call=call, programme=ProgrammeFactory(name=f"Programme Landes {number:02d}"))
+    ApplicationFactory(call=call, programme=ProgrammeFactory(name="Pass Gironde"))
+    url = reverse("calls:call", kwargs={"pk": call.pk})
+    first = funder_client.get(url)
+    assert len(first.context["applications"]) == 25 and "Page 1 sur 2" in first.content.decode()
+    found = funder_client.get(url, {"q": "gironde"})
+    assert [a.programme.name for a in found.context["applications"]] == ["Pass Gironde"]
+    assert "Aucune candidature ne correspond" in funder_client.get(url, {"q": "Corrèze"}).content.decode()
