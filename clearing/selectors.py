@@ -1,6 +1,7 @@
 """Reads of clearing: a site's statements, their lines grouped for display, what is pending."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -283,3 +284,28 @@ def subscription_invoice_of(organisation, *, number: str) -> SubscriptionInvoice
 
 def nets_subscription(*, site) -> bool:
     return SubscriptionNetting.objects.filter(site=site, enabled=True).exists()
+
+
+# --- Settled value, for the co-funders ------------------------------------------------------
+
+
+def settled_value_by_programme_and_month(
+    *, programme_ids: list[int], first_month: date | None = None, last_month: date | None = None
+) -> dict[tuple[int, date], int]:
+    """``{(programme_id, month): cents}``: the value of the redemptions settled to sites, by
+    programme and by month of the clearing statement that settled them (live lines only: a voided
+    statement's redemptions count again once a later statement settles them). ``first_month`` and
+    ``last_month`` (first days of months) bound the statements' months, both included. One query."""
+    if not programme_ids:
+        return {}
+    lines = StatementLine.objects.filter(live=True, programme_id__in=programme_ids)
+    if first_month is not None:
+        lines = lines.filter(statement__month__gte=first_month)
+    if last_month is not None:
+        lines = lines.filter(statement__month__lte=last_month)
+    rows = (
+        lines.values("programme_id", "statement__month")
+        .annotate(cents=Sum("amount_cents"))
+        .order_by("statement__month", "programme_id")
+    )
+    return {(row["programme_id"], row["statement__month"]): row["cents"] for row in rows}

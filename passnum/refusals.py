@@ -294,6 +294,86 @@ class Refusal(enum.StrEnum):
         400,
     )
 
+    # --- calls for projects, co-funding agreements and the funders' statements
+    CALL_INVALID = (
+        "call_invalid",
+        "Appel à projets à corriger",
+        "Corrigez le champ signalé, puis enregistrez.",
+        400,
+    )
+    CALL_NOT_OPEN = (
+        "call_not_open",
+        "Appel à projets fermé",
+        "Attendez le prochain appel à projets du cofinanceur.",
+    )
+    CALL_DEADLINE_PASSED = (
+        "call_deadline_passed",
+        "Date limite de dépôt dépassée",
+        "Cette candidature ne peut plus être déposée : attendez le prochain appel à projets.",
+    )
+    PURCHASE_BELOW_MINIMUM = (
+        "purchase_below_minimum",
+        "Achat inférieur au minimum de l'appel",
+        "Augmentez le nombre de carnets de votre plan d'achat.",
+        400,
+    )
+    PURCHASE_OVER_CAP = (
+        "purchase_over_cap",
+        "Achat au-dessus du plafond par projet",
+        "Réduisez le nombre de carnets de votre plan d'achat.",
+        400,
+    )
+    SHARE_TOO_HIGH = (
+        "share_too_high",
+        "Part demandée trop élevée",
+        "Demandez une part au plus égale à celle que permet l'appel.",
+        400,
+    )
+    PRIORITY_AUDIENCES_UNDER_MINIMUM = (
+        "priority_audiences_under_minimum",
+        "Publics prioritaires sous leur part minimale",
+        "Réservez une plus grande part des pass aux publics prioritaires de l'appel.",
+        400,
+    )
+    AUDIENCES_INVALID = (
+        "audiences_invalid",
+        "Publics visés mal indiqués",
+        "Indiquez pour chaque public une part entre 0 et 100 %, 100 % au total au plus.",
+        400,
+    )
+    APPLICATION_NOT_PENDING = (
+        "application_not_pending",
+        "Candidature déjà décidée ou non déposée",
+        "Rechargez la page : la candidature a changé d'état.",
+    )
+    DECISION_REASON_REQUIRED = (
+        "decision_reason_required",
+        "Motif du refus à indiquer",
+        "Écrivez pourquoi la candidature est refusée, puis confirmez.",
+        400,
+    )
+    COFUNDING_OVER_100 = (
+        "cofunding_over_100",
+        "Parts des cofinanceurs au-delà de 100 %",
+        "Réduisez la part d'un cofinanceur du programme (hors conventions).",
+    )
+    AGREEMENT_SHARE_LOCKED = (
+        "agreement_share_locked",
+        "Part fixée par une convention de cofinancement",
+        "Laissez cette part telle quelle ; pour la changer, écrivez au cofinanceur.",
+    )
+    QUARTER_NOT_ENDED = (
+        "quarter_not_ended",
+        "Trimestre pas encore terminé",
+        "Émettez le relevé après la fin du trimestre.",
+        400,
+    )
+    FUNDER_STATEMENT_EXISTS = (
+        "funder_statement_exists",
+        "Relevé du trimestre déjà émis",
+        "Téléchargez le relevé déjà émis dans la liste des relevés.",
+    )
+
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return [(refusal.value, refusal.label) for refusal in cls]

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "clearing",
     "clearing.payees",
     "clearing.payments",
+    "sponsors.calls",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +252,11 @@ CELERY_BEAT_SCHEDULE = {
     "close-month": {
         "task": "clearing.tasks.close_previous_month",
         "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
+    # The funders' quarterly statements, once the month of the quarter's last close is closed.
+    "funder-statements": {
+        "task": "sponsors.calls.tasks.issue_quarterly_statements",
+        "schedule": crontab(day_of_month=1, month_of_year="1,4,7,10", hour=5, minute=0),
     },
     # Subscription invoices, after the subscriptions of the year are opened (06:00).
     "subscription-invoices": {

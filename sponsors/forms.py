@@ -75,6 +75,13 @@ class ProgrammeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Un par ligne : nom ; part en %. Par exemple « État (ANCT) ; 50 ».",
     )
+    agreement_cofunders = forms.CharField(
+        label="Cofinanceurs par convention (non modifiables)",
+        required=False,
+        disabled=True,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Parts fixées par une convention de cofinancement signée avec le cofinanceur.",
+    )
     contact_name = forms.CharField(label="Contact : nom", max_length=200, required=False)
     contact_email = forms.EmailField(label="Contact : e-mail", required=False)
     contact_phone = forms.CharField(label="Contact : téléphone", max_length=30, required=False)
@@ -112,6 +119,8 @@ class ProgrammeForm(forms.Form):
             **renames,
             **{name: fields[name] for name in names[position:]},
         }
+        if not self.initial.get("agreement_cofunders"):
+            del self.fields["agreement_cofunders"]  # no agreement: nothing to show
 
     def clean_cofunders(self):
         result = []
@@ -129,6 +138,7 @@ class ProgrammeForm(forms.Form):
     def to_data(self):
         data = dict(self.cleaned_data)
         data["face_value_cents"] = int(round(data.pop("face_value_euros") * 100))
+        data.pop("agreement_cofunders", None)
         data["departments"] = split_codes(data["departments"])
         data["communes"] = split_codes(data["communes"])
         others = [line.strip() for line in data.pop("other_audiences").splitlines() if line.strip()]
@@ -160,7 +170,14 @@ class ProgrammeForm(forms.Form):
             "eligible_subcategories": list(programme.eligible_subcategories.all()),
             "eligible_services": list(programme.eligible_services.all()),
             "audiences": list(programme.audiences),
-            "cofunders": "\n".join(f"{c.name} ; {c.share_bp / 100:g}" for c in programme.cofunders.all()),
+            # A co-funder of an agreement is shown apart, read-only: its share is the agreement's.
+            "cofunders": "\n".join(
+                f"{c.name} ; {c.share_bp / 100:g}" for c in programme.cofunders.filter(agreement__isnull=True)
+            ),
+            "agreement_cofunders": "\n".join(
+                f"{c.name} ; {c.share_bp / 100:g} % (convention de cofinancement)"
+                for c in programme.cofunders.filter(agreement__isnull=False)
+            ),
             "contact_name": programme.contact_name,
             "contact_email": programme.contact_email,
             "contact_phone": programme.contact_phone,

@@ -264,10 +264,52 @@ def _save_relations(programme, data):
         if field in data:
             getattr(programme, field).set(data[field])
     if "cofunders" in data:
-        programme.cofunders.all().delete()
-        CoFunder.objects.bulk_create(
-            [CoFunder(programme=programme, name=name, share_bp=share) for name, share in data["cofunders"]]
+        save_cofunders(programme=programme, cofunders=data["cofunders"])
+
+
+def _cofunder_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def save_cofunders(*, programme: Programme, cofunders: list[tuple[str, int]]) -> None:
+    """Co-funder rows are stable: a co-funder named again keeps its row (its share updated in
+    place), a new one gets a row, one no longer named loses its row. A row that comes from a
+    co-funding agreement (``sponsors.calls``) is the agreement's: it stays whatever the list says,
+    and the sponsor cannot change its share (refused, nothing written)."""
+    rows = list(CoFunder.objects.filter(programme=programme).select_related("agreement").order_by("pk"))
+    agreed = {_cofunder_key(row.name): row for row in rows if hasattr(row, "agreement")}
+    free = {_cofunder_key(row.name): row for row in rows if not hasattr(row, "agreement")}
+    named = set()
+    total = sum(row.share_bp for row in agreed.values())
+    for name, share_bp in cofunders:
+        key = _cofunder_key(name)
+        if key in named:
+            raise ProgrammeRefused(f"{name} est nommé deux fois parmi les cofinanceurs.", field="cofunders")
+        named.add(key)
+        row = agreed.get(key)
+        if row is not None:
+            if share_bp != row.share_bp:
+                raise ProgrammeRefused(
+                    f"La part de {row.name} ({row.share_bp / 100:g} %) est fixée par une convention de cofinancement : "
+                    "elle ne peut pas être modifiée ici.",
+                    code=Refusal.AGREEMENT_SHARE_LOCKED,
+                    field="cofunders",
+                )
+            continue
+        total += share_bp
+        row = free.get(key)
+        if row is None:
+            CoFunder.objects.create(programme=programme, name=name.strip(), share_bp=share_bp)
+        elif row.share_bp != share_bp or row.name != name.strip():
+            row.share_bp, row.name = share_bp, name.strip()
+            row.save(update_fields=["share_bp", "name"])
+    if total > 10000:
+        raise ProgrammeRefused(
+            "Avec les conventions de cofinancement, les parts des cofinanceurs dépassent 100 %.",
+            code=Refusal.COFUNDING_OVER_100,
+            field="cofunders",
         )
+    CoFunder.objects.filter(pk__in=[row.pk for key, row in free.items() if key not in named]).delete()
 
 
 @transaction.atomic

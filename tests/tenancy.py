@@ -169,6 +169,7 @@ def build_side(label):
     from passnum.passes import codes
     from sponsors.models import CoFunder
     from tests.beneficiaries.factories import BENEFICIARY, booklets_in_stock
+    from tests.calls.factories import build_calls_side
     from tests.clearing.factories import CreditNoteFactory, StatementFactory, SubscriptionInvoiceFactory
     from tests.clearing.payees.factories import PayeeAccountFactory
     from tests.factories import ApiTokenFactory, InvitationFactory, MembershipFactory, OrganisationFactory, UserFactory
@@ -285,6 +286,7 @@ def build_side(label):
     SubscriptionInvoiceFactory(subscription=subscription, number=side.mark("abonumber"))
     rejected_transfer(side, statement=statement, payee=payee)
     CreditNoteFactory(programme=programme, number=side.mark("avnumber"))
+    build_calls_side(side, programme=programme)
 
     side.objects = SimpleNamespace(
         programme=programme,

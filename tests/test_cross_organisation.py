@@ -43,7 +43,7 @@ from tests.tenancy import (
 # When this number changes, a route was added or removed: make sure the walk covers it (its
 # parameters declared with tenant_path/public_path, its data built in tests/tenancy.py build_side,
 # a public route added to PUBLIC_ROUTES with its reason), then update the number.
-ROUTE_COUNT = 92
+ROUTE_COUNT = 104
 
 # Routes that answer someone outside the organisation that owns the data — anonymous visitors or
 # any holder of a code — each with the reason it may. Another organisation's published data (a
@@ -77,6 +77,15 @@ SHARED_ON_PURPOSE = {
         "prescriberorg": "le commanditaire choisit à quel prescripteur confier ses carnets : la liste des "
         "prescripteurs (leur nom seulement) lui est montrée",
     },
+    "calls:open_calls": {
+        "calltitle": "un appel à projets publié et ouvert s'adresse à tout commanditaire : son titre est montré",
+        "funderorg": "un appel à projets publié et ouvert s'adresse à tout commanditaire : le nom de son "
+        "cofinanceur est montré",
+    },
+    "calls:application_new": {
+        "calltitle": "le commanditaire choisit l'appel ouvert auquel il candidate : les titres des appels ouverts "
+        "lui sont montrés",
+    },
 }
 
 # Pages that list the organisation's own data, with the markers of side A they must show: the
@@ -90,6 +99,8 @@ OWN_DATA_SHOWN = {
         "sponsors:programme": ["programmename", "cofunder"],
         "api:report-programme": ["programmename"],
         "sponsors:order": ["programmename"],
+        "calls:open_calls": ["calltitle", "programmename"],
+        "calls:application": ["programmename", "decisionreason"],
     },
     "prescriber": {
         "prescribers:home": ["programmename", "serial1"],
@@ -113,6 +124,9 @@ OWN_DATA_SHOWN = {
         "api:organisation-member-list": ["sitemember@exemple.fr"],
     },
     "funder": {
+        "calls:funder_home": ["calltitle", "cofnumber", "programmename"],
+        "calls:call": ["calltitle", "calldescription", "programmename"],
+        "calls:received": ["programmename", "decisionreason"],
         "organisations:detail": ["fundermember@exemple.fr", "funderinvited@exemple.fr"],
         "organisations:api_tokens": ["fundertoken"],
         "api:organisation-member-list": ["fundermember@exemple.fr"],

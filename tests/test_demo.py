@@ -89,7 +89,7 @@ def test_the_printed_demo_tells_what_to_try_and_where_while_json_stays_json():
         "operateur@": "/admin/",
         "commanditaire@": "/sponsor/",
         "finances@": "/sponsor/",
-        "cofinanceur@": "/espace/",
+        "cofinanceur@": "/financeur/",
         "prescripteur@": "/counter/",
         "guichet@": "/counter/",
         "site@": "/site/scan/",

@@ -9,6 +9,7 @@ class Series(models.TextChoices):
     AV = "AV", "Avoirs aux commanditaires"
     ABO = "ABO", "Factures d'abonnement des structures"
     CMD = "CMD", "Commandes d'un commanditaire"
+    COF = "COF", "Relevés trimestriels des cofinanceurs"
 
 
 # Series numbered per organisation (each sponsor counts its own orders from 1 every year); the

@@ -14,8 +14,13 @@ from passnum.passes.codes import grouped
 # only, so that someone who just ran `make run` knows where to go.
 PAGES_BY_KIND = {
     OrganisationKind.OPERATOR: [("admin:index", "console de l'opérateur : organisations, structures, virements")],
-    OrganisationKind.SPONSOR: [("sponsors:home", "espace commanditaire : programmes, commandes, factures")],
-    OrganisationKind.FUNDER: [("dashboard", "mon espace : l'organisation et ses membres")],
+    OrganisationKind.SPONSOR: [
+        ("sponsors:home", "espace commanditaire : programmes, commandes, factures"),
+        ("calls:open_calls", "appels à projets des cofinanceurs et candidatures"),
+    ],
+    OrganisationKind.FUNDER: [
+        ("calls:funder_home", "espace cofinanceur : appels à projets, conventions, montant dû, relevés trimestriels")
+    ],
     OrganisationKind.PRESCRIBER: [
         ("prescribers:home", "guichet : carnets en stock, remises, pertes"),
         ("prescribers:hand_over", "remettre un carnet à une personne"),
