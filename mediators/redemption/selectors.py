@@ -311,17 +311,27 @@ def programme_redemptions_over_time(*, programme_id: int, period: str, start=Non
     ]
 
 
-def programme_redemptions_over_periods(*, programme_id: int, periods: tuple[str, ...], start=None, end=None) -> dict:
+def programme_redemptions_over_periods(
+    *, programme_id: int, periods: tuple[str, ...], start=None, end=None, territory: str | None = None
+) -> dict:
     """``programme_redemptions_over_time`` for several ``periods`` at once (``{period: rows}``),
-    from one statement over the days."""
+    from one statement over the days (within a ``territory``: live, at its places)."""
     from django.db.models.functions import TruncDate
 
     from mediators.redemption.models import RedemptionDayTotal
 
-    days = _with_totals(
-        totals_model=RedemptionDayTotal, grain="day", programme_id=programme_id, start=start, end=end,
-        keys=(["day"], {}), live_keys=([], {"day": TruncDate("redeemed_at", tzinfo=timezone.get_current_timezone())}),
-    )  # fmt: skip
+    day = TruncDate("redeemed_at", tzinfo=timezone.get_current_timezone())
+    if territory:
+        redemptions = _at_places_of(_programme_redemptions(programme_id=programme_id, start=start, end=end), territory)
+        days = [
+            {**row, "passes": row["passes"] or 0, "cents": row["cents"] or 0}
+            for row in redemptions.values(day=day).annotate(**_FIGURES).order_by()
+        ]
+    else:
+        days = _with_totals(
+            totals_model=RedemptionDayTotal, grain="day", programme_id=programme_id, start=start, end=end,
+            keys=(["day"], {}), live_keys=([], {"day": day}),
+        )  # fmt: skip
     result = {}
     for period in periods:
         buckets = {}

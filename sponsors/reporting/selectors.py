@@ -92,17 +92,14 @@ def programme_report(
     return report
 
 
-def _redemptions(window, breakdown: str, territory: str | None, **named) -> list[dict]:
-    """The rows of one breakdown of redemptions: the programme's (``programme_redemptions_*``, the
-    reads kept fast by pre-computed totals), or those at the places of a territory."""
+def _services(window, territory: str | None) -> list[dict]:
+    """Redemptions by service: the programme's (from its pre-computed totals), or those at the
+    places of a territory."""
     if territory:
         return redemption_selectors.programme_redemptions_in_territory(
-            breakdown=breakdown, territory=territory, **window
+            breakdown="service", territory=territory, **window
         )
-    if breakdown in ("month", "week"):
-        return redemption_selectors.programme_redemptions_over_time(period=breakdown, **window)
-    reader = {"service": "by_service", "point": "by_point", "place_commune": "by_place_commune"}[breakdown]
-    return getattr(redemption_selectors, f"programme_redemptions_{reader}")(**window)
+    return redemption_selectors.programme_redemptions_by_service(**window)
 
 
 def _counters(programme) -> list[dict]:
@@ -143,11 +140,10 @@ def _table(rows, total) -> dict:
 
 
 def _over_periods(window, territory: str | None) -> dict:
-    """Redemptions by month and by week: one query for the programme (from its pre-computed
-    totals), one per period within a territory."""
-    if territory:
-        return {period: _redemptions(window, period, territory) for period in ("month", "week")}
-    return redemption_selectors.programme_redemptions_over_periods(periods=("month", "week"), **window)
+    """Redemptions by month and by week, from one query over the days."""
+    return redemption_selectors.programme_redemptions_over_periods(
+        periods=("month", "week"), territory=territory, **window
+    )
 
 
 def _over_time(rows, period: str) -> dict:
@@ -162,7 +158,7 @@ def _over_time(rows, period: str) -> dict:
 
 def _by_service(window, territory: str | None) -> dict:
     """Level → sub-category → service of the referential, each with its sub-total."""
-    rows = _redemptions(window, "service", territory)
+    rows = _services(window, territory)
     services = catalogue_selectors.services_with_hierarchy(service_ids=[r["service_id"] for r in rows])
     levels = {}
     for row in sorted(rows, key=lambda r: (services[r["service_id"]].subcategory.code, services[r["service_id"]].code)):
