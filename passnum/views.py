@@ -33,7 +33,9 @@ def operator_overview(request):
     from passnum.overview import scheme_overview
 
     if not request.user.is_staff or not has_mfa(request.user):
-        raise PermissionDenied("La vue d'ensemble est réservée au personnel de l'opérateur, avec la double authentification.")
+        raise PermissionDenied(
+            "La vue d'ensemble est réservée au personnel de l'opérateur, avec la double authentification."
+        )
     return render(request, "operator/overview.html", {"overview": scheme_overview()})
 
 

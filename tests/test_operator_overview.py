@@ -111,7 +111,8 @@ def test_the_charts_draw_the_figures_of_the_tables(client, operator_user):
     client.force_login(operator_user)
     response = client.get(URL)
     html = response.content.decode()
-    charts = json.loads(re.search(r'<script id="overview-charts" type="application/json">(.*?)</script>', html).group(1))
+    script = re.search(r'<script id="overview-charts" type="application/json">(.*?)</script>', html)
+    charts = json.loads(script.group(1))
     overview = response.context["overview"]
     assert charts["passes"]["labels"] == [row["label"] for row in overview["passes"]]
     assert charts["passes"]["values"] == [row["passes"] for row in overview["passes"]]
