@@ -91,9 +91,7 @@ def test_the_figures_are_those_of_the_scheme(client, operator_user):
     assert (close["label"], close["statements"], close["sites"], close["paid"]) == ("octobre 2026", 1, 1, 1)
     assert [(b["id"], b["status"], b["line_count"]) for b in overview["batches"]] == [(data["batch"].pk, "paid", 1)]
     ending = overview["ending"]
-    assert [(p["name"], p["days_left"], p["active_passes"]) for p in ending] == [
-        (data["ending"].programme.name, 20, 0)
-    ]
+    assert [(p["name"], p["days_left"], p["active_passes"]) for p in ending] == [(data["ending"].programme.name, 20, 0)]
     months = {row["label"]: row for row in overview["by_month"]}
     assert len(overview["by_month"]) == 12
     assert overview["by_month"][0]["label"] == "décembre 2025" and overview["by_month"][-1]["label"] == "novembre 2026"
