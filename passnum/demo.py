@@ -16,6 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 
+from passnum import demo_year
 from passnum.accounts.models import User
 from passnum.organisations.enums import OrganisationKind, Role
 from passnum.organisations.models import Membership, Organisation
@@ -142,4 +143,5 @@ def build(*, embedded=None):
                     raise
                 continue
             module.build(context)
+        demo_year.build(context)  # after every app's demo: a year of use, its months closed and paid
     return context.output
