@@ -45,7 +45,7 @@ def test_the_demo_tells_a_year_of_use_with_seasons_an_idle_prescriber_and_a_busy
     assert Pass.objects.filter(programme=programme, state="active").exists()
 
     # One idle prescriber: its booklets sit in stock, untouched for more than 60 days; the
-    # others' stock is fresh.
+    # others' stock is mostly fresh.
     stock = {
         row["prescriber_name"]: row
         for row in pass_selectors.programme_stock_by_prescriber(
@@ -54,7 +54,7 @@ def test_the_demo_tells_a_year_of_use_with_seasons_an_idle_prescriber_and_a_busy
     }
     idle = stock[demo_year.IDLE_PRESCRIBER]
     assert idle["idle"] == idle["in_stock"] >= 250
-    assert all(row["idle"] < 10 for name, row in stock.items() if name != demo_year.IDLE_PRESCRIBER)
+    assert all(row["idle"] * 5 < idle["idle"] for name, row in stock.items() if name != demo_year.IDLE_PRESCRIBER)
     last_hand_over = hand_overs.filter(organisation__name=demo_year.IDLE_PRESCRIBER).latest("at").at
     assert last_hand_over < now - datetime.timedelta(days=90)
 
@@ -78,7 +78,7 @@ def test_the_demo_tells_a_year_of_use_with_seasons_an_idle_prescriber_and_a_busy
     pairs = [
         (a, b) for a in complete for b in complete if demo_year.SEASON[a.month - 1] * 2 <= demo_year.SEASON[b.month - 1]
     ]
-    assert len(pairs) >= 10
+    assert pairs  # whatever the day the demo runs, its year holds such months
     for quiet, busy_month in pairs:
         assert complete[quiet] < complete[busy_month], (quiet, busy_month, complete)
     august = [n for m, n in complete.items() if m.month == 8]
