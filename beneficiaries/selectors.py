@@ -303,3 +303,18 @@ def programme_hand_overs_by_audiences_and_age_band(
         .order_by()
     )
     return [{"audiences": list(audiences or []), "age_band": band, "count": count} for audiences, band, count in rows]
+
+
+def scheme_hand_overs_by_month(*, start, end) -> list[dict]:
+    """Live hand-overs of every programme made in ``[start, end)`` (datetimes), per month (Paris
+    time): ``[{"period": date, "count"}]``, oldest first — one GROUP BY, no personal data."""
+    from django.db.models.functions import TruncMonth
+
+    return list(
+        HandOver.objects.live()
+        .filter(at__gte=start, at__lt=end)
+        .annotate(period=TruncMonth("at", tzinfo=timezone.get_current_timezone()))
+        .values("period")
+        .annotate(count=Count("pk"))
+        .order_by("period")
+    )

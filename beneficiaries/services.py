@@ -275,17 +275,19 @@ def hand_over(
     submission_key=None,
     replaces=None,
     request=None,
+    at: datetime | None = None,
 ):
     """Hands the booklet ``serial`` to a new beneficiary (``data``) or, with ``replaces``, to the
     beneficiary of a lost booklet's hand-over. Applied once: the same ``submission_key`` returns the
     first hand-over; the booklet row is locked and one live hand-over per booklet is a unique index.
-    Returns ``(hand_over, created)``."""
+    ``at`` (default now) dates the hand-over and the activation of the passes: only the demo (a year
+    of use) and the tests pass it. Returns ``(hand_over, created)``."""
     check_prescriber(organisation)
     submission_key = (submission_key or "")[:64] or None
     try:
         with transaction.atomic():
             return _hand_over(
-                organisation, serial, data or {}, user, exception_reason, submission_key, replaces, request
+                organisation, serial, data or {}, user, exception_reason, submission_key, replaces, request, at
             )
     except IntegrityError:
         # A concurrent double submission won the race: answer with its hand-over, or refuse clearly.
@@ -297,7 +299,7 @@ def hand_over(
         raise
 
 
-def _hand_over(organisation, serial, data, user, exception_reason, submission_key, replaces, request):
+def _hand_over(organisation, serial, data, user, exception_reason, submission_key, replaces, request, at=None):
     # Lock the booklet first: a concurrent submission of the same form waits here, then finds
     # the hand-over it made by its submission key.
     pass_selectors.booklet_by_serial(serial, for_update=True)
@@ -326,7 +328,7 @@ def _hand_over(organisation, serial, data, user, exception_reason, submission_ke
         beneficiary=beneficiary,
         organisation=organisation,
         user=user,
-        at=timezone.now(),
+        at=at or timezone.now(),
         is_exception=bool(reason),
         exception_reason=reason,
         exception_warnings=warnings if reason else [],
@@ -334,7 +336,7 @@ def _hand_over(organisation, serial, data, user, exception_reason, submission_ke
         submission_key=submission_key,
     )
     pass_services.hand_out_booklet(
-        booklet, actor=user, details={"hand_over": handover.pk, "prescriber": organisation.pk}
+        booklet, actor=user, details={"hand_over": handover.pk, "prescriber": organisation.pk}, at=at
     )
     record(
         "beneficiaries.hand_over",

@@ -309,3 +309,30 @@ def settled_value_by_programme_and_month(
         .order_by("statement__month", "programme_id")
     )
     return {(row["programme_id"], row["statement__month"]): row["cents"] for row in rows}
+
+# --- The operator's overview (read by passnum/overview.py) --------------------------------------
+
+
+def scheme_statement_figures() -> dict:
+    """Every site's statements: ``{"sites_paid", "paid_cents", "last_close"}`` — two queries.
+    ``sites_paid``: sites with at least one paid statement; ``last_close``: the latest month
+    closed (``{"month", "statements", "sites", "total_cents", "issued_at", "paid"}``) or None."""
+    from django.db.models import Max, Q
+
+    paid = Statement.objects.filter(status=StatementStatus.PAID).aggregate(
+        sites=Count("site_id", distinct=True), cents=Sum("total_cents")
+    )
+    last = (
+        Statement.objects.exclude(status=StatementStatus.VOIDED)
+        .values("month")
+        .annotate(
+            statements=Count("pk"),
+            sites=Count("site_id", distinct=True),
+            total_cents=Sum("total_cents"),
+            issued_at=Max("issued_at"),
+            paid=Count("pk", filter=Q(status=StatementStatus.PAID)),
+        )
+        .order_by("-month")
+        .first()
+    )
+    return {"sites_paid": paid["sites"], "paid_cents": paid["cents"] or 0, "last_close": last}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include(("passnum.api_urls", "api"), namespace="api")),
     path("", views.home, name="home"),
     path("espace/", views.dashboard, name="dashboard"),
+    path("operateur/", views.operator_overview, name="operator_overview"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/login/", views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

@@ -25,6 +25,20 @@ def dashboard(request):
     return render(request, "dashboard.html")
 
 
+@login_required
+def operator_overview(request):
+    """The whole scheme at a glance, for the operator's staff with a second factor (the same
+    guard as the console: ``RequireMFAMiddleware`` sends staff without one to set it up first)."""
+    from passnum.accounts.mfa import has_mfa
+    from passnum.overview import scheme_overview
+
+    if not request.user.is_staff or not has_mfa(request.user):
+        raise PermissionDenied(
+            "La vue d'ensemble est réservée au personnel de l'opérateur, avec la double authentification."
+        )
+    return render(request, "operator/overview.html", {"overview": scheme_overview()})
+
+
 def admin_login(request):
     """The operator console has no login form of its own: allauth's, with its second factor."""
     if request.user.is_authenticated:

@@ -139,3 +139,17 @@ def returned_to_pay_again_by_programme(*, programme=None) -> dict[int, int]:
         lines = lines.filter(programme=programme)
     rows = lines.values("programme_id").annotate(value=Sum("amount_cents")).order_by()
     return {row["programme_id"]: row["value"] or 0 for row in rows}
+
+
+def last_batches(*, limit: int = 5) -> list[dict]:
+    """The latest payment batches, newest first: ``[{"id", "status", "status_label", "created_at",
+    "sent_at", "paid_at", "line_count", "total_cents"}]`` — one query (for the operator's overview)."""
+    labels = dict(PaymentBatch._meta.get_field("status").choices)
+    rows = list(
+        PaymentBatch.objects.order_by("-created_at", "-pk").values(
+            "id", "status", "created_at", "sent_at", "paid_at", "line_count", "total_cents"
+        )[:limit]
+    )
+    for row in rows:
+        row["status_label"] = labels.get(row["status"], row["status"])
+    return rows

@@ -188,3 +188,13 @@ def can_redeem(site, today=None):
 
 def site_documents(site):
     return SupportingDocument.objects.filter(site=site).order_by("-uploaded_at")
+
+
+def scheme_site_counts() -> dict[str, int]:
+    """Sites per qualification status, every status present (zero when none) — one GROUP BY."""
+    from django.db.models import Count
+
+    counts = dict.fromkeys(QualificationStatus.values, 0)
+    for row in Site.objects.values("status").annotate(n=Count("pk")).order_by():
+        counts[row["status"]] = row["n"]
+    return counts

@@ -504,3 +504,19 @@ def programme_redemptions_by_beneficiary_commune(
             {"commune": commune, "count": count, "passes": passes or 0, "cents": cents or 0}
             for commune, count, passes, cents in cursor.fetchall()
         ]
+
+# --- The operator's overview: every site's live redemptions (read by passnum/overview.py) ------
+
+
+def scheme_redemptions_by_month(*, start: datetime.datetime, end: datetime.datetime) -> list[dict]:
+    """Live redemptions of every programme redeemed in ``[start, end)``, per month (Paris time):
+    ``[{"period": date, "count", "passes", "cents"}]``, oldest first — one GROUP BY."""
+    from django.db.models.functions import TruncMonth
+
+    return list(
+        Redemption.objects.filter(undone_at__isnull=True, redeemed_at__gte=start, redeemed_at__lt=end)
+        .annotate(period=TruncMonth("redeemed_at", tzinfo=timezone.get_current_timezone()))
+        .values("period")
+        .annotate(**_FIGURES)
+        .order_by("period")
+    )

@@ -400,3 +400,36 @@ def pass_state_label(*, pass_id: int, state: str) -> str:
         return PassState(state).label
     paid = Pass.objects.filter(pk=pass_id, booklet__order__status="paid").exists()
     return NOT_HANDED_OUT_PAID_LABEL if paid else NOT_HANDED_OUT_UNPAID_LABEL
+
+
+# --- The operator's overview of the whole scheme (read by passnum/overview.py) ----------------
+
+
+def scheme_pass_figures() -> dict[str, tuple[int, int]]:
+    """Every programme's passes, as the operator follows them: ``{"sold", "handed_out", "used",
+    "expired", "active": (passes, cents)}`` — one query. Sold: their order is paid; handed out:
+    their booklet was handed out (a redeemed pass was too, even if its booklet was lost later)."""
+    figures = {
+        "sold": Q(booklet__order__status="paid"),
+        "handed_out": Q(booklet__state=Booklet.State.HANDED_OUT) | Q(state=PassState.REDEEMED),
+        "used": Q(state=PassState.REDEEMED),
+        "expired": Q(state=PassState.EXPIRED),
+        "active": Q(state=PassState.ACTIVE),
+    }
+    aggregates = {}
+    for key, condition in figures.items():
+        aggregates[f"{key}_n"] = Count("pk", filter=condition)
+        aggregates[f"{key}_cents"] = Sum("face_value_cents", filter=condition)
+    row = Pass.objects.aggregate(**aggregates)
+    return {key: (row[f"{key}_n"] or 0, row[f"{key}_cents"] or 0) for key in figures}
+
+
+def active_passes_by_programme(*, programme_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Passes still usable (active) per programme: ``{programme_id: (passes, cents)}`` — one GROUP BY."""
+    rows = (
+        Pass.objects.filter(programme_id__in=list(programme_ids), state=PassState.ACTIVE)
+        .values("programme_id")
+        .annotate(n=Count("pk"), value=Sum("face_value_cents"))
+        .order_by()
+    )
+    return {row["programme_id"]: (row["n"], row["value"] or 0) for row in rows}

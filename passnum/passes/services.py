@@ -7,7 +7,7 @@ Other apps (sponsors, prescribers, mediators, clearing) call these functions.
 import calendar
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
@@ -78,15 +78,16 @@ def _journal(pass_ids, kind, *, actor=None, details=None, at=None):
     )
 
 
-def transition(passes, kind, new_state, *, from_states, actor=None, details=None):
-    """Moves ``passes`` (a queryset) from one of ``from_states`` to ``new_state`` and journals it.
+def transition(passes, kind, new_state, *, from_states, actor=None, details=None, at=None):
+    """Moves ``passes`` (a queryset) from one of ``from_states`` to ``new_state`` and journals it
+    (at ``at``, now by default).
 
     Returns the ids of the passes moved. Locks them first, so two transitions never cross.
     """
     ids = list(passes.filter(state__in=from_states).select_for_update().values_list("pk", flat=True))
     if ids:
         Pass.objects.filter(pk__in=ids).update(state=new_state)
-        _journal(ids, kind, actor=actor, details=details)
+        _journal(ids, kind, actor=actor, details=details, at=at)
     return ids
 
 
@@ -166,17 +167,24 @@ def _generate(order, programme, actor):
 # --- Life of a booklet ----------------------------------------------------------------------
 
 
-def activate_booklet_passes(booklet, *, actor=None):
-    """The booklet was handed out and its order is paid: its passes become redeemable."""
+def activate_booklet_passes(booklet, *, actor=None, at: datetime | None = None):
+    """The booklet was handed out and its order is paid: its passes become redeemable. ``at``
+    (default now) dates the activation: only the demo and the tests pass it, to tell a past."""
     check_order_paid(booklet.order)
     return transition(
-        booklet.passes.all(), JournalKind.ACTIVATED, PassState.ACTIVE, from_states=[PassState.CREATED], actor=actor
+        booklet.passes.all(),
+        JournalKind.ACTIVATED,
+        PassState.ACTIVE,
+        from_states=[PassState.CREATED],
+        actor=actor,
+        at=at,
     )
 
 
 @transaction.atomic
-def hand_out_booklet(booklet, *, actor=None, details=None):
-    """A prescriber hands the booklet to a person: journal ``handed_out``, then activation."""
+def hand_out_booklet(booklet, *, actor=None, details=None, at: datetime | None = None):
+    """A prescriber hands the booklet to a person: journal ``handed_out``, then activation (both
+    at ``at``, default now: only the demo and the tests pass it)."""
     booklet = Booklet.objects.select_for_update().select_related("order").get(pk=booklet.pk)
     check_order_paid(booklet.order)
     if booklet.state != Booklet.State.ALLOCATED:
@@ -184,8 +192,8 @@ def hand_out_booklet(booklet, *, actor=None, details=None):
     booklet.state = Booklet.State.HANDED_OUT
     booklet.save(update_fields=["state"])
     ids = list(booklet.passes.values_list("pk", flat=True))
-    _journal(ids, JournalKind.HANDED_OUT, actor=actor, details=details or {})
-    activate_booklet_passes(booklet, actor=actor)
+    _journal(ids, JournalKind.HANDED_OUT, actor=actor, details=details or {}, at=at)
+    activate_booklet_passes(booklet, actor=actor, at=at)
     return booklet
 
 
@@ -309,12 +317,23 @@ def _booklets_to_allocate(order, *, first_serial, last_serial, count):
 
 
 @transaction.atomic
-def allocate_booklets(order, prescriber, *, first_serial=None, last_serial=None, count=None, actor=None, request=None):
-    """Sends booklets of a paid order to a prescriber's stock, by serial range or by count."""
+def allocate_booklets(
+    order,
+    prescriber,
+    *,
+    first_serial=None,
+    last_serial=None,
+    count=None,
+    actor=None,
+    request=None,
+    at: datetime | None = None,
+):
+    """Sends booklets of a paid order to a prescriber's stock, by serial range or by count. ``at``
+    (default now) dates the stock movement: only the demo and the tests pass it."""
     check_order_paid(order)
     check_prescriber(prescriber)
     booklets = _booklets_to_allocate(order, first_serial=first_serial, last_serial=last_serial, count=count)
-    now = timezone.now()
+    now = at or timezone.now()
     batch = secrets.token_hex(8)
     StockMovement.objects.bulk_create(
         [

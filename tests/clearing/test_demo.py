@@ -27,5 +27,8 @@ def test_demo_site_has_two_consecutive_closed_months_and_reruns_add_nothing():
     call_command("check_ledger", stdout=ledger)  # exits non-zero on any gap
     assert "équilibrés" in ledger.getvalue()
 
+    assert Statement.objects.filter(site=statements[0].site).count() == 2
+    before = (Statement.objects.count(), SubscriptionInvoice.objects.count())
     call_command("demo", "--json", stdout=StringIO())
-    assert (Statement.objects.count(), SubscriptionInvoice.objects.count()) == (2, 1)
+    assert (Statement.objects.count(), SubscriptionInvoice.objects.count()) == before
+    assert before[1] == 1

@@ -13,7 +13,10 @@ from passnum.passes.codes import grouped
 # What to open first with each kind of account (url name, what it is for): the human output
 # only, so that someone who just ran `make run` knows where to go.
 PAGES_BY_KIND = {
-    OrganisationKind.OPERATOR: [("admin:index", "console de l'opérateur : organisations, structures, virements")],
+    OrganisationKind.OPERATOR: [
+        ("admin:index", "console de l'opérateur : organisations, structures, virements"),
+        ("operator_overview", "vue d'ensemble du dispositif : pass, structures, clôtures, mois par mois"),
+    ],
     OrganisationKind.SPONSOR: [
         ("sponsors:home", "espace commanditaire : programmes, commandes, factures"),
         ("calls:open_calls", "appels à projets des cofinanceurs et candidatures"),
