@@ -172,3 +172,38 @@ def programme_hand_overs_by_department(*, programme_id: int, start=None, end=Non
         .annotate(count=Count("pk"))
         .order_by("department")
     )
+
+
+def hand_over_export_rows(*, start=None, end=None, programme_id: int | None = None):
+    """Every hand-over (undone ones too) made in ``[start, end)``, oldest first, as tuples for the
+    operator's row-level export — without personal data: the person's department (not their
+    commune) and age band, never their name, contact, commune or booklet serial, nor the free
+    text of an exception."""
+    commune = F("beneficiary__commune")
+    department = Case(
+        When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
+        default=Substr(commune, 1, 2),
+    )
+    hand_overs = HandOver.objects.all()
+    if programme_id is not None:
+        hand_overs = hand_overs.filter(booklet__programme_id=programme_id)
+    if start is not None:
+        hand_overs = hand_overs.filter(at__gte=start)
+    if end is not None:
+        hand_overs = hand_overs.filter(at__lt=end)
+    return (
+        hand_overs.annotate(department=department)
+        .order_by("at", "pk")
+        .values_list(
+            "pk",
+            "at",
+            "booklet__programme_id",
+            "booklet__programme__name",
+            "organisation__siret",
+            "organisation__name",
+            "department",
+            "beneficiary__age_band",
+            "is_exception",
+            "undone_at",
+        )
+    )

@@ -300,3 +300,33 @@ def programme_redeemed_settlement(*, programme_id: int) -> dict[str, tuple[int, 
     return redeemed_value_by_programme(programme=programme_id).get(
         programme_id, {"redeemed_unsettled": (0, 0), "settled": (0, 0)}
     )
+
+
+def redemption_export_rows(*, start=None, end=None, programme_id: int | None = None):
+    """Every redemption (undone ones too, with their date) redeemed in ``[start, end)``, oldest
+    first, as tuples for the operator's row-level export — without personal data: no pass code,
+    no booklet serial (both lead to a person through the hand-over), no agent. Read it with
+    ``.iterator(chunk_size=…)`` (a server-side cursor on PostgreSQL)."""
+    redemptions = Redemption.objects.all()
+    if programme_id is not None:
+        redemptions = redemptions.filter(programme_id=programme_id)
+    if start is not None:
+        redemptions = redemptions.filter(redeemed_at__gte=start)
+    if end is not None:
+        redemptions = redemptions.filter(redeemed_at__lt=end)
+    return redemptions.order_by("redeemed_at").values_list(
+        "pk",
+        "redeemed_at",
+        "programme_id",
+        "programme__name",
+        "site__organisation__siret",
+        "site__organisation__name",
+        "point_of_presence__name",
+        "point_of_presence__insee_code",
+        "service__code",
+        "pass_count",
+        "amount_cents",
+        "beneficiary_share_cents",
+        "undone_at",
+        "settled_at",
+    )
