@@ -5,6 +5,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 
 from beneficiaries.models import HandOver, LossDeclaration
+from passnum import sql_text
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import codes
 from passnum.passes import selectors as pass_selectors
@@ -174,11 +175,12 @@ def programme_hand_overs_by_department(*, programme_id: int, start=None, end=Non
     )
 
 
-def hand_over_export_rows(*, start=None, end=None, programme_id: int | None = None):
+def hand_over_export_rows(*, start=None, end=None, programme_id: int | None = None, as_text: bool = False):
     """Every hand-over (undone ones too) made in ``[start, end)``, oldest first, as tuples for the
     operator's row-level export — without personal data: the person's department (not their
     commune) and age band, never their name, contact, commune or booklet serial, nor the free
-    text of an exception."""
+    text of an exception. ``as_text`` (PostgreSQL only): dates and yes/no already written as the
+    CSV writes them (``passnum.sql_text``)."""
     commune = F("beneficiary__commune")
     department = Case(
         When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
@@ -191,19 +193,29 @@ def hand_over_export_rows(*, start=None, end=None, programme_id: int | None = No
         hand_overs = hand_overs.filter(at__gte=start)
     if end is not None:
         hand_overs = hand_overs.filter(at__lt=end)
-    return (
-        hand_overs.annotate(department=department)
-        .order_by("at", "pk")
-        .values_list(
+    hand_overs = hand_overs.annotate(department=department).order_by("at", "pk")
+    if as_text:
+        return hand_overs.values_list(
             "pk",
-            "at",
+            sql_text.local_datetime_text("at"),
             "booklet__programme_id",
             "booklet__programme__name",
             "organisation__siret",
             "organisation__name",
             "department",
             "beneficiary__age_band",
-            "is_exception",
-            "undone_at",
+            sql_text.yes_no_text("is_exception"),
+            sql_text.local_datetime_text("undone_at"),
         )
+    return hand_overs.values_list(
+        "pk",
+        "at",
+        "booklet__programme_id",
+        "booklet__programme__name",
+        "organisation__siret",
+        "organisation__name",
+        "department",
+        "beneficiary__age_band",
+        "is_exception",
+        "undone_at",
     )

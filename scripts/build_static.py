@@ -16,6 +16,7 @@ FILES = {
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "axe.min.js": "axe-core/axe.min.js",
     "chart.js/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    "chart.js/chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
     "qr-scanner/qr-scanner.umd.min.js": "qr-scanner/qr-scanner.umd.min.js",
     "qr-scanner/qr-scanner.umd.min.js.map": "qr-scanner/qr-scanner.umd.min.js.map",
     "qr-scanner/qr-scanner-worker.min.js": "qr-scanner/qr-scanner-worker.min.js",

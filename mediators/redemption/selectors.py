@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
+from passnum import sql_text
 from passnum.db import prepared_cursor
 
 UNDO_WINDOW = datetime.timedelta(hours=24)
@@ -302,11 +303,12 @@ def programme_redeemed_settlement(*, programme_id: int) -> dict[str, tuple[int, 
     )
 
 
-def redemption_export_rows(*, start=None, end=None, programme_id: int | None = None):
+def redemption_export_rows(*, start=None, end=None, programme_id: int | None = None, as_text: bool = False):
     """Every redemption (undone ones too, with their date) redeemed in ``[start, end)``, oldest
     first, as tuples for the operator's row-level export — without personal data: no pass code,
     no booklet serial (both lead to a person through the hand-over), no agent. Read it with
-    ``.iterator(chunk_size=…)`` (a server-side cursor on PostgreSQL)."""
+    ``.iterator(chunk_size=…)`` (a server-side cursor on PostgreSQL). ``as_text`` (PostgreSQL
+    only): dates and amounts already written as the CSV writes them (``passnum.sql_text``)."""
     redemptions = Redemption.objects.all()
     if programme_id is not None:
         redemptions = redemptions.filter(programme_id=programme_id)
@@ -314,7 +316,25 @@ def redemption_export_rows(*, start=None, end=None, programme_id: int | None = N
         redemptions = redemptions.filter(redeemed_at__gte=start)
     if end is not None:
         redemptions = redemptions.filter(redeemed_at__lt=end)
-    return redemptions.order_by("redeemed_at").values_list(
+    redemptions = redemptions.order_by("redeemed_at")
+    if as_text:
+        return redemptions.values_list(
+            sql_text.text("pk"),
+            sql_text.local_datetime_text("redeemed_at"),
+            "programme_id",
+            "programme__name",
+            "site__organisation__siret",
+            "site__organisation__name",
+            "point_of_presence__name",
+            "point_of_presence__insee_code",
+            "service__code",
+            "pass_count",
+            sql_text.euros_text("amount_cents"),
+            sql_text.euros_text("beneficiary_share_cents"),
+            sql_text.local_datetime_text("undone_at"),
+            sql_text.local_datetime_text("settled_at"),
+        )
+    return redemptions.values_list(
         "pk",
         "redeemed_at",
         "programme_id",

@@ -18,11 +18,13 @@ personal data (``redemption_export_rows``, ``hand_over_export_rows`` say what th
 
 import functools
 import io
+import itertools
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from beneficiaries import selectors as beneficiary_selectors
@@ -32,7 +34,8 @@ from sponsors.reporting import selectors as reporting
 from sponsors.reporting.models import ExportFormat, ExportKind
 from sponsors.reporting.periods import Period
 
-CHUNK_ROWS = 2000  # rows per piece sent to the browser, per fetch from the server-side cursor
+CHUNK_ROWS = 2000  # rows per piece sent to the browser (formatted here), per fetch of the ORM
+FETCH_ROWS = 10_000  # rows per fetch of the server-side cursor (already text): fewer round trips
 PROGRESS_ROWS = 10_000  # a background export writes its progress every so many rows
 
 # Column types: how a value is written (CSV text, XLSX cell).
@@ -46,6 +49,10 @@ class Source:
     count: Callable[[], int]
     rows: Callable[[], Iterable[tuple]]
     file_stem: str
+    # The same rows, in batches, with every value already written as the CSV writes it
+    # (PostgreSQL formats dates and amounts itself: much faster for a million rows); None: the
+    # rows are formatted here.
+    text_batches: Callable[[], Iterable[list]] | None = None
 
     @property
     def header(self) -> list[str]:
@@ -110,23 +117,20 @@ def source(*, kind: str, period: Period, programme=None) -> Source:
             rows=lines,
             file_stem=f"rapport-programme-{programme.pk}{suffix}",
         )
-    if kind == ExportKind.REDEMPTIONS:
-        rows = redemption_selectors.redemption_export_rows(**window)
+    selector, columns, stem = {
+        ExportKind.REDEMPTIONS: (redemption_selectors.redemption_export_rows, REDEMPTION_COLUMNS, "encaissements"),
+        ExportKind.HAND_OVERS: (beneficiary_selectors.hand_over_export_rows, HAND_OVER_COLUMNS, "remises"),
+    }.get(kind, (None, None, None))
+    if selector is not None:
+        rows = selector(**window)
+        text_rows = selector(**window, as_text=True) if connection.vendor == "postgresql" else None
         return Source(
             kind=kind,
-            columns=REDEMPTION_COLUMNS,
+            columns=columns,
             count=rows.count,
             rows=lambda: rows.iterator(chunk_size=CHUNK_ROWS),
-            file_stem=f"encaissements{suffix}",
-        )
-    if kind == ExportKind.HAND_OVERS:
-        rows = beneficiary_selectors.hand_over_export_rows(**window)
-        return Source(
-            kind=kind,
-            columns=HAND_OVER_COLUMNS,
-            count=rows.count,
-            rows=lambda: rows.iterator(chunk_size=CHUNK_ROWS),
-            file_stem=f"remises{suffix}",
+            text_batches=(lambda: _server_side_batches(text_rows)) if text_rows is not None else None,
+            file_stem=f"{stem}{suffix}",
         )
     raise ValueError(f"unknown export kind {kind!r}")
 
@@ -166,34 +170,43 @@ _CSV_CONVERTERS = {DATETIME: _csv_datetime, EUROS: _csv_euros, YES_NO: _csv_yes_
 
 def csv_chunks(export: Source, *, on_progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """The export as CSV, in pieces of ``CHUNK_ROWS`` rows (UTF-8 with a byte-order mark)."""
-    buffer = io.StringIO()
-    writer = csv_export.writer(buffer, delimiter=";", lineterminator="\r\n")
-    buffer.write("\ufeff")
-    writer.writerow(export.header)
-    # Only the columns that need it are converted; text and numbers go as they are.
-    converted = [(i, _CSV_CONVERTERS[kind]) for i, (_, kind) in enumerate(export.columns) if kind in _CSV_CONVERTERS]
+    header = io.StringIO()
+    header.write("\ufeff")
+    csv_export.writer(header, delimiter=";", lineterminator="\r\n").writerow(export.header)
+    yield header.getvalue().encode()
+    if export.text_batches is not None:
+        batches = export.text_batches()
+    else:
+        rows = _formatted(export)
+        batches = iter(lambda: list(itertools.islice(rows, CHUNK_ROWS)), [])
     written = 0
-    batch = []
-    for row in export.rows():
-        if converted:
-            row = list(row)
-            for i, convert in converted:
-                row[i] = convert(row[i])
-        batch.append(row)
-        if len(batch) == CHUNK_ROWS:
-            writer.writerows(batch)
-            written += len(batch)
-            batch.clear()
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-            if on_progress is not None and written % PROGRESS_ROWS == 0:
-                on_progress(written)
-    writer.writerows(batch)
-    written += len(batch)
-    yield buffer.getvalue().encode()
+    for batch in batches:
+        yield csv_export.rows_as_text(batch, delimiter=";", lineterminator="\r\n").encode()
+        written += len(batch)
+        if on_progress is not None and written % PROGRESS_ROWS == 0:
+            on_progress(written)
     if on_progress is not None:
         on_progress(written)
+
+
+def _server_side_batches(queryset) -> Iterator[list]:
+    """The rows of ``queryset`` in batches of ``FETCH_ROWS``, read through a server-side cursor
+    (the SQL the ORM writes, without building its per-row objects: a third of the time)."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(FETCH_ROWS):
+            yield batch
+
+
+def _formatted(export: Source) -> Iterator[list]:
+    """The rows with their dates, amounts and yes/no written in French; the rest as it is."""
+    converted = [(i, _CSV_CONVERTERS[kind]) for i, (_, kind) in enumerate(export.columns) if kind in _CSV_CONVERTERS]
+    for row in export.rows():
+        row = list(row)
+        for i, convert in converted:
+            row[i] = convert(row[i])
+        yield row
 
 
 # --- XLSX -----------------------------------------------------------------------------------------

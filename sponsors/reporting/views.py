@@ -7,7 +7,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -25,6 +25,7 @@ from sponsors.reporting.models import ExportFormat, ExportJob, ExportKind
 from sponsors.reporting.periods import check_period
 
 sponsor_required = organisation_required(kinds=[OrganisationKind.SPONSOR])
+FILE_PIECE_BYTES = 64 * 1024
 
 
 def staff_required(view):
@@ -70,17 +71,30 @@ def _deliver(request, export, *, file_format, organisation, params, document=Non
         organisation=organisation,
         file_name=file_name,
     )
-    if file_format == ExportFormat.XLSX:
-        handle = tempfile.TemporaryFile()  # noqa: SIM115 - the response streams then closes it (removed then)
-        exports.write_xlsx(export, handle)
-        handle.seek(0)
-        response = FileResponse(handle, content_type=exports.CONTENT_TYPES[ExportFormat.XLSX])
-    else:
-        response = StreamingHttpResponse(
-            exports.csv_chunks(export), content_type=exports.CONTENT_TYPES[ExportFormat.CSV]
-        )
+    pieces = _xlsx_pieces(export) if file_format == ExportFormat.XLSX else exports.csv_chunks(export)
+    response = StreamingHttpResponse(pieces, content_type=exports.CONTENT_TYPES[file_format])
     response["Content-Disposition"] = content_disposition_header(True, file_name)
     return never_stored(response)
+
+
+def _xlsx_pieces(export):
+    """The workbook, written to a temporary file once the response starts, then sent in pieces;
+    the file is removed when the response ends (or is abandoned)."""
+    with tempfile.TemporaryFile() as handle:
+        exports.write_xlsx(export, handle)
+        handle.seek(0)
+        yield from _pieces(handle)
+
+
+def _pieces(handle):
+    while piece := handle.read(FILE_PIECE_BYTES):
+        yield piece
+
+
+def _stored_file_pieces(field_file):
+    """A stored file in pieces, opened once the response starts and closed at its end."""
+    with field_file.open("rb") as handle:
+        yield from _pieces(handle)
 
 
 @sponsor_required
@@ -175,12 +189,10 @@ def export_download(request, pk):
         return render(request, "reporting/export_expired.html", {"job": job}, status=410)
     if job.status != ExportJob.Status.DONE or not job.file:
         return redirect("reporting:export_job", pk=job.pk)
-    try:
-        handle = job.file.open("rb")
-    except (FileNotFoundError, ValueError) as error:
-        raise Http404("Le fichier de cet export n'est plus disponible.") from error
+    if not job.file.storage.exists(job.file.name):
+        raise Http404("Le fichier de cet export n'est plus disponible.")
     record_download(request=request, document=job, organisation=job.organisation, file_name=job.file_name)
-    response = FileResponse(handle, content_type=exports.CONTENT_TYPES[job.file_format])
+    response = StreamingHttpResponse(_stored_file_pieces(job.file), content_type=exports.CONTENT_TYPES[job.file_format])
     response["Content-Disposition"] = content_disposition_header(True, job.file_name)
     return never_stored(response)
 

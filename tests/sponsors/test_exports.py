@@ -12,10 +12,13 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from beneficiaries.models import Beneficiary
 from mediators.redemption.models import RedeemedPass
+from passnum import csv_export
 from passnum.audit.models import AuditLog
 from passnum.passes.models import Booklet
 from sponsors.reporting import pdf, services
@@ -300,3 +303,29 @@ def test_an_expired_link_is_refused_and_the_purge_deletes_its_file(client, membe
     assert client.get(reverse("reporting:export_download", args=[job.pk])).status_code == 410
     assert "Ce lien a expiré" in client.get(reverse("reporting:export_job", args=[job.pk])).content.decode()
     assert services.purge_expired_exports() == 0
+
+
+# --- The quick CSV writer of the large exports ------------------------------------------------
+
+CELLS = st.one_of(
+    st.text(alphabet=st.sampled_from(list("=+-@\t\r\n;\"' a1,")), max_size=6),
+    st.integers(min_value=-20, max_value=20),
+    st.none(),
+)
+
+
+@pytest.mark.django_db(False)
+@given(
+    rows=st.lists(st.lists(CELLS, min_size=1, max_size=4), max_size=6), lineterminator=st.sampled_from(["\r\n", "\n"])
+)
+def test_rows_as_text_escapes_every_cell_as_the_writer_does(rows, lineterminator):
+    expected = io.StringIO()
+    csv_export.writer(expected, delimiter=";", lineterminator=lineterminator).writerows(rows)
+    assert csv_export.rows_as_text(rows, delimiter=";", lineterminator=lineterminator) == expected.getvalue()
+
+
+@pytest.mark.django_db(False)
+def test_rows_as_text_escapes_a_formula_in_a_large_batch():
+    rows = [["Lieu", "10,00", ""]] * 1000 + [["=HYPERLINK(1)", "10,00", ""]]
+    text = csv_export.rows_as_text(rows, delimiter=";", lineterminator="\r\n")
+    assert text.endswith("'=HYPERLINK(1);10,00;\r\n") and text.count("\r\n") == 1001
