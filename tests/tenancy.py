@@ -183,7 +183,7 @@ def build_side(label):
         aptic_service,
     )
     from tests.passes.factories import PrintFileFactory, PrintRunFactory
-    from tests.sponsors.factories import SponsorInvoiceFactory
+    from tests.sponsors.factories import ExportJobFactory, SponsorInvoiceFactory
 
     side = Side(label)
     for kind in WALK_KINDS:
@@ -285,6 +285,7 @@ def build_side(label):
     SubscriptionInvoiceFactory(subscription=subscription, number=side.mark("abonumber"))
     rejected_transfer(side, statement=statement, payee=payee)
     CreditNoteFactory(programme=programme, number=side.mark("avnumber"))
+    ExportJobFactory(organisation=sponsor, owner=side.admins["sponsor"], file_name=side.mark("exportfile") + ".csv")
 
     side.objects = SimpleNamespace(
         programme=programme,

@@ -16,13 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from beneficiaries.models import Beneficiary
-from mediators.redemption.models import RedeemedPass
+from beneficiaries.models import Beneficiary, HandOver
+from mediators.redemption.models import RedeemedPass, Redemption
 from passnum import csv_export
 from passnum.audit.models import AuditLog
 from passnum.passes.models import Booklet
-from sponsors.reporting import pdf, services
+from sponsors.reporting import exports, pdf, services
 from sponsors.reporting.models import ExportJob
+from sponsors.reporting.periods import Period
 from tests.factories import OrganisationFactory, UserFactory
 from tests.sponsors.factories import ExportJobFactory
 from tests.sponsors.test_reporting import build
@@ -225,6 +226,25 @@ def test_a_wrong_operator_request_is_explained(staff_client):
     assert response.status_code == 400
     assert "La période est à l&#x27;envers" in response.content.decode()
     assert operator_export(staff_client, kind="beneficiaries").status_code == 400
+
+
+@pytest.mark.parametrize("kind", ["redemptions", "hand_overs"])
+def test_postgresql_writes_the_values_as_the_python_code_does(kind):
+    """Large CSVs take their dates and amounts written by PostgreSQL; the embedded default
+    (SQLite) writes them in Python: both give the same file."""
+    build(booklets=2, redemptions=[2, 4])
+    Redemption.objects.filter(pk=Redemption.objects.order_by("pk").first().pk).update(
+        settled_at=datetime.datetime(2026, 4, 30, 22, 5, tzinfo=datetime.UTC), beneficiary_share_cents=250
+    )
+    HandOver.objects.filter(pk=HandOver.objects.order_by("pk").first().pk).update(is_exception=True, exception_reason="Justificatif oublié")
+    export = exports.source(kind=kind, period=Period())
+    assert export.text_batches is not None  # the tests run on PostgreSQL
+    by_postgresql = b"".join(exports.csv_chunks(export))
+    export.text_batches = None
+    by_python = b"".join(exports.csv_chunks(export))
+    assert by_postgresql == by_python
+    text = by_python.decode()
+    assert ("01/05/2026 00:05" in text and ";2,50;" in text) if kind == "redemptions" else ";oui;" in text
 
 
 # --- Above the threshold: in the background ------------------------------------------------
