@@ -179,8 +179,8 @@ def hand_over_export_rows(*, start=None, end=None, programme_id: int | None = No
     """Every hand-over (undone ones too) made in ``[start, end)``, oldest first, as tuples for the
     operator's row-level export — without personal data: the person's department (not their
     commune) and age band, never their name, contact, commune or booklet serial, nor the free
-    text of an exception. ``as_text`` (PostgreSQL only): dates and yes/no already written as the
-    CSV writes them (``passnum.sql_text``)."""
+    text of an exception. ``as_text`` (PostgreSQL only): each row as its CSV line, written by the
+    database (``passnum.sql_text``)."""
     commune = F("beneficiary__commune")
     department = Case(
         When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
@@ -195,18 +195,19 @@ def hand_over_export_rows(*, start=None, end=None, programme_id: int | None = No
         hand_overs = hand_overs.filter(at__lt=end)
     hand_overs = hand_overs.annotate(department=department).order_by("at", "pk")
     if as_text:
-        return hand_overs.values_list(
-            "pk",
+        line = sql_text.csv_line(
+            sql_text.text("pk"),
             sql_text.local_datetime_text("at"),
-            "booklet__programme_id",
-            "booklet__programme__name",
-            "organisation__siret",
-            "organisation__name",
-            "department",
-            "beneficiary__age_band",
+            sql_text.text("booklet__programme_id"),
+            sql_text.csv_cell("booklet__programme__name"),
+            sql_text.text("organisation__siret"),
+            sql_text.csv_cell("organisation__name"),
+            sql_text.text("department"),
+            sql_text.text("beneficiary__age_band"),
             sql_text.yes_no_text("is_exception"),
             sql_text.local_datetime_text("undone_at"),
         )
+        return hand_overs.values_list(line)
     return hand_overs.values_list(
         "pk",
         "at",

@@ -77,6 +77,23 @@ def rows_as_text(rows: list, *, delimiter: str = ",", lineterminator: str = "\r\
     return buffer.getvalue()
 
 
+def lines_as_text(lines: list[str], *, delimiter: str = ",", lineterminator: str = "\r\n") -> str:
+    """CSV lines already written (by the database, ``passnum.sql_text``) joined into a text where
+    every cell is escaped exactly as ``writer`` escapes it: the text is searched once for a cell
+    starting with a formula character; only then are its lines read back and written again
+    through ``writer``."""
+    if not lines:
+        return ""
+    text = lineterminator.join(lines) + lineterminator
+    if not _may_start_a_cell_with_a_formula(text, delimiter, lineterminator):
+        return text
+    buffer = io.StringIO()
+    writer(buffer, delimiter=delimiter, lineterminator=lineterminator).writerows(
+        csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    )
+    return buffer.getvalue()
+
+
 def _may_start_a_cell_with_a_formula(text, delimiter, lineterminator):
     line_start = lineterminator[-1:]
     if text[:1] in FORMULA_START or (text[:1] == '"' and text[1:2] in FORMULA_START):

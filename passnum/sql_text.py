@@ -8,7 +8,7 @@ elsewhere (the embedded SQLite default).
 """
 
 from django.conf import settings
-from django.db.models import CharField, F, Func
+from django.db.models import CharField, F, Func, Value
 
 _ZONE = settings.TIME_ZONE.replace("'", "")  # a setting, quoted as a literal
 
@@ -36,5 +36,25 @@ def yes_no_text(field: str) -> Func:
 
 
 def text(field: str) -> Func:
-    """Any value as its text (a UUID, a number)."""
-    return Func(F(field), template="(%(expressions)s)::text", output_field=CharField())
+    """Any value as its text (a UUID, a number, a code), empty when null — for values that never
+    need quoting in a CSV."""
+    return Func(F(field), template="coalesce((%(expressions)s)::text, '')", output_field=CharField())
+
+
+def csv_cell(field: str) -> Func:
+    """A free text as a CSV cell (``;`` separated): quoted, its quotes doubled, when it holds a
+    semicolon, a quote or a line break — exactly when Python's ``csv`` module quotes it; empty
+    when null. Formulas are not escaped here: ``passnum.csv_export.lines_as_text`` does it."""
+    value = "coalesce((%(expressions)s)::text, '')"  # a column: repeated, it carries no parameter
+    return Func(
+        F(field),
+        template=f"""(CASE WHEN {value} ~ '[;"\\r\\n]' THEN '"' || replace({value}, '"', '""') || '"'"""
+        f""" ELSE {value} END)""",
+        output_field=CharField(),
+    )
+
+
+def csv_line(*cells: Func) -> Func:
+    """One CSV line (without its end) from cells that are already text and never null: those of
+    this module, or values whose format never needs quoting (codes, numbers, dates written here)."""
+    return Func(Value(";"), *cells, function="concat_ws", output_field=CharField())

@@ -308,7 +308,7 @@ def redemption_export_rows(*, start=None, end=None, programme_id: int | None = N
     first, as tuples for the operator's row-level export — without personal data: no pass code,
     no booklet serial (both lead to a person through the hand-over), no agent. Read it with
     ``.iterator(chunk_size=…)`` (a server-side cursor on PostgreSQL). ``as_text`` (PostgreSQL
-    only): dates and amounts already written as the CSV writes them (``passnum.sql_text``)."""
+    only): each row as its CSV line, written by the database (``passnum.sql_text``)."""
     redemptions = Redemption.objects.all()
     if programme_id is not None:
         redemptions = redemptions.filter(programme_id=programme_id)
@@ -318,22 +318,23 @@ def redemption_export_rows(*, start=None, end=None, programme_id: int | None = N
         redemptions = redemptions.filter(redeemed_at__lt=end)
     redemptions = redemptions.order_by("redeemed_at")
     if as_text:
-        return redemptions.values_list(
+        line = sql_text.csv_line(
             sql_text.text("pk"),
             sql_text.local_datetime_text("redeemed_at"),
-            "programme_id",
-            "programme__name",
-            "site__organisation__siret",
-            "site__organisation__name",
-            "point_of_presence__name",
-            "point_of_presence__insee_code",
-            "service__code",
-            "pass_count",
+            sql_text.text("programme_id"),
+            sql_text.csv_cell("programme__name"),
+            sql_text.text("site__organisation__siret"),
+            sql_text.csv_cell("site__organisation__name"),
+            sql_text.csv_cell("point_of_presence__name"),
+            sql_text.csv_cell("point_of_presence__insee_code"),
+            sql_text.text("service__code"),
+            sql_text.text("pass_count"),
             sql_text.euros_text("amount_cents"),
             sql_text.euros_text("beneficiary_share_cents"),
             sql_text.local_datetime_text("undone_at"),
             sql_text.local_datetime_text("settled_at"),
         )
+        return redemptions.values_list(line)
     return redemptions.values_list(
         "pk",
         "redeemed_at",

@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from beneficiaries.models import Beneficiary, HandOver
+from mediators.places.models import PointOfPresence
 from mediators.redemption.models import RedeemedPass, Redemption
 from passnum import csv_export
 from passnum.audit.models import AuditLog
 from passnum.passes.models import Booklet
+from sponsors.models import Programme
 from sponsors.reporting import exports, pdf, services
 from sponsors.reporting.models import ExportJob
 from sponsors.reporting.periods import Period
@@ -236,7 +238,12 @@ def test_postgresql_writes_the_values_as_the_python_code_does(kind):
     Redemption.objects.filter(pk=Redemption.objects.order_by("pk").first().pk).update(
         settled_at=datetime.datetime(2026, 4, 30, 22, 5, tzinfo=datetime.UTC), beneficiary_share_cents=250
     )
-    HandOver.objects.filter(pk=HandOver.objects.order_by("pk").first().pk).update(is_exception=True, exception_reason="Justificatif oublié")
+    HandOver.objects.filter(pk=HandOver.objects.order_by("pk").first().pk).update(
+        is_exception=True, exception_reason="Justificatif oublié"
+    )
+    # Texts the CSV must quote, and one a spreadsheet would run as a formula.
+    Programme.objects.update(name='=Essai; le "pass"')
+    PointOfPresence.objects.update(name="Lieu\nsur deux lignes")
     export = exports.source(kind=kind, period=Period())
     assert export.text_batches is not None  # the tests run on PostgreSQL
     by_postgresql = b"".join(exports.csv_chunks(export))
@@ -244,6 +251,7 @@ def test_postgresql_writes_the_values_as_the_python_code_does(kind):
     by_python = b"".join(exports.csv_chunks(export))
     assert by_postgresql == by_python
     text = by_python.decode()
+    assert '"\'=Essai; le ""pass"""' in text  # quoted, its quotes doubled, no formula
     assert ("01/05/2026 00:05" in text and ";2,50;" in text) if kind == "redemptions" else ";oui;" in text
 
 
