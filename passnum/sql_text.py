@@ -8,7 +8,7 @@ elsewhere (the embedded SQLite default).
 """
 
 from django.conf import settings
-from django.db.models import CharField, F, Func, Value
+from django.db.models import CharField, F, Func
 
 _ZONE = settings.TIME_ZONE.replace("'", "")  # a setting, quoted as a literal
 
@@ -57,4 +57,4 @@ def csv_cell(field: str) -> Func:
 def csv_line(*cells: Func) -> Func:
     """One CSV line (without its end) from cells that are already text and never null: those of
     this module, or values whose format never needs quoting (codes, numbers, dates written here)."""
-    return Func(Value(";"), *cells, function="concat_ws", output_field=CharField())
+    return Func(*cells, template="concat_ws(';', %(expressions)s)", output_field=CharField())

@@ -316,7 +316,7 @@ def redemption_export_rows(*, start=None, end=None, programme_id: int | None = N
         redemptions = redemptions.filter(redeemed_at__gte=start)
     if end is not None:
         redemptions = redemptions.filter(redeemed_at__lt=end)
-    redemptions = redemptions.order_by("redeemed_at")
+    redemptions = redemptions.order_by("redeemed_at", "pk")
     if as_text:
         line = sql_text.csv_line(
             sql_text.text("pk"),

@@ -205,6 +205,9 @@ def test_the_operator_csv_has_one_row_per_redemption_and_no_personal_data(staff_
     for secret in [*codes, *serials, "camille@exemple.fr", "0601020304", "Camille Martin", "33063"]:
         assert secret not in text
     assert AuditLog.objects.filter(action="reporting.redemptions_csv.downloaded").count() == 2
+    # The period filters the rows (its bounds go to the database as parameters).
+    assert len(csv_rows(operator_export(staff_client, du="2026-03", au="2026-03"))) == 1 + 6
+    assert csv_rows(operator_export(staff_client, du="2026-04")) == [header]
 
 
 def test_the_operator_hand_overs_in_xlsx_give_the_department_not_the_commune(staff_client):
