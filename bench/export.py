@@ -10,8 +10,8 @@ In a fresh process (so that its memory is the export's alone):
    the client, the same SQL the export sends (same joins, same order): ``copy_s`` (best of 2,
    after one warm-up run that brings the tables into the cache for both).
 2. **Export**: the code the download streams (``sponsors.reporting.exports``: ``count()`` then
-   ``csv_chunks``, a server-side cursor read 2,000 rows at a time, every cell through
-   ``passnum.csv_export``), read to its last byte: ``seconds`` (best of 2). ``ratio = seconds /
+   ``csv_chunks``: lines written by PostgreSQL, read by ``COPY`` 10,000 at a time, every batch
+   through ``passnum.csv_export`` for formulas), read to its last byte: ``seconds`` (best of 2). ``ratio = seconds /
    copy_s`` (target ≤ 3); ``peak_rss_mb``: the largest resident memory of that process (target
    ≤ 200 MB).
 
