@@ -98,8 +98,14 @@ def _may_start_a_cell_with_a_formula(text, delimiter, lineterminator):
     line_start = lineterminator[-1:]
     if text[:1] in FORMULA_START or (text[:1] == '"' and text[1:2] in FORMULA_START):
         return True
+    # Only the characters present are looked for after a delimiter or a line start; the quoted
+    # forms only if the text has a quote at all (each search reads the whole batch).
+    quoted = '"' in text
     for start in FORMULA_START:
-        for before in (delimiter, line_start, delimiter + '"', line_start + '"'):
+        if start not in text:
+            continue
+        befores = (delimiter, line_start, delimiter + '"', line_start + '"') if quoted else (delimiter, line_start)
+        for before in befores:
             if start in lineterminator and not before.endswith('"'):
                 continue  # a cell holding a line end character is always quoted: here it ends a line
             if before + start in text:
