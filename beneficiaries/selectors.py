@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
 from beneficiaries.models import HandOver, LossDeclaration
+from passnum import sql_text
 from passnum.organisations.enums import OrganisationKind
 from passnum.passes import codes
 from passnum.passes import selectors as pass_selectors
@@ -317,4 +318,51 @@ def scheme_hand_overs_by_month(*, start, end) -> list[dict]:
         .values("period")
         .annotate(count=Count("pk"))
         .order_by("period")
+    )
+
+
+def hand_over_export_rows(*, start=None, end=None, programme_id: int | None = None, as_text: bool = False):
+    """Every hand-over (undone ones too) made in ``[start, end)``, oldest first, as tuples for the
+    operator's row-level export — without personal data: the person's department (not their
+    commune) and age band, never their name, contact, commune or booklet serial, nor the free
+    text of an exception. ``as_text`` (PostgreSQL only): each row as its CSV line, written by the
+    database (``passnum.sql_text``)."""
+    commune = F("beneficiary__commune")
+    department = Case(
+        When(beneficiary__commune__startswith="97", then=Substr(commune, 1, 3)),
+        default=Substr(commune, 1, 2),
+    )
+    hand_overs = HandOver.objects.all()
+    if programme_id is not None:
+        hand_overs = hand_overs.filter(booklet__programme_id=programme_id)
+    if start is not None:
+        hand_overs = hand_overs.filter(at__gte=start)
+    if end is not None:
+        hand_overs = hand_overs.filter(at__lt=end)
+    hand_overs = hand_overs.annotate(department=department).order_by("at", "pk")
+    if as_text:
+        line = sql_text.csv_line(
+            sql_text.text("pk"),
+            sql_text.local_datetime_text("at"),
+            sql_text.text("booklet__programme_id"),
+            sql_text.csv_cell("booklet__programme__name"),
+            sql_text.text("organisation__siret"),
+            sql_text.csv_cell("organisation__name"),
+            sql_text.text("department"),
+            sql_text.text("beneficiary__age_band"),
+            sql_text.yes_no_text("is_exception"),
+            sql_text.local_datetime_text("undone_at"),
+        )
+        return hand_overs.values_list(line)
+    return hand_overs.values_list(
+        "pk",
+        "at",
+        "booklet__programme_id",
+        "booklet__programme__name",
+        "organisation__siret",
+        "organisation__name",
+        "department",
+        "beneficiary__age_band",
+        "is_exception",
+        "undone_at",
     )

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "passnum.territories",
     "aptic_catalog",
     "sponsors",
+    "sponsors.reporting",
     "prescribers",
     "beneficiaries",
     "mediators",
@@ -240,6 +241,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-personal-data": {"task": "beneficiaries.tasks.purge_personal_data", "schedule": crontab(hour=3, minute=30)},
     "purge-print-files": {"task": "passnum.passes.tasks.purge_print_files", "schedule": crontab(hour=3, minute=45)},
+    "purge-exports": {"task": "sponsors.reporting.tasks.purge_expired_exports", "schedule": crontab(hour=3, minute=50)},
     "expire-passes": {"task": "clearing.tasks.expire_passes", "schedule": crontab(hour=2, minute=15)},
     # The reports' totals of the days no undo can reach any more (after midnight plus 24 hours).
     "roll-up-redemption-totals": {
@@ -530,6 +532,9 @@ LOGGING = {
 # Sponsor invoices: operator fee and VAT on the fee, in basis points (stored on each invoice).
 PASSNUM_SPONSOR_FEE_RATE_BP = int(os.environ.get("PASSNUM_SPONSOR_FEE_RATE_BP", "400"))
 PASSNUM_VAT_RATE_BP = int(os.environ.get("PASSNUM_VAT_RATE_BP", "2000"))
+# Exports: above this many rows, a Celery task writes the file; its link is valid so many days.
+PASSNUM_EXPORT_ASYNC_ROWS = int(os.environ.get("PASSNUM_EXPORT_ASYNC_ROWS", "50000"))
+PASSNUM_EXPORT_DAYS = int(os.environ.get("PASSNUM_EXPORT_DAYS", "7"))
 PASSNUM_OPERATOR_NAME = os.environ.get("PASSNUM_OPERATOR_NAME", "Coopérative Passnum")
 
 # The operator's account that pays the statements (debtor of the SEPA transfer files). A demo

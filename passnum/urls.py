@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("mediators.urls")),
     path("", include("sponsors.urls")),
     path("", include("sponsors.calls.urls")),
+    path("", include("sponsors.reporting.urls")),
     path("", include("prescribers.urls")),
     path("", include("beneficiaries.urls")),
     path("", include("clearing.urls")),

@@ -184,7 +184,7 @@ def build_side(label):
         aptic_service,
     )
     from tests.passes.factories import PrintFileFactory, PrintRunFactory
-    from tests.sponsors.factories import SponsorInvoiceFactory
+    from tests.sponsors.factories import ExportJobFactory, SponsorInvoiceFactory
 
     side = Side(label)
     for kind in WALK_KINDS:
@@ -287,6 +287,7 @@ def build_side(label):
     rejected_transfer(side, statement=statement, payee=payee)
     CreditNoteFactory(programme=programme, number=side.mark("avnumber"))
     build_calls_side(side, programme=programme)
+    ExportJobFactory(organisation=sponsor, owner=side.admins["sponsor"], file_name=side.mark("exportfile") + ".csv")
 
     side.objects = SimpleNamespace(
         programme=programme,

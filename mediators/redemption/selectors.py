@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mediators.redemption.models import RedeemedPass, Redemption, RefusedScan
+from passnum import sql_text
 from passnum.db import prepared_cursor
 
 UNDO_WINDOW = datetime.timedelta(hours=24)
@@ -505,6 +506,7 @@ def programme_redemptions_by_beneficiary_commune(
             for commune, count, passes, cents in cursor.fetchall()
         ]
 
+
 # --- The operator's overview: every site's live redemptions (read by passnum/overview.py) ------
 
 
@@ -519,4 +521,54 @@ def scheme_redemptions_by_month(*, start: datetime.datetime, end: datetime.datet
         .values("period")
         .annotate(**_FIGURES)
         .order_by("period")
+    )
+
+
+def redemption_export_rows(*, start=None, end=None, programme_id: int | None = None, as_text: bool = False):
+    """Every redemption (undone ones too, with their date) redeemed in ``[start, end)``, oldest
+    first, as tuples for the operator's row-level export — without personal data: no pass code,
+    no booklet serial (both lead to a person through the hand-over), no agent. Read it with
+    ``.iterator(chunk_size=…)`` (a server-side cursor on PostgreSQL). ``as_text`` (PostgreSQL
+    only): each row as its CSV line, written by the database (``passnum.sql_text``)."""
+    redemptions = Redemption.objects.all()
+    if programme_id is not None:
+        redemptions = redemptions.filter(programme_id=programme_id)
+    if start is not None:
+        redemptions = redemptions.filter(redeemed_at__gte=start)
+    if end is not None:
+        redemptions = redemptions.filter(redeemed_at__lt=end)
+    redemptions = redemptions.order_by("redeemed_at", "pk")
+    if as_text:
+        line = sql_text.csv_line(
+            sql_text.text("pk"),
+            sql_text.local_datetime_text("redeemed_at"),
+            sql_text.text("programme_id"),
+            sql_text.csv_cell("programme__name"),
+            sql_text.text("site__organisation__siret"),
+            sql_text.csv_cell("site__organisation__name"),
+            sql_text.csv_cell("point_of_presence__name"),
+            sql_text.csv_cell("point_of_presence__insee_code"),
+            sql_text.text("service__code"),
+            sql_text.text("pass_count"),
+            sql_text.euros_text("amount_cents"),
+            sql_text.euros_text("beneficiary_share_cents"),
+            sql_text.local_datetime_text("undone_at"),
+            sql_text.local_datetime_text("settled_at"),
+        )
+        return redemptions.values_list(line)
+    return redemptions.values_list(
+        "pk",
+        "redeemed_at",
+        "programme_id",
+        "programme__name",
+        "site__organisation__siret",
+        "site__organisation__name",
+        "point_of_presence__name",
+        "point_of_presence__insee_code",
+        "service__code",
+        "pass_count",
+        "amount_cents",
+        "beneficiary_share_cents",
+        "undone_at",
+        "settled_at",
     )

@@ -14,6 +14,7 @@ from bench.toolkit import ROOT
 FIGURES = {
     "clearing": {"close_s", "reference_s", "ratio", "pdf_s", "pdf_ratio", "peak_rss_mb"},
     "dashboard": {"p95_ms", "api_p95_ms", "queries", "sql_ms", "ratio"},
+    "export": {"rows", "seconds", "copy_s", "ratio", "peak_rss_mb"},
     "http_baseline": {"rps", "p50_ms", "p99_ms", "pgbench_tps", "ratio", "peak_rss_mb"},
     "print_run": {"ratio", "peak_rss_mb"},
     "redemption": {"p99_ms", "ratio", "cpu_ms_per_redemption", "cpu_ms_per_pgbench_tx", "cpu_ratio"},

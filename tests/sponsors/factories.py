@@ -84,3 +84,21 @@ class SponsorInvoiceFactory(factory.django.DjangoModelFactory):
     vat_cents = factory.LazyAttribute(lambda o: o.order.vat_cents)
     total_cents = factory.LazyAttribute(lambda o: o.order.total_cents)
     pdf = factory.LazyFunction(lambda: ContentFile(b"%PDF-1.4 facture de test", name="facture.pdf"))
+
+
+class ExportJobFactory(factory.django.DjangoModelFactory):
+    """A finished background export of a sponsor's report, its file stored."""
+
+    class Meta:
+        model = "reporting.ExportJob"
+
+    owner = factory.SubFactory("tests.factories.UserFactory")
+    organisation = factory.SubFactory(OrganisationFactory, sponsor=True)
+    kind = "programme_report"
+    file_format = "csv"
+    status = "done"
+    row_count = 3
+    rows_done = 3
+    file_name = factory.Sequence(lambda n: f"rapport-programme-{n}.csv")
+    file = factory.LazyAttribute(lambda o: ContentFile(b"tableau;nombre\r\n", name=o.file_name))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
