@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "passnum.territories",
     "aptic_catalog",
     "sponsors",
+    "sponsors.grants",
     "prescribers",
     "beneficiaries",
     "mediators",

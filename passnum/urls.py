@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("passnum.territories.urls")),
     path("", include("mediators.urls")),
     path("", include("sponsors.urls")),
+    path("", include("sponsors.grants.urls")),
     path("", include("prescribers.urls")),
     path("", include("beneficiaries.urls")),
     path("", include("clearing.urls")),
