@@ -57,8 +57,15 @@ class InstalmentInline(ReadOnlyInline):
 
 @admin.register(GrantApplication)
 class GrantApplicationAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "company", "scheme", "status", "requested_amount_cents", "granted_amount_cents",
-                    "submitted_at"]
+    list_display = [
+        "__str__",
+        "company",
+        "scheme",
+        "status",
+        "requested_amount_cents",
+        "granted_amount_cents",
+        "submitted_at",
+    ]
     list_filter = ["status", "scheme"]
     search_fields = ["pk", "project_title", "company__name", "company__siret", "naf_code"]
     list_select_related = ["company", "scheme"]

@@ -56,12 +56,18 @@ class GrantApplicationFactory(factory.django.DjangoModelFactory):
         """Lines of the plan: ``plan=[(category, cents), ...]``; by default 20 % of equipment."""
         if not create:
             return
-        lines = extracted if extracted is not None else [
-            (ExpenditureCategory.EXTERNAL_SERVICE, 800_000),
-            (ExpenditureCategory.EQUIPMENT, 200_000),
-        ]
+        lines = (
+            extracted
+            if extracted is not None
+            else [
+                (ExpenditureCategory.EXTERNAL_SERVICE, 800_000),
+                (ExpenditureCategory.EQUIPMENT, 200_000),
+            ]
+        )
         for category, cents in lines:
-            ExpenditureLine.objects.create(application=obj, category=category, supplier="Prestataire", amount_cents=cents)
+            ExpenditureLine.objects.create(
+                application=obj, category=category, supplier="Prestataire", amount_cents=cents
+            )
 
     @factory.post_generation
     def documents(obj, create, extracted, **kwargs):
