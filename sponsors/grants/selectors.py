@@ -109,6 +109,16 @@ def remaining_cents(*, application: GrantApplication) -> int:
     return (application.granted_amount_cents or 0) - committed_cents(application=application)
 
 
+def claimable_cents(*, application: GrantApplication) -> int:
+    """What a new invoice may still claim: the granted amount less the invoices accepted, paid or
+    waiting to be examined."""
+    claimed = (
+        application.instalments.exclude(status=InstalmentStatus.REFUSED).aggregate(total=Sum("amount_cents"))["total"]
+        or 0
+    )
+    return (application.granted_amount_cents or 0) - claimed
+
+
 def instructors(*, sponsor: Organisation):
     """The sponsor's members who may be assigned an application."""
     return (

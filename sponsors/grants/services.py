@@ -631,10 +631,11 @@ def submit_instalment(
     check_amount(amount_cents, field="amount")
     if not (invoice_number or "").strip():
         raise GrantError("Indiquez le numéro de la facture.", field="invoice_number")
-    remaining = selectors.remaining_cents(application=application)
+    remaining = selectors.claimable_cents(application=application)
     if amount_cents > remaining:
         raise GrantError(
-            f"Il reste {euros(remaining)} de la subvention : la facture demande {euros(amount_cents)}.",
+            f"Il reste {euros(remaining)} de la subvention (factures en attente comprises) : la facture demande "
+            f"{euros(amount_cents)}.",
             code=Refusal.GRANT_INSTALMENT_ABOVE_REMAINING,
             field="amount",
         )

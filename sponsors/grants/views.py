@@ -184,6 +184,8 @@ def _page_context(request, application, side):
         "document_form": forms.DocumentForm(),
         "decided": application.status in (ApplicationStatus.GRANTED, ApplicationStatus.REFUSED),
         "document_kinds": DocumentKind.choices,
+        "can_upload": side == "company"
+        and application.status in (ApplicationStatus.DRAFT, ApplicationStatus.INFO_REQUESTED),
     }
 
 
