@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -55,7 +55,11 @@ def application_view(view):
             request.organisation,
             pk=pk,
         )
-        return view(request, application, _side(request, application), *args, **kwargs)
+        side = _side(request, application)
+        if side == "sponsor" and application.status == ApplicationStatus.DRAFT:
+            # A draft is the company's own business until it is filed.
+            raise Http404("Cette demande n'est pas encore déposée.")
+        return view(request, application, side, *args, **kwargs)
 
     return wrapper
 
@@ -282,8 +286,6 @@ def _file_download(request, instance, organisation):
         with instance.file.open("rb") as handle:
             content = handle.read()
     except (FileNotFoundError, ValueError):
-        from django.http import Http404
-
         raise Http404("Ce fichier n'est plus disponible.") from None
     record_download(request=request, document=instance, organisation=organisation, file_name=instance.original_name)
     response = HttpResponse(content, content_type=instance.content_type)

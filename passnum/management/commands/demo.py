@@ -14,7 +14,11 @@ from passnum.passes.codes import grouped
 # only, so that someone who just ran `make run` knows where to go.
 PAGES_BY_KIND = {
     OrganisationKind.OPERATOR: [("admin:index", "console de l'opérateur : organisations, structures, virements")],
-    OrganisationKind.SPONSOR: [("sponsors:home", "espace commanditaire : programmes, commandes, factures")],
+    OrganisationKind.SPONSOR: [
+        ("sponsors:home", "espace commanditaire : programmes, commandes, factures"),
+        ("grants:home", "subvention aux entreprises : demandes à instruire, règles, bilan"),
+    ],
+    OrganisationKind.COMPANY: [("grants:home", "mes demandes de subvention Pass numérique entreprises")],
     OrganisationKind.FUNDER: [("dashboard", "mon espace : l'organisation et ses membres")],
     OrganisationKind.PRESCRIBER: [
         ("prescribers:home", "guichet : carnets en stock, remises, pertes"),

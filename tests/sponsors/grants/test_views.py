@@ -14,6 +14,7 @@ from passnum.audit.models import AuditLog
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Organisation
 from passnum.organisations.validators import siret_from_prefix
+from sponsors.grants import selectors
 from sponsors.grants.enums import ApplicationStatus, DocumentKind, ExpenditureCategory, InstalmentStatus
 from sponsors.grants.models import GrantApplication, Instalment
 from tests.factories import OrganisationFactory, UserFactory
@@ -234,3 +235,26 @@ def test_another_organisation_finds_nothing(client, member_of):
         client.force_login(user)
         assert client.get(reverse("grants:application", kwargs={"pk": application.pk})).status_code == 404
         assert application.project_title not in client.get(reverse("grants:home")).content.decode()
+
+
+def test_the_demo_has_a_grant_scheme_with_each_state_and_is_idempotent(client):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    def run():
+        out = StringIO()
+        call_command("demo", "--json", stdout=out)
+        return json.loads(out.getvalue())
+
+    first = run()["grants"]
+    assert [a["status"] for a in first["applications"]] == ["granted", "refused", "info_requested", "draft"]
+    granted = GrantApplication.objects.get(pk=first["applications"][0]["pk"])
+    assert list(granted.instalments.values_list("status", flat=True)) == [InstalmentStatus.ACCEPTED]
+    refused = GrantApplication.objects.get(pk=first["applications"][1]["pk"])
+    assert "40 %" in refused.decision_reason
+    equipment = next(c for c in selectors.checks_of(application=refused) if c.rule == "equipment_share")
+    assert not equipment.passed and "40,00 %" in equipment.message
+    assert run()["grants"] == first
+    assert GrantApplication.objects.count() == 4
