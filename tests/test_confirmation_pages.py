@@ -38,6 +38,8 @@ CONFIRMATION_ROUTES = {
     "organisations:remove_member",
     "organisations:revoke_api_token",
     "sponsors:order_confirm",
+    "grants:document_delete",
+    "grants:submit",
 }
 
 

@@ -14,7 +14,7 @@ import datetime
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from passnum.demo import _account, _organisation
+from passnum.demo import _organisation
 from passnum.organisations.enums import OrganisationKind, Role
 from passnum.organisations.models import Membership
 from sponsors.grants import services
@@ -25,7 +25,8 @@ SCHEME_NAME = "Pass numérique entreprises — transformation numérique"
 PDF = b"%PDF-1.4\n% piece de demonstration\n%%EOF\n"
 
 COMPANIES = {
-    # key: (name, SIRET prefix, postcode, city, INSEE code, NAF code)
+    # key: (name, SIRET prefix, postcode, city, INSEE code, NAF code); the first is the demo
+    # account's company, created with the core organisations (passnum/demo.py).
     "granted": ("Atelier Madinina", "972000010001", "97200", "Fort-de-France", "97209", "47.71Z"),
     "refused": ("Caraïbes Bois Créations", "972000020001", "97232", "Le Lamentin", "97213", "16.23Z"),
     "info": ("Kréyol Digital", "972000030001", "97220", "La Trinité", "97230", "73.11Z"),
@@ -126,20 +127,12 @@ def _fill(application, key, by):
 
 
 def build(context):
-    sponsor = _organisation(
-        "grant-sponsor",
-        OrganisationKind.SPONSOR,
-        "Collectivité Territoriale de Martinique",
-        "200055500001",
-        "97200",
-        "Fort-de-France",
-    )
-    companies = {
+    sponsor = context.organisations["grant_sponsor"]
+    companies = {"granted": context.organisations["company"]} | {
         key: _organisation(f"company-{key}", OrganisationKind.COMPANY, name, prefix, postcode, city)
         for key, (name, prefix, postcode, city, _insee, _naf) in COMPANIES.items()
+        if key != "granted"
     }
-    _account(context, "instructeur@demo.passnum.fr", "Inès", "Instructrice", sponsor, Role.ADMIN, False)
-    _account(context, "entreprise@demo.passnum.fr", "Émile", "Entrepreneur", companies["granted"], Role.ADMIN, False)
     instructor = context.users["instructeur@demo.passnum.fr"]
     owner = context.users["entreprise@demo.passnum.fr"]
     # The same person also runs the company whose application is a draft: it can be tried.
@@ -171,9 +164,7 @@ def build(context):
             services.submit_application(application=application, by=owner)
         services.assign(application=application, instructor=instructor, by=instructor, sponsor=sponsor)
         if key == "granted":
-            services.decide(
-                application=application, by=instructor, sponsor=sponsor, granted=True, amount_cents=900_000
-            )
+            services.decide(application=application, by=instructor, sponsor=sponsor, granted=True, amount_cents=900_000)
             line = application.lines.order_by("pk").first()
             instalment = services.submit_instalment(
                 application=application,

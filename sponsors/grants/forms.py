@@ -1,6 +1,8 @@
 """Forms of the business grant: they read types (French amounts « 1 234,56 » into cents, dates);
 the rules are in ``services`` and ``eligibility``."""
 
+from decimal import Decimal
+
 from django import forms
 
 from sponsors.grants.enums import DocumentKind, ExpenditureCategory
@@ -58,7 +60,7 @@ class SchemeForm(forms.Form):
         help_text="L'entreprise doit compter strictement moins de salariés (30 : moins de 30 salariés).",
     )
     equipment_cap_percent = forms.DecimalField(
-        label="Part maximale du matériel (%)", min_value=0, max_value=100, decimal_places=2
+        label="Part maximale du matériel (%)", min_value=0, max_value=100, decimal_places=2, localize=True
     )
     max_duration_months = forms.IntegerField(label="Durée maximale du projet (mois)", min_value=1, max_value=120)
     renewal_after_months = forms.IntegerField(
@@ -94,7 +96,7 @@ class SchemeForm(forms.Form):
             "min_amount_cents": cents_to_text(scheme.min_amount_cents),
             "max_amount_cents": cents_to_text(scheme.max_amount_cents),
             "headcount_limit": scheme.headcount_limit,
-            "equipment_cap_percent": scheme.equipment_cap_bp / 100,
+            "equipment_cap_percent": Decimal(scheme.equipment_cap_bp) / 100,
             "max_duration_months": scheme.max_duration_months,
             "renewal_after_months": scheme.renewal_after_months,
             "departments": ", ".join(scheme.departments),

@@ -90,11 +90,14 @@ class BothSidesQuerySet(TenantQuerySet, models.QuerySet):
 
     company_path = "company"
     sponsor_path = "scheme__sponsor"
+    status_path = "status"
 
     def for_organisation(self, organisation):
         if organisation is None:
             return self.none()
-        return self.filter(Q(**{self.company_path: organisation}) | Q(**{self.sponsor_path: organisation}))
+        # A draft is the company's own business until it is filed: the sponsor does not find it.
+        filed = ~Q(**{self.status_path: ApplicationStatus.DRAFT})
+        return self.filter(Q(**{self.company_path: organisation}) | (Q(**{self.sponsor_path: organisation}) & filed))
 
 
 class ApplicationQuerySet(BothSidesQuerySet):
@@ -185,6 +188,7 @@ class GrantApplication(models.Model):
 class ExpenditureQuerySet(BothSidesQuerySet):
     company_path = "application__company"
     sponsor_path = "application__scheme__sponsor"
+    status_path = "application__status"
 
 
 class ExpenditureLine(models.Model):

@@ -55,11 +55,7 @@ def application_view(view):
             request.organisation,
             pk=pk,
         )
-        side = _side(request, application)
-        if side == "sponsor" and application.status == ApplicationStatus.DRAFT:
-            # A draft is the company's own business until it is filed.
-            raise Http404("Cette demande n'est pas encore déposée.")
-        return view(request, application, side, *args, **kwargs)
+        return view(request, application, _side(request, application), *args, **kwargs)
 
     return wrapper
 
@@ -232,8 +228,10 @@ def application(request, application, side):
 @application_view
 def application_checks(request, application, side):
     """The eligibility rules on what the company is typing (htmx), nothing saved."""
+    if request.method != "POST":
+        return redirect("grants:application", pk=application.pk)
     results = selectors.checks_of(application=application)
-    if request.method == "POST" and side == "company" and application.is_editable:
+    if side == "company" and application.is_editable:
         form, formset = _draft_forms(request, application)
         facts = selectors.facts_of(application=application)
         form.is_valid()
@@ -309,6 +307,9 @@ def document_delete(request, pk):
     back = reverse("grants:application", kwargs={"pk": document.application_id})
     if document.application.company_id != request.organisation.pk:
         raise PermissionDenied("Seule l'entreprise retire une pièce de sa demande.")
+    if document.application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.INFO_REQUESTED):
+        messages.error(request, "Les pièces d'une demande déposée restent au dossier.")
+        return redirect(back)
     if request.method == "POST":
         try:
             services.delete_document(document=document, by=request.user, request=request)
@@ -357,6 +358,9 @@ def submit(request, application, side):
     back = reverse("grants:application", kwargs={"pk": application.pk})
     if side != "company":
         raise PermissionDenied("Seule l'entreprise dépose sa demande.")
+    if not application.is_editable:
+        messages.error(request, "Cette demande est déjà déposée.")
+        return redirect(back)
     if request.method == "POST":
         try:
             services.submit_application(application=application, by=request.user, request=request)

@@ -258,3 +258,39 @@ def test_the_demo_has_a_grant_scheme_with_each_state_and_is_idempotent(client):
     assert not equipment.passed and "40,00 %" in equipment.message
     assert run()["grants"] == first
     assert GrantApplication.objects.count() == 4
+
+
+def test_a_draft_stays_the_company_s_until_it_is_filed(client, member_of):
+    draft = GrantApplicationFactory()
+    client.force_login(member_of(draft.scheme.sponsor))
+    assert client.get(reverse("grants:application", kwargs={"pk": draft.pk})).status_code == 404
+    document = draft.documents.first()
+    assert client.get(reverse("grants:document", kwargs={"pk": document.pk})).status_code == 404
+    client.force_login(member_of(draft.company))
+    assert client.get(reverse("grants:application", kwargs={"pk": draft.pk})).status_code == 200
+
+
+def test_bad_scheme_settings_are_refused_and_nothing_is_saved(client, member_of):
+    sponsor = OrganisationFactory(sponsor=True)
+    client.force_login(member_of(sponsor))
+    data = {
+        "name": "Pass numérique entreprises",
+        "min_amount_cents": "10 000,01",
+        "max_amount_cents": "10 000",
+        "headcount_limit": "30",
+        "equipment_cap_percent": "25",
+        "max_duration_months": "24",
+        "renewal_after_months": "24",
+        "departments": "972",
+        "required_documents": ["project_file"],
+        "president_title": "Monsieur le Président",
+        "is_open": "on",
+    }
+    response = client.post(reverse("grants:scheme_edit"), data)
+    assert "dépasse le montant maximal" in response.content.decode()
+    response = client.post(reverse("grants:scheme_edit"), {**data, "min_amount_cents": "8 000", "departments": "999"})
+    assert "Département inconnu : 999" in response.content.decode()
+    assert not sponsor.grant_schemes.exists()
+    client.post(reverse("grants:scheme_edit"), {**data, "min_amount_cents": "8 000", "equipment_cap_percent": "25,5"})
+    scheme = sponsor.grant_schemes.get()
+    assert (scheme.min_amount_cents, scheme.max_amount_cents, scheme.equipment_cap_bp) == (800_000, 1_000_000, 2550)
