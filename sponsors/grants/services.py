@@ -13,7 +13,7 @@ and e-mails the other side after the commit.
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -55,6 +55,7 @@ class GrantError(DomainError):
 MAX_HEADCOUNT = 100_000
 MAX_AMOUNT_CENTS = 100_000_000_00  # 100 M€
 MAX_LINES = 50
+AMOUNT_RE = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
 NAF_RE = re.compile(r"^(\d{2})\.?(\d{2})([A-Z])$")
 
 
@@ -68,18 +69,19 @@ def parse_euros(text, *, field: str = "amount") -> int:
     cleaned = cleaned.replace(",", ".")
     if not cleaned:
         raise GrantError("Indiquez un montant.", code=Refusal.GRANT_INVALID_FIGURE, field=field)
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
+    if cleaned.startswith("-") and AMOUNT_RE.match(cleaned[1:]):
+        raise GrantError("Un montant doit être positif.", code=Refusal.GRANT_INVALID_FIGURE, field=field)
+    if re.fullmatch(r"\d+\.\d{3,}", cleaned):
+        raise GrantError(
+            "Un montant a deux décimales au plus (les centimes).", code=Refusal.GRANT_INVALID_FIGURE, field=field
+        )
+    if not AMOUNT_RE.match(cleaned):
         raise GrantError(
             f"« {text} » n'est pas un montant : écrivez par exemple 1 234,56.",
             code=Refusal.GRANT_INVALID_FIGURE,
             field=field,
-        ) from exc
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise GrantError(
-            "Un montant a deux décimales au plus (les centimes).", code=Refusal.GRANT_INVALID_FIGURE, field=field
         )
+    value = Decimal(cleaned)
     cents = int(value * 100)
     check_amount(cents, field=field)
     return cents
