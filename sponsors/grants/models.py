@@ -7,6 +7,7 @@ scheme it is filed with. Both read it through ``for_organisation`` (one filter o
 anyone else does not find it (404).
 """
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -262,6 +263,9 @@ class ApplicationStatusChange(models.Model):
         verbose_name = "changement d'état d'une demande"
         verbose_name_plural = "changements d'état des demandes"
         ordering = ["-at", "-pk"]
+        triggers = [
+            pgtrigger.Protect(name="grant_status_change_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
 
     def __str__(self):
         return f"{self.application_id} : {self.from_status or '—'} → {self.to_status}"

@@ -8,7 +8,7 @@ from sponsors.grants import services
 from sponsors.grants.enums import ApplicationStatus, DocumentKind, InstalmentStatus
 from sponsors.grants.models import ApplicationDocument, Instalment
 from tests.factories import OrganisationFactory
-from tests.sponsors.grants.factories import PDF, GrantApplicationFactory, GrantSchemeFactory
+from tests.sponsors.grants.factories import PDF, ApplicationDocumentFactory, GrantApplicationFactory, GrantSchemeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,10 +90,16 @@ def test_a_renewal_links_to_the_first_grant_and_waits_two_years(member_of):
     first = GrantApplicationFactory(granted=True)
     second = services.create_application(scheme=first.scheme, company=first.company, by=member_of(first.company))
     assert second.renewal_of == first
-    second.delete()
-    again = GrantApplicationFactory(scheme=first.scheme, company=first.company)
+    services.save_draft(
+        application=second,
+        by=member_of(first.company),
+        fields={name: getattr(first, name) for name in services.APPLICATION_FIELDS},
+        lines=[{"category": "software", "supplier": "Éditeur", "amount_cents": 1_000_000}],
+    )
+    for kind in first.scheme.required_documents:
+        ApplicationDocumentFactory(application=second, kind=kind)
     with pytest.raises(services.GrantError) as refused:
-        services.submit_application(application=again, by=member_of(first.company))
+        services.submit_application(application=second, by=member_of(first.company))
     assert refused.value.code == Refusal.GRANT_RENEWAL_TOO_EARLY
 
 
@@ -180,3 +186,15 @@ def test_scheme_defaults_follow_the_martinique_rules():
     assert (scheme.min_amount_cents, scheme.max_amount_cents) == (800_000, 1_000_000)
     assert (scheme.headcount_limit, scheme.equipment_cap_bp, scheme.max_duration_months) == (30, 2500, 24)
     assert scheme.departments == ["972"] and DocumentKind.SIGNED_LETTER in scheme.required_documents
+
+
+def test_the_status_log_is_append_only(member_of):
+    from django.db import ProgrammingError, transaction
+
+    application = GrantApplicationFactory()
+    services.submit_application(application=application, by=member_of(application.company))
+    change = application.status_changes.get()
+    with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
+        type(change).objects.filter(pk=change.pk).update(note="réécrit")
+    with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
+        change.delete()
