@@ -3,9 +3,10 @@
 import django.db.models.deletion
 import pgtrigger.compiler
 import pgtrigger.migrations
-import sponsors.grants.models
 from django.conf import settings
 from django.db import migrations, models
+
+import sponsors.grants.models
 
 
 class Migration(migrations.Migration):
