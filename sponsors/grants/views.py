@@ -112,11 +112,8 @@ def application_create(request):
         return redirect("grants:home")
     if request.organisation.kind != OrganisationKind.COMPANY:
         raise PermissionDenied("Seule une entreprise dépose une demande.")
-    scheme = (
-        GrantScheme.objects.filter(is_open=True, pk=request.POST.get("scheme") or 0).first()
-        if (request.POST.get("scheme", "").isdigit())
-        else None
-    )
+    scheme_id = request.POST.get("scheme", "")
+    scheme = GrantScheme.objects.filter(is_open=True, pk=scheme_id).first() if scheme_id.isdigit() else None
     if scheme is None:
         messages.error(request, "Choisissez un dispositif ouvert aux demandes.")
         return redirect("grants:home")
@@ -410,14 +407,10 @@ def instruct(request, application, side):
     action = request.POST.get("action")
     try:
         if action == "assign":
-            form = forms.AssignForm(request.POST, memberships=selectors.instructors(sponsor=request.organisation))
-            membership = (
-                selectors.instructors(sponsor=request.organisation)
-                .filter(
-                    user_id=request.POST.get("instructor") if str(request.POST.get("instructor", "")).isdigit() else 0
-                )
-                .first()
-            )
+            memberships = list(selectors.instructors(sponsor=request.organisation))
+            form = forms.AssignForm(request.POST, memberships=memberships)
+            # The form only offers the service's members: a valid choice is one of them.
+            membership = next((m for m in memberships if str(m.user_id) == request.POST.get("instructor")), None)
             if not form.is_valid() or membership is None:
                 raise services.GrantError("Choisissez un membre du service instructeur.")
             services.assign(
@@ -429,7 +422,6 @@ def instruct(request, application, side):
             )
             messages.success(request, "La demande est confiée.")
         elif action == "info":
-            form = forms.InfoRequestForm(request.POST)
             services.request_information(
                 application=application,
                 by=request.user,

@@ -10,200 +10,510 @@ import sponsors.grants.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisations', '0004_organisation_kind_company'),
+        ("organisations", "0004_organisation_kind_company"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GrantApplication',
+            name="GrantApplication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Brouillon'), ('submitted', "Déposée, en attente d'instruction"), ('in_review', 'En instruction'), ('info_requested', 'Compléments demandés'), ('granted', 'Accordée'), ('refused', 'Refusée')], default='draft', max_length=20, verbose_name='état')),
-                ('headcount', models.PositiveIntegerField(blank=True, null=True, verbose_name='effectif (salariés)')),
-                ('naf_code', models.CharField(blank=True, max_length=6, verbose_name='code NAF (APE)')),
-                ('turnover_cents', models.BigIntegerField(blank=True, null=True, verbose_name="chiffre d'affaires (centimes)")),
-                ('commune_code', models.CharField(blank=True, max_length=5, verbose_name='commune du siège (code INSEE)')),
-                ('project_title', models.CharField(blank=True, max_length=200, verbose_name='intitulé du projet')),
-                ('project_description', models.TextField(blank=True, verbose_name='description du projet')),
-                ('strategic_stakes', models.TextField(blank=True, verbose_name='enjeux stratégiques')),
-                ('expected_growth', models.TextField(blank=True, verbose_name='croissance attendue')),
-                ('start_date', models.DateField(blank=True, null=True, verbose_name='début prévu')),
-                ('end_date', models.DateField(blank=True, null=True, verbose_name='fin prévue')),
-                ('requested_amount_cents', models.PositiveIntegerField(blank=True, null=True, verbose_name='montant demandé (centimes)')),
-                ('info_request', models.TextField(blank=True, verbose_name='compléments demandés')),
-                ('company_answer', models.TextField(blank=True, verbose_name="réponse de l'entreprise")),
-                ('granted_amount_cents', models.PositiveIntegerField(blank=True, null=True, verbose_name='montant accordé (centimes)')),
-                ('decision_reason', models.TextField(blank=True, verbose_name='motif de la décision')),
-                ('submitted_at', models.DateTimeField(blank=True, null=True, verbose_name='déposé le')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='décidé le')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='créé le')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='modifié le')),
-                ('assigned_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='instructeur')),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grant_applications', to='organisations.organisation', verbose_name='entreprise')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='créé par')),
-                ('renewal_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='renewals', to='grants.grantapplication', verbose_name='renouvelle')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Brouillon"),
+                            ("submitted", "Déposée, en attente d'instruction"),
+                            ("in_review", "En instruction"),
+                            ("info_requested", "Compléments demandés"),
+                            ("granted", "Accordée"),
+                            ("refused", "Refusée"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                        verbose_name="état",
+                    ),
+                ),
+                ("headcount", models.PositiveIntegerField(blank=True, null=True, verbose_name="effectif (salariés)")),
+                ("naf_code", models.CharField(blank=True, max_length=6, verbose_name="code NAF (APE)")),
+                (
+                    "turnover_cents",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="chiffre d'affaires (centimes)"),
+                ),
+                (
+                    "commune_code",
+                    models.CharField(blank=True, max_length=5, verbose_name="commune du siège (code INSEE)"),
+                ),
+                ("project_title", models.CharField(blank=True, max_length=200, verbose_name="intitulé du projet")),
+                ("project_description", models.TextField(blank=True, verbose_name="description du projet")),
+                ("strategic_stakes", models.TextField(blank=True, verbose_name="enjeux stratégiques")),
+                ("expected_growth", models.TextField(blank=True, verbose_name="croissance attendue")),
+                ("start_date", models.DateField(blank=True, null=True, verbose_name="début prévu")),
+                ("end_date", models.DateField(blank=True, null=True, verbose_name="fin prévue")),
+                (
+                    "requested_amount_cents",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="montant demandé (centimes)"),
+                ),
+                ("info_request", models.TextField(blank=True, verbose_name="compléments demandés")),
+                ("company_answer", models.TextField(blank=True, verbose_name="réponse de l'entreprise")),
+                (
+                    "granted_amount_cents",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="montant accordé (centimes)"),
+                ),
+                ("decision_reason", models.TextField(blank=True, verbose_name="motif de la décision")),
+                ("submitted_at", models.DateTimeField(blank=True, null=True, verbose_name="déposé le")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="décidé le")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créé le")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="modifié le")),
+                (
+                    "assigned_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="instructeur",
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grant_applications",
+                        to="organisations.organisation",
+                        verbose_name="entreprise",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="créé par",
+                    ),
+                ),
+                (
+                    "renewal_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="renewals",
+                        to="grants.grantapplication",
+                        verbose_name="renouvelle",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'demande de subvention',
-                'verbose_name_plural': 'demandes de subvention',
-                'ordering': ['-created_at'],
+                "verbose_name": "demande de subvention",
+                "verbose_name_plural": "demandes de subvention",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ExpenditureLine',
+            name="ExpenditureLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('external_service', 'Prestation externe'), ('software', 'Logiciel'), ('training', 'Formation'), ('equipment', 'Matériel informatique'), ('other', 'Autre')], max_length=20, verbose_name='catégorie')),
-                ('supplier', models.CharField(max_length=200, verbose_name='prestataire ou fournisseur')),
-                ('description', models.CharField(blank=True, max_length=255, verbose_name='objet de la dépense')),
-                ('amount_cents', models.PositiveIntegerField(verbose_name='montant HT (centimes)')),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='grants.grantapplication', verbose_name='demande')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("external_service", "Prestation externe"),
+                            ("software", "Logiciel"),
+                            ("training", "Formation"),
+                            ("equipment", "Matériel informatique"),
+                            ("other", "Autre"),
+                        ],
+                        max_length=20,
+                        verbose_name="catégorie",
+                    ),
+                ),
+                ("supplier", models.CharField(max_length=200, verbose_name="prestataire ou fournisseur")),
+                ("description", models.CharField(blank=True, max_length=255, verbose_name="objet de la dépense")),
+                ("amount_cents", models.PositiveIntegerField(verbose_name="montant HT (centimes)")),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="grants.grantapplication",
+                        verbose_name="demande",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ligne de dépense',
-                'verbose_name_plural': 'lignes de dépense',
-                'ordering': ['pk'],
+                "verbose_name": "ligne de dépense",
+                "verbose_name_plural": "lignes de dépense",
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='ApplicationStatusChange',
+            name="ApplicationStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', 'Brouillon'), ('submitted', "Déposée, en attente d'instruction"), ('in_review', 'En instruction'), ('info_requested', 'Compléments demandés'), ('granted', 'Accordée'), ('refused', 'Refusée')], max_length=20, verbose_name='de')),
-                ('to_status', models.CharField(choices=[('draft', 'Brouillon'), ('submitted', "Déposée, en attente d'instruction"), ('in_review', 'En instruction'), ('info_requested', 'Compléments demandés'), ('granted', 'Accordée'), ('refused', 'Refusée')], max_length=20, verbose_name='vers')),
-                ('note', models.TextField(blank=True, verbose_name='motif ou message')),
-                ('at', models.DateTimeField(auto_now_add=True, verbose_name='le')),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='grants.grantapplication', verbose_name='demande')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "Brouillon"),
+                            ("submitted", "Déposée, en attente d'instruction"),
+                            ("in_review", "En instruction"),
+                            ("info_requested", "Compléments demandés"),
+                            ("granted", "Accordée"),
+                            ("refused", "Refusée"),
+                        ],
+                        max_length=20,
+                        verbose_name="de",
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Brouillon"),
+                            ("submitted", "Déposée, en attente d'instruction"),
+                            ("in_review", "En instruction"),
+                            ("info_requested", "Compléments demandés"),
+                            ("granted", "Accordée"),
+                            ("refused", "Refusée"),
+                        ],
+                        max_length=20,
+                        verbose_name="vers",
+                    ),
+                ),
+                ("note", models.TextField(blank=True, verbose_name="motif ou message")),
+                ("at", models.DateTimeField(auto_now_add=True, verbose_name="le")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="grants.grantapplication",
+                        verbose_name="demande",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "changement d'état d'une demande",
-                'verbose_name_plural': "changements d'état des demandes",
-                'ordering': ['-at', '-pk'],
+                "verbose_name": "changement d'état d'une demande",
+                "verbose_name_plural": "changements d'état des demandes",
+                "ordering": ["-at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='ApplicationDocument',
+            name="ApplicationDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('project_file', 'Dossier type de présentation du projet'), ('company_registration', 'Extrait Kbis ou avis de situation INSEE'), ('quotes', 'Devis des prestataires'), ('bank_details', "RIB de l'entreprise"), ('tax_certificate', 'Attestations de régularité fiscale et sociale'), ('signed_letter', 'Lettre de demande signée'), ('other', 'Autre pièce')], max_length=30, verbose_name='pièce')),
-                ('file', models.FileField(upload_to='grants/documents/%Y/%m/')),
-                ('original_name', models.CharField(max_length=255, verbose_name='nom du fichier')),
-                ('content_type', models.CharField(max_length=50)),
-                ('size', models.PositiveIntegerField(verbose_name='taille (octets)')),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True, verbose_name='envoyée le')),
-                ('uploaded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='grants.grantapplication', verbose_name='demande')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("project_file", "Dossier type de présentation du projet"),
+                            ("company_registration", "Extrait Kbis ou avis de situation INSEE"),
+                            ("quotes", "Devis des prestataires"),
+                            ("bank_details", "RIB de l'entreprise"),
+                            ("tax_certificate", "Attestations de régularité fiscale et sociale"),
+                            ("signed_letter", "Lettre de demande signée"),
+                            ("other", "Autre pièce"),
+                        ],
+                        max_length=30,
+                        verbose_name="pièce",
+                    ),
+                ),
+                ("file", models.FileField(upload_to="grants/documents/%Y/%m/")),
+                ("original_name", models.CharField(max_length=255, verbose_name="nom du fichier")),
+                ("content_type", models.CharField(max_length=50)),
+                ("size", models.PositiveIntegerField(verbose_name="taille (octets)")),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True, verbose_name="envoyée le")),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="documents",
+                        to="grants.grantapplication",
+                        verbose_name="demande",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': "pièce d'une demande",
-                'verbose_name_plural': 'pièces des demandes',
-                'ordering': ['kind', '-uploaded_at'],
+                "verbose_name": "pièce d'une demande",
+                "verbose_name_plural": "pièces des demandes",
+                "ordering": ["kind", "-uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='GrantScheme',
+            name="GrantScheme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='nom du dispositif')),
-                ('min_amount_cents', models.PositiveIntegerField(default=800000, verbose_name='montant minimal (centimes)')),
-                ('max_amount_cents', models.PositiveIntegerField(default=1000000, verbose_name='montant maximal (centimes)')),
-                ('headcount_limit', models.PositiveIntegerField(default=30, verbose_name="effectif à partir duquel l'entreprise n'est pas éligible")),
-                ('equipment_cap_bp', models.PositiveIntegerField(default=2500, verbose_name='part maximale du matériel (points de base : 2500 = 25 %)')),
-                ('max_duration_months', models.PositiveIntegerField(default=24, verbose_name='durée maximale du projet (mois)')),
-                ('renewal_after_months', models.PositiveIntegerField(default=24, verbose_name='renouvellement possible après (mois)')),
-                ('departments', models.JSONField(default=sponsors.grants.models.default_departments, verbose_name='départements éligibles')),
-                ('required_documents', models.JSONField(default=sponsors.grants.models.default_required_documents, verbose_name='pièces obligatoires')),
-                ('president_title', models.CharField(default='Monsieur le Président du Conseil exécutif de Martinique', max_length=200, verbose_name='destinataire de la lettre de demande')),
-                ('contact_service', models.CharField(blank=True, max_length=200, verbose_name='service instructeur')),
-                ('contact_email', models.EmailField(blank=True, max_length=254, verbose_name='e-mail du service instructeur')),
-                ('contact_phone', models.CharField(blank=True, max_length=30, verbose_name='téléphone du service instructeur')),
-                ('contact_address', models.TextField(blank=True, verbose_name='adresse du service instructeur')),
-                ('is_open', models.BooleanField(default=True, verbose_name='ouvert aux demandes')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='créé le')),
-                ('sponsor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grant_schemes', to='organisations.organisation', verbose_name='commanditaire')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, verbose_name="nom du dispositif")),
+                (
+                    "min_amount_cents",
+                    models.PositiveIntegerField(default=800000, verbose_name="montant minimal (centimes)"),
+                ),
+                (
+                    "max_amount_cents",
+                    models.PositiveIntegerField(default=1000000, verbose_name="montant maximal (centimes)"),
+                ),
+                (
+                    "headcount_limit",
+                    models.PositiveIntegerField(
+                        default=30, verbose_name="effectif à partir duquel l'entreprise n'est pas éligible"
+                    ),
+                ),
+                (
+                    "equipment_cap_bp",
+                    models.PositiveIntegerField(
+                        default=2500, verbose_name="part maximale du matériel (points de base : 2500 = 25 %)"
+                    ),
+                ),
+                (
+                    "max_duration_months",
+                    models.PositiveIntegerField(default=24, verbose_name="durée maximale du projet (mois)"),
+                ),
+                (
+                    "renewal_after_months",
+                    models.PositiveIntegerField(default=24, verbose_name="renouvellement possible après (mois)"),
+                ),
+                (
+                    "departments",
+                    models.JSONField(
+                        default=sponsors.grants.models.default_departments, verbose_name="départements éligibles"
+                    ),
+                ),
+                (
+                    "required_documents",
+                    models.JSONField(
+                        default=sponsors.grants.models.default_required_documents, verbose_name="pièces obligatoires"
+                    ),
+                ),
+                (
+                    "president_title",
+                    models.CharField(
+                        default="Monsieur le Président du Conseil exécutif de Martinique",
+                        max_length=200,
+                        verbose_name="destinataire de la lettre de demande",
+                    ),
+                ),
+                ("contact_service", models.CharField(blank=True, max_length=200, verbose_name="service instructeur")),
+                (
+                    "contact_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="e-mail du service instructeur"),
+                ),
+                (
+                    "contact_phone",
+                    models.CharField(blank=True, max_length=30, verbose_name="téléphone du service instructeur"),
+                ),
+                ("contact_address", models.TextField(blank=True, verbose_name="adresse du service instructeur")),
+                ("is_open", models.BooleanField(default=True, verbose_name="ouvert aux demandes")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="créé le")),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grant_schemes",
+                        to="organisations.organisation",
+                        verbose_name="commanditaire",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'dispositif de subvention',
-                'verbose_name_plural': 'dispositifs de subvention',
-                'ordering': ['name'],
+                "verbose_name": "dispositif de subvention",
+                "verbose_name_plural": "dispositifs de subvention",
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='grantapplication',
-            name='scheme',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='grants.grantscheme', verbose_name='dispositif'),
+            model_name="grantapplication",
+            name="scheme",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="applications",
+                to="grants.grantscheme",
+                verbose_name="dispositif",
+            ),
         ),
         migrations.CreateModel(
-            name='Instalment',
+            name="Instalment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('invoice_number', models.CharField(max_length=60, verbose_name='numéro de la facture')),
-                ('amount_cents', models.PositiveIntegerField(verbose_name='montant demandé (centimes)')),
-                ('file', models.FileField(upload_to='grants/invoices/%Y/%m/')),
-                ('original_name', models.CharField(max_length=255, verbose_name='nom du fichier')),
-                ('content_type', models.CharField(max_length=50)),
-                ('size', models.PositiveIntegerField(verbose_name='taille (octets)')),
-                ('status', models.CharField(choices=[('submitted', 'Facture envoyée, à examiner'), ('accepted', 'Acceptée — à payer'), ('refused', 'Refusée'), ('paid', 'Payée')], default='submitted', max_length=20, verbose_name='état')),
-                ('refusal_reason', models.TextField(blank=True, verbose_name='motif du refus')),
-                ('payment_reference', models.CharField(blank=True, max_length=100, verbose_name='référence du virement')),
-                ('submitted_at', models.DateTimeField(auto_now_add=True, verbose_name='envoyée le')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='décidée le')),
-                ('paid_at', models.DateTimeField(blank=True, null=True, verbose_name='payée le')),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='instalments', to='grants.grantapplication', verbose_name='demande')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='instalments', to='grants.expenditureline', verbose_name='ligne du plan')),
-                ('submitted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("invoice_number", models.CharField(max_length=60, verbose_name="numéro de la facture")),
+                ("amount_cents", models.PositiveIntegerField(verbose_name="montant demandé (centimes)")),
+                ("file", models.FileField(upload_to="grants/invoices/%Y/%m/")),
+                ("original_name", models.CharField(max_length=255, verbose_name="nom du fichier")),
+                ("content_type", models.CharField(max_length=50)),
+                ("size", models.PositiveIntegerField(verbose_name="taille (octets)")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Facture envoyée, à examiner"),
+                            ("accepted", "Acceptée — à payer"),
+                            ("refused", "Refusée"),
+                            ("paid", "Payée"),
+                        ],
+                        default="submitted",
+                        max_length=20,
+                        verbose_name="état",
+                    ),
+                ),
+                ("refusal_reason", models.TextField(blank=True, verbose_name="motif du refus")),
+                (
+                    "payment_reference",
+                    models.CharField(blank=True, max_length=100, verbose_name="référence du virement"),
+                ),
+                ("submitted_at", models.DateTimeField(auto_now_add=True, verbose_name="envoyée le")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="décidée le")),
+                ("paid_at", models.DateTimeField(blank=True, null=True, verbose_name="payée le")),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="instalments",
+                        to="grants.grantapplication",
+                        verbose_name="demande",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="instalments",
+                        to="grants.expenditureline",
+                        verbose_name="ligne du plan",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'versement',
-                'verbose_name_plural': 'versements',
-                'ordering': ['-submitted_at', '-pk'],
+                "verbose_name": "versement",
+                "verbose_name_plural": "versements",
+                "ordering": ["-submitted_at", "-pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='expenditureline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_cents__gt', 0)), name='expenditure_line_positive'),
+            model_name="expenditureline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_cents__gt", 0)), name="expenditure_line_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='expenditureline',
-            constraint=models.CheckConstraint(condition=models.Q(('category__in', ['external_service', 'software', 'training', 'equipment', 'other'])), name='expenditure_line_category'),
+            model_name="expenditureline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("category__in", ["external_service", "software", "training", "equipment", "other"])
+                ),
+                name="expenditure_line_category",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='applicationstatuschange',
-            trigger=pgtrigger.compiler.Trigger(name='grant_status_change_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='31b29d72ac3a15c4a308a4797db6ee03fd35e5e3', operation='UPDATE OR DELETE', pgid='pgtrigger_grant_status_change_append_only_1d0b8', table='grants_applicationstatuschange', when='BEFORE')),
+            model_name="applicationstatuschange",
+            trigger=pgtrigger.compiler.Trigger(
+                name="grant_status_change_append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="31b29d72ac3a15c4a308a4797db6ee03fd35e5e3",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_grant_status_change_append_only_1d0b8",
+                    table="grants_applicationstatuschange",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grantscheme',
-            constraint=models.CheckConstraint(condition=models.Q(('min_amount_cents__lte', models.F('max_amount_cents'))), name='grant_scheme_range_ordered'),
+            model_name="grantscheme",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_amount_cents__lte", models.F("max_amount_cents"))),
+                name="grant_scheme_range_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grantscheme',
-            constraint=models.CheckConstraint(condition=models.Q(('equipment_cap_bp__lte', 10000)), name='grant_scheme_cap_at_most_100'),
+            model_name="grantscheme",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("equipment_cap_bp__lte", 10000)), name="grant_scheme_cap_at_most_100"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grantapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'submitted', 'in_review', 'info_requested', 'granted', 'refused'])), name='grant_application_status'),
+            model_name="grantapplication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["draft", "submitted", "in_review", "info_requested", "granted", "refused"])
+                ),
+                name="grant_application_status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grantapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('start_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='grant_application_end_after_start'),
+            model_name="grantapplication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end_date__isnull", True),
+                    ("start_date__isnull", True),
+                    ("end_date__gte", models.F("start_date")),
+                    _connector="OR",
+                ),
+                name="grant_application_end_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grantapplication',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'granted'), _negated=True), ('granted_amount_cents__gt', 0), _connector='OR'), name='grant_application_granted_has_amount'),
+            model_name="grantapplication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "granted"), _negated=True), ("granted_amount_cents__gt", 0), _connector="OR"
+                ),
+                name="grant_application_granted_has_amount",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='instalment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_cents__gt', 0)), name='instalment_positive'),
+            model_name="instalment",
+            constraint=models.CheckConstraint(condition=models.Q(("amount_cents__gt", 0)), name="instalment_positive"),
         ),
         migrations.AddConstraint(
-            model_name='instalment',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['submitted', 'accepted', 'refused', 'paid'])), name='instalment_status'),
+            model_name="instalment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["submitted", "accepted", "refused", "paid"])),
+                name="instalment_status",
+            ),
         ),
     ]
