@@ -29,7 +29,7 @@ def applications_of(*, organisation: Organisation):
     )
 
 
-def queue(*, sponsor: Organisation, status: str = "", assigned_to=None):
+def queue(*, sponsor: Organisation, status: str = "", assigned_to=None, search: str = ""):
     """The sponsor's applications past the draft (a company's draft is its own business)."""
     applications = (
         GrantApplication.objects.filter(scheme__sponsor=sponsor)
@@ -41,6 +41,12 @@ def queue(*, sponsor: Organisation, status: str = "", assigned_to=None):
         applications = applications.filter(status=status)
     if assigned_to is not None:
         applications = applications.filter(assigned_to=assigned_to)
+    search = (search or "").strip()
+    if search:
+        # « PNE-00012 » or « 12 » finds the application; otherwise the company or the project.
+        number = search.upper().removeprefix("PNE-").lstrip("0")
+        by_text = Q(company__name__icontains=search) | Q(project_title__icontains=search) | Q(company__siret=search)
+        applications = applications.filter(by_text | Q(pk=int(number)) if number.isdigit() else by_text)
     return applications
 
 

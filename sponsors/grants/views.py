@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 
 from passnum import csv_export
 from passnum.audit.services import record_download
@@ -90,7 +90,8 @@ def home(request):
     status = request.GET.get("etat", "")
     if status not in ApplicationStatus.values:
         status = ""
-    page = Paginator(selectors.queue(sponsor=request.organisation, status=status), PAGE_SIZE).get_page(
+    search = request.GET.get("q", "")[:100]
+    page = Paginator(selectors.queue(sponsor=request.organisation, status=status, search=search), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     return render(
@@ -99,6 +100,8 @@ def home(request):
         {
             "page": page,
             "status": status,
+            "search": search,
+            "query": urlencode({"etat": status, "q": search}),
             "statuses": [c for c in ApplicationStatus.choices if c[0] != ApplicationStatus.DRAFT],
             "schemes": selectors.schemes_of(sponsor=request.organisation),
             "to_pay": selectors.accepted_to_pay(sponsor=request.organisation).count(),

@@ -142,6 +142,10 @@ def test_instruction_assign_ask_answer_decide_and_letter(client, member_of, djan
     client.force_login(instructor)
     queue = client.get(reverse("grants:home"), {"etat": "submitted"}).content.decode()
     assert application.project_title in queue
+    found = client.get(reverse("grants:home"), {"q": application.reference}).content.decode()
+    assert application.project_title in found
+    missed = client.get(reverse("grants:home"), {"q": "aucune entreprise de ce nom"}).content.decode()
+    assert application.project_title not in missed and "pour ces critères" in missed
     client.post(instruct, {"action": "assign", "instructor": instructor.pk})
     application.refresh_from_db()
     assert application.status == ApplicationStatus.IN_REVIEW and application.assigned_to == instructor
