@@ -40,6 +40,16 @@ ORGANISATIONS = [
     ),
     ("prescriber", OrganisationKind.PRESCRIBER, "CCAS de Bordeaux", "263300010001", "33000", "Bordeaux"),
     ("site", OrganisationKind.SITE, "Espace numérique de Talence", "780330010001", "33400", "Talence"),
+    # The business grant (sponsors/grants/demo.py): the instructing authority and a company.
+    (
+        "grant_sponsor",
+        OrganisationKind.SPONSOR,
+        "Collectivité Territoriale de Martinique",
+        "200055500001",
+        "97200",
+        "Fort-de-France",
+    ),
+    ("company", OrganisationKind.COMPANY, "Atelier Madinina", "972000010001", "97200", "Fort-de-France"),
 ]
 
 ACCOUNTS = [
@@ -52,6 +62,8 @@ ACCOUNTS = [
     ("guichet@demo.passnum.fr", "Gaëlle", "Guichet", "prescriber", Role.MEMBER, False),
     ("site@demo.passnum.fr", "Samir", "Médiateur", "site", Role.ADMIN, False),
     ("mediateur@demo.passnum.fr", "Mona", "Médiatrice", "site", Role.MEMBER, False),
+    ("instructeur@demo.passnum.fr", "Inès", "Instructrice", "grant_sponsor", Role.ADMIN, False),
+    ("entreprise@demo.passnum.fr", "Émile", "Entrepreneur", "company", Role.ADMIN, False),
 ]
 
 

@@ -374,6 +374,85 @@ class Refusal(enum.StrEnum):
         "Téléchargez le relevé déjà émis dans la liste des relevés.",
     )
 
+    # --- the business grant (sponsors/grants): eligibility rules, then instruction and instalments
+    GRANT_HEADCOUNT_TOO_HIGH = (
+        "grant_headcount_too_high",
+        "Effectif trop élevé",
+        "La subvention est réservée aux entreprises de moins de 30 salariés : vérifiez l'effectif déclaré.",
+        400,
+    )
+    GRANT_EQUIPMENT_SHARE_TOO_HIGH = (
+        "grant_equipment_share_too_high",
+        "Part du matériel trop élevée",
+        "Réduisez les achats de matériel ou augmentez les autres dépenses du projet.",
+        400,
+    )
+    GRANT_DURATION_TOO_LONG = (
+        "grant_duration_too_long",
+        "Projet trop long",
+        "Rapprochez la date de fin prévue : le projet dure 24 mois au plus.",
+        400,
+    )
+    GRANT_PROJECT_ALREADY_STARTED = (
+        "grant_project_already_started",
+        "Projet déjà commencé",
+        "La demande doit être déposée avant le début du projet : reportez la date de début.",
+        400,
+    )
+    GRANT_AMOUNT_OUT_OF_RANGE = (
+        "grant_amount_out_of_range",
+        "Montant demandé hors des limites",
+        "Demandez un montant compris entre le minimum et le maximum du dispositif.",
+        400,
+    )
+    GRANT_OUT_OF_TERRITORY = (
+        "grant_out_of_territory",
+        "Entreprise hors du territoire",
+        "Le siège de l'entreprise doit être situé sur le territoire du dispositif : vérifiez la commune.",
+        400,
+    )
+    GRANT_DOCUMENTS_MISSING = (
+        "grant_documents_missing",
+        "Pièces manquantes",
+        "Ajoutez les pièces demandées (PDF, JPEG ou PNG) puis déposez à nouveau.",
+        400,
+    )
+    GRANT_RENEWAL_TOO_EARLY = (
+        "grant_renewal_too_early",
+        "Nouvelle aide trop tôt",
+        "Une nouvelle demande est possible deux ans après la précédente subvention accordée.",
+        400,
+    )
+    GRANT_APPLICATION_INCOMPLETE = (
+        "grant_application_incomplete",
+        "Demande incomplète",
+        "Complétez les champs signalés de la demande.",
+        400,
+    )
+    GRANT_STATE_NOT_ALLOWED = (
+        "grant_state_not_allowed",
+        "Action impossible dans cet état",
+        "Rechargez la page : la demande a changé d'état.",
+    )
+    GRANT_DECISION_REASON_REQUIRED = (
+        "grant_decision_reason_required",
+        "Motif obligatoire",
+        "Indiquez le motif : l'entreprise le lira dans la lettre de décision.",
+        400,
+    )
+    GRANT_INSTALMENT_ABOVE_REMAINING = (
+        "grant_instalment_above_remaining",
+        "Versement supérieur au reste de la subvention",
+        "Acceptez au plus ce qui reste de la subvention accordée, ou refusez la facture.",
+        400,
+    )
+    GRANT_INVALID_FIGURE = (
+        "grant_invalid_figure",
+        "Chiffre invalide",
+        "Saisissez un nombre positif, par exemple 1 234,56 pour un montant en euros.",
+        400,
+    )
+
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return [(refusal.value, refusal.label) for refusal in cls]

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "aptic_catalog",
     "sponsors",
     "sponsors.reporting",
+    "sponsors.grants",
     "prescribers",
     "beneficiaries",
     "mediators",

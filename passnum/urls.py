@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("sponsors.urls")),
     path("", include("sponsors.calls.urls")),
     path("", include("sponsors.reporting.urls")),
+    path("", include("sponsors.grants.urls")),
     path("", include("prescribers.urls")),
     path("", include("beneficiaries.urls")),
     path("", include("clearing.urls")),

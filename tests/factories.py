@@ -58,6 +58,7 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
         funder = factory.Trait(kind=OrganisationKind.FUNDER)
         prescriber = factory.Trait(kind=OrganisationKind.PRESCRIBER)
         site = factory.Trait(kind=OrganisationKind.SITE)
+        company = factory.Trait(kind=OrganisationKind.COMPANY, postcode="97200", city="Fort-de-France")
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

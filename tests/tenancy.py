@@ -114,7 +114,7 @@ def owning_organisation(obj):
 # pass codes and invoice numbers), recorded with its category so that the walk can search every
 # response for the other side's markers.
 
-WALK_KINDS = ("sponsor", "prescriber", "site", "funder")
+WALK_KINDS = ("sponsor", "prescriber", "site", "funder", "company")
 
 # Where a marker may legitimately appear (everything else: nowhere outside its organisation).
 PRIVATE = "private"
@@ -289,6 +289,8 @@ def build_side(label):
     build_calls_side(side, programme=programme)
     ExportJobFactory(organisation=sponsor, owner=side.admins["sponsor"], file_name=side.mark("exportfile") + ".csv")
 
+    grant_application = grant_side(side)
+
     side.objects = SimpleNamespace(
         programme=programme,
         order=order,
@@ -302,8 +304,36 @@ def build_side(label):
         cancelled_code=lost.passes.order_by("position").first().code,
         member_email=colleague.email,
         statement=statement,
+        grant_application=grant_application,
     )
     return side
+
+
+def grant_side(side):
+    """The business grant: the side's sponsor runs a scheme, the side's company holds a granted
+    application with a document and an invoice claimed against its plan."""
+    from sponsors.grants.enums import ApplicationStatus
+    from tests.sponsors.grants.factories import (
+        ApplicationDocumentFactory,
+        GrantApplicationFactory,
+        GrantSchemeFactory,
+        InstalmentFactory,
+    )
+
+    scheme = GrantSchemeFactory(sponsor=side.organisations["sponsor"], name=side.mark("schemename"))
+    application = GrantApplicationFactory(
+        scheme=scheme,
+        company=side.organisations["company"],
+        project_title=side.mark("grantproject"),
+        strategic_stakes=side.mark("grantstakes"),
+        documents=[],
+        granted=True,
+        decision_reason=side.mark("grantreason"),
+    )
+    assert application.status == ApplicationStatus.GRANTED
+    ApplicationDocumentFactory(application=application, original_name=side.mark("grantdocument") + ".pdf")
+    InstalmentFactory(application=application, invoice_number=side.mark("grantinvoice"))
+    return application
 
 
 def build_world():

@@ -40,6 +40,8 @@ CONFIRMATION_ROUTES = {
     "sponsors:order_confirm",
     "calls:call_publish",
     "calls:call_close",
+    "grants:document_delete",
+    "grants:submit",
 }
 
 

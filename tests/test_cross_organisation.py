@@ -43,7 +43,7 @@ from tests.tenancy import (
 # When this number changes, a route was added or removed: make sure the walk covers it (its
 # parameters declared with tenant_path/public_path, its data built in tests/tenancy.py build_side,
 # a public route added to PUBLIC_ROUTES with its reason), then update the number.
-ROUTE_COUNT = 110
+ROUTE_COUNT = 127
 
 # Routes that answer someone outside the organisation that owns the data — anonymous visitors or
 # any holder of a code — each with the reason it may. Another organisation's published data (a
@@ -72,7 +72,14 @@ PUBLIC_ROUTES = {
 }
 
 # Data of another organisation that a private page shows on purpose, with the reason.
+OPEN_GRANT_SCHEMES = (
+    "les dispositifs de subvention ouverts aux demandes sont proposés à toute entreprise, avec le nom de la "
+    "collectivité qui les porte"
+)
 SHARED_ON_PURPOSE = {
+    "grants:home": {"schemename": OPEN_GRANT_SCHEMES, "sponsororg": OPEN_GRANT_SCHEMES},
+    # Its GET (and a POST without a scheme) leads back to the list of the open schemes.
+    "grants:application_create": {"schemename": OPEN_GRANT_SCHEMES, "sponsororg": OPEN_GRANT_SCHEMES},
     "sponsors:order_allocate": {
         "prescriberorg": "le commanditaire choisit à quel prescripteur confier ses carnets : la liste des "
         "prescripteurs (leur nom seulement) lui est montrée",
@@ -101,6 +108,8 @@ OWN_DATA_SHOWN = {
         "sponsors:order": ["programmename"],
         "calls:open_calls": ["calltitle", "programmename"],
         "calls:application": ["programmename", "decisionreason"],
+        "grants:home": ["grantproject", "companyorg"],
+        "grants:application": ["grantproject", "grantstakes", "grantdocument", "grantinvoice"],
     },
     "prescriber": {
         "prescribers:home": ["programmename", "serial1"],
@@ -122,6 +131,12 @@ OWN_DATA_SHOWN = {
         "organisations:detail": ["sitemember@exemple.fr", "siteinvited@exemple.fr"],
         "organisations:api_tokens": ["sitetoken"],
         "api:organisation-member-list": ["sitemember@exemple.fr"],
+    },
+    "company": {
+        "grants:home": ["grantproject", "schemename"],
+        "grants:application": ["grantproject", "grantreason", "grantdocument", "grantinvoice"],
+        "organisations:detail": ["companymember@exemple.fr", "companyinvited@exemple.fr"],
+        "organisations:api_tokens": ["companytoken"],
     },
     "funder": {
         "calls:funder_home": ["calltitle", "cofnumber", "programmename"],

@@ -94,6 +94,8 @@ def test_the_printed_demo_tells_what_to_try_and_where_while_json_stays_json():
         "guichet@": "/counter/",
         "site@": "/site/scan/",
         "mediateur@": "/site/",
+        "instructeur@": "/subventions/",
+        "entreprise@": "/subventions/",
     }
     blocks = dict(re.findall(r"^  (\S+@\S+) :\n((?:      .*\n)+)", pages, flags=re.MULTILINE))
     assert {email.split("@")[0] + "@" for email in blocks} == set(expected)

@@ -7,6 +7,7 @@ class OrganisationKind(models.TextChoices):
     FUNDER = "funder", "Cofinanceur"
     PRESCRIBER = "prescriber", "Prescripteur (aiguilleur)"
     SITE = "site", "Structure de médiation"
+    COMPANY = "company", "Entreprise"
 
 
 class Role(models.TextChoices):

@@ -12,7 +12,7 @@ from passnum.organisations.validators import validate_siret
 
 class Organisation(models.Model):
     """A legal entity taking part in the scheme: the operator, a sponsor, a funder, a
-    prescriber or a mediation site."""
+    prescriber, a mediation site, or a company applying for a sponsor's business grant."""
 
     kind = models.CharField("type", max_length=20, choices=OrganisationKind.choices)
     name = models.CharField("nom", max_length=200)

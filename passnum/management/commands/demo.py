@@ -20,7 +20,9 @@ PAGES_BY_KIND = {
     OrganisationKind.SPONSOR: [
         ("sponsors:home", "espace commanditaire : programmes, commandes, factures"),
         ("calls:open_calls", "appels à projets des cofinanceurs et candidatures"),
+        ("grants:home", "subvention aux entreprises : demandes à instruire, règles, bilan"),
     ],
+    OrganisationKind.COMPANY: [("grants:home", "mes demandes de subvention Pass numérique entreprises")],
     OrganisationKind.FUNDER: [
         ("calls:funder_home", "espace cofinanceur : appels à projets, conventions, montant dû, relevés trimestriels")
     ],
