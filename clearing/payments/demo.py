@@ -1,7 +1,8 @@
 """Demo of payment batches, on the demo site's statements (clearing's demo closes the last two
 months): the older statement goes in a first batch sent to the bank, whose transfer the bank
 rejected (AC01, IBAN incorrect), then in a second batch that paid it; the newer one is in a third
-batch, sent to the bank. Idempotent: nothing is made once a batch exists."""
+batch, sent to the bank. Idempotent: nothing is made once the site has a batch (other demos pay
+other things by their own batches)."""
 
 from clearing.models import Statement
 from clearing.payments import services
@@ -21,7 +22,7 @@ def build(context):
         if site is not None
         else []
     )
-    if statements and not PaymentBatch.objects.exists():
+    if statements and not PaymentBatch.objects.filter(lines__statement__site=site).exists():
         older, newer = statements[0], statements[1:]
         rejected = services.create_batch(statements=[older], by=operator).batch
         services.mark_batch_sent(batch=rejected, by=operator)

@@ -41,6 +41,7 @@ from clearing.payments.models import (
     PayoutStatus,
 )
 from clearing.payments.reasons import REJECTION_REASONS, reason_label
+from clearing.payments.signals import payouts_paid, payouts_returned, send_by_source
 from passnum import mail
 from passnum.audit.services import record
 from passnum.errors import DomainError
@@ -562,9 +563,9 @@ def mark_batch_paid(*, batch: PaymentBatch, by, request=None) -> PaymentBatch:
         .order_by("pk")
     )
     PaymentBatchLine.objects.filter(pk__in=[line.pk for line in pending]).update(status=LineStatus.PAID)
-    PayoutOrder.objects.filter(pk__in=[line.payout_id for line in pending if line.payout_id is not None]).update(
-        status=PayoutStatus.PAID, paid_at=batch.paid_at
-    )
+    paid_payouts = PayoutOrder.objects.filter(pk__in=[line.payout_id for line in pending if line.payout_id is not None])
+    paid_payouts.update(status=PayoutStatus.PAID, paid_at=batch.paid_at)
+    send_by_source(payouts_paid, paid_payouts.only("source_kind", "source_id"))
     change_statuses(
         statements=[line.statement for line in pending if line.statement is not None],
         to_status=StatementStatus.PAID,
@@ -657,7 +658,10 @@ def _reject(line: PaymentBatchLine, code: str, *, by, request=None, returned: bo
         )
     if line.payout_id is not None:
         # Paid, then returned: no longer paid; the order's terms themselves never change.
+        was_paid = PayoutOrder.objects.filter(pk=line.payout_id, status=PayoutStatus.PAID).exists()
         PayoutOrder.objects.filter(pk=line.payout_id).update(status=PayoutStatus.TO_PAY_AGAIN, paid_at=None)
+        if was_paid:
+            send_by_source(payouts_returned, PayoutOrder.objects.filter(pk=line.payout_id))
     record(
         "payments.line.returned" if returned else "payments.line.rejected",
         actor=by,

@@ -4,7 +4,7 @@ in ``services``.
 
 from django import forms
 
-from clearing.payees.models import PayeeKind
+from clearing.payees.forms import BankForm  # noqa: F401 - the site's bank page uses it from here
 from mediators.qualification.models import Audience, DocumentKind, LegalForm, Sector
 
 
@@ -92,19 +92,6 @@ class DocumentForm(forms.Form):
         help_text="PDF, JPEG ou PNG, 5 Mo au plus.",
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
     )
-
-
-class BankForm(forms.Form):
-    payee_kind = forms.ChoiceField(
-        label="Qui reçoit les virements ?",
-        choices=PayeeKind.choices,
-        widget=forms.RadioSelect,
-        initial=PayeeKind.SELF,
-        help_text="Une structure publique peut être payée sur le compte de son comptable public (régie ou mandat).",
-    )
-    holder_name = forms.CharField(label="Titulaire du compte", max_length=140)
-    iban = forms.CharField(label="IBAN", max_length=42, help_text="Par exemple FR76 3000 6000 0112 3456 7890 189.")
-    bic = forms.CharField(label="BIC", max_length=14, help_text="8 ou 11 caractères, par exemple AGRIFRPPXXX.")
 
 
 class DecisionForm(forms.Form):

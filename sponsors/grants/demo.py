@@ -1,6 +1,6 @@
 """Demo of the business grant: the Collectivité Territoriale de Martinique (a sponsor, and the
 instructing authority) with its « Pass numérique entreprises » scheme, and four applications —
-one granted with one instalment accepted (to be paid), one refused (equipment at 40 % of the
+one granted with one instalment accepted and paid by a SEPA batch, one refused (equipment at 40 % of the
 expenditure), one awaiting more information from the company, one draft. Accounts: the
 instructing service (instructeur@) and a company (entreprise@, administrator of the granted
 company and of the one whose application is a draft).
@@ -14,6 +14,10 @@ import datetime
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from clearing.payees.models import PayeeKind
+from clearing.payees.services import set_payee_account, verify_payee_account
+from clearing.payments import selectors as payout_selectors
+from clearing.payments import services as payment_services
 from passnum.demo import _organisation
 from passnum.organisations.enums import OrganisationKind, Role
 from passnum.organisations.models import Membership
@@ -126,6 +130,27 @@ def _fill(application, key, by):
             )
 
 
+def _pay(instalment, *, company, owner, operator):
+    """The company states its account, the operator verifies it, and a SEPA batch pays the
+    accepted instalment (its payout order): the instalment is then paid."""
+    account = set_payee_account(
+        organisation=company,
+        by=owner,
+        payee_kind=PayeeKind.SELF,
+        holder_name=company.name,
+        iban="FR7630006000011234567890189",
+        bic="AGRIFRPPXXX",
+    )
+    if not account.is_verified:
+        verify_payee_account(account=account, by=operator)
+    order = payout_selectors.payouts_of(organisation=company).get(
+        source_kind=services.PAYOUT_SOURCE, source_id=instalment.pk
+    )
+    batch = payment_services.create_batch(statements=[], payouts=[order], by=operator).batch
+    payment_services.mark_batch_sent(batch=batch, by=operator)
+    payment_services.mark_batch_paid(batch=batch, by=operator)
+
+
 def build(context):
     sponsor = context.organisations["grant_sponsor"]
     companies = {"granted": context.organisations["company"]} | {
@@ -175,6 +200,7 @@ def build(context):
                 uploaded=SimpleUploadedFile("facture-AWC-2026-0142.pdf", PDF, content_type="application/pdf"),
             )
             services.accept_instalment(instalment=instalment, by=instructor, sponsor=sponsor)
+            _pay(instalment, company=company, owner=owner, operator=context.users.get("operateur@demo.passnum.fr"))
         elif key == "refused":
             services.decide(
                 application=application,

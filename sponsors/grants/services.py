@@ -699,7 +699,7 @@ def accept_instalment(*, instalment: Instalment, by, sponsor: Organisation, requ
         after={"amount_cents": instalment.amount_cents, "remaining_cents": remaining - instalment.amount_cents},
         request=request,
     )
-    hand_over_for_payment(instalment=instalment)
+    hand_over_for_payment(instalment=instalment, by=by, request=request)
     _mail_company(application, f"Votre facture {instalment.invoice_number} est acceptée : versement à venir")
     return instalment
 
@@ -732,16 +732,53 @@ def refuse_instalment(*, instalment: Instalment, by, sponsor: Organisation, reas
     return instalment
 
 
-def hand_over_for_payment(*, instalment: Instalment) -> None:
-    """THE single place where an accepted instalment meets the payment of the grant.
+PAYOUT_SOURCE = "grant_instalment"  # the kind of payout order an accepted instalment becomes
 
-    Today it does nothing more: the instalment stays « acceptée — à payer »
-    (``selectors.accepted_to_pay`` lists them). The SEPA payout orders of ``clearing/payments``
-    (generic « ordres de versement » that join the same payment batches as the sites' statements)
-    are connected here: create the payout order for ``instalment.amount_cents`` to the company's
-    verified payee account, inside this same transaction, keeping its reference in
-    ``instalment.payment_reference``; the batch's execution then calls ``mark_instalment_paid``.
-    """
+
+def hand_over_for_payment(*, instalment: Instalment, by, request=None) -> None:
+    """THE single place where an accepted instalment meets the payment of the grant: a payout
+    order of ``clearing/payments`` to the company (paid by the same SEPA batches as the sites'
+    statements, to the company's verified payee account — held back until it has one), in the
+    accepting transaction. Its reference goes on the instalment; the batch's execution marks the
+    instalment paid (``mark_instalments_paid``, by the payment batches' signals)."""
+    from clearing.payments.services import schedule_payout
+
+    application = instalment.application
+    reference = f"{application.reference}-V{instalment.pk}"
+    schedule_payout(
+        organisation=application.company,
+        amount_cents=instalment.amount_cents,
+        source_kind=PAYOUT_SOURCE,
+        source_id=instalment.pk,
+        reference=reference,
+        label=f"Subvention Pass numérique entreprises {application.reference}, facture {instalment.invoice_number}",
+        by=by,
+        request=request,
+    )
+    Instalment.objects.filter(pk=instalment.pk).update(payment_reference=reference)
+    instalment.payment_reference = reference
+
+
+def mark_instalments_paid(*, instalment_ids: list[int]) -> None:
+    """The payment batch carrying these instalments' payout orders was executed."""
+    for instalment in Instalment.objects.filter(pk__in=instalment_ids, status=InstalmentStatus.ACCEPTED).order_by("pk"):
+        mark_instalment_paid(instalment=instalment, reference=instalment.payment_reference)
+
+
+@transaction.atomic
+def mark_instalments_unpaid(*, instalment_ids: list[int]) -> None:
+    """A paid transfer came back from the bank: accepted again, to be paid by a later batch."""
+    paid = Instalment.objects.select_for_update().filter(pk__in=instalment_ids, status=InstalmentStatus.PAID)
+    for instalment in paid.select_related("application__scheme__sponsor").order_by("pk"):
+        instalment.status = InstalmentStatus.ACCEPTED
+        instalment.paid_at = None
+        instalment.save(update_fields=["status", "paid_at"])
+        record(
+            "grant_instalment.returned",
+            organisation=instalment.application.scheme.sponsor,
+            target=instalment,
+            after={"amount_cents": instalment.amount_cents, "reference": instalment.payment_reference},
+        )
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ app_name = "grants"
 
 urlpatterns = [
     path("entreprise/inscription/", views.company_register, name="company_register"),
+    path("entreprise/compte-bancaire/", views.company_bank, name="company_bank"),
     path("subventions/", views.home, name="home"),
     path("subventions/nouvelle/", views.application_create, name="application_create"),
     path("subventions/dispositif/", views.scheme_edit, name="scheme_edit"),

@@ -15,6 +15,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 
+from clearing.payees.forms import BankForm
+from clearing.payees.models import PayeeKind
+from clearing.payees.selectors import current_payee_account
+from clearing.payees.services import set_payee_account
 from passnum import csv_export
 from passnum.audit.services import record_download
 from passnum.errors import DomainError
@@ -74,6 +78,44 @@ def company_register(request):
             messages.success(request, f"« {company} » est inscrite. Vous pouvez maintenant déposer une demande.")
             return redirect("grants:home")
     return render(request, "sponsors/grants/company_register.html", {"form": form})
+
+
+@organisation_required(kinds=[OrganisationKind.COMPANY])
+def company_bank(request):
+    """The company's bank account, where its grant instalments are paid (by the operator's SEPA
+    batches, once the operator has verified the account). Only an administrator changes it."""
+    account = current_payee_account(organisation=request.organisation)
+    is_admin = request.membership is not None and request.membership.is_admin
+    form = None
+    if is_admin:
+        initial = {}
+        if account is not None:
+            initial = {"holder_name": account.holder_name, "iban": account.iban, "bic": account.bic}
+        form = BankForm(request.POST or None, initial=initial)
+        del form.fields["payee_kind"]  # a company is paid on its own account
+        if request.method == "POST" and form.is_valid():
+            try:
+                account = set_payee_account(
+                    organisation=request.organisation,
+                    by=request.user,
+                    public_treasurer_allowed=False,
+                    request=request,
+                    payee_kind=PayeeKind.SELF,
+                    **form.cleaned_data,
+                )
+            except DomainError as error:
+                _form_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    "Le compte bancaire est enregistré."
+                    if account.is_verified
+                    else "Le compte bancaire est enregistré : l'opérateur va le vérifier avant le premier virement.",
+                )
+                return redirect("grants:home")
+    elif request.method == "POST":
+        raise PermissionDenied("Seul un administrateur de l'entreprise change le compte bancaire.")
+    return render(request, "sponsors/grants/bank.html", {"form": form, "account": account})
 
 
 @grants_required

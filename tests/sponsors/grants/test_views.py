@@ -255,7 +255,7 @@ def test_the_demo_has_a_grant_scheme_with_each_state_and_is_idempotent(client):
     first = run()["grants"]
     assert [a["status"] for a in first["applications"]] == ["granted", "refused", "info_requested", "draft"]
     granted = GrantApplication.objects.get(pk=first["applications"][0]["pk"])
-    assert list(granted.instalments.values_list("status", flat=True)) == [InstalmentStatus.ACCEPTED]
+    assert list(granted.instalments.values_list("status", flat=True)) == [InstalmentStatus.PAID]
     refused = GrantApplication.objects.get(pk=first["applications"][1]["pk"])
     assert "40 %" in refused.decision_reason
     equipment = next(c for c in selectors.checks_of(application=refused) if c.rule == "equipment_share")
