@@ -10,6 +10,7 @@ class Series(models.TextChoices):
     ABO = "ABO", "Factures d'abonnement des structures"
     CMD = "CMD", "Commandes d'un commanditaire"
     COF = "COF", "Relevés trimestriels des cofinanceurs"
+    PNE = "PNE", "Demandes de subvention Pass numérique entreprises"
 
 
 # Series numbered per organisation (each sponsor counts its own orders from 1 every year); the

@@ -22,8 +22,8 @@ from passnum.demo import _organisation
 from passnum.organisations.enums import OrganisationKind, Role
 from passnum.organisations.models import Membership
 from sponsors.grants import services
-from sponsors.grants.enums import ApplicationStatus, ExpenditureCategory
-from sponsors.grants.models import ApplicationStatusChange, GrantApplication, GrantScheme
+from sponsors.grants.enums import ExpenditureCategory
+from sponsors.grants.models import GrantApplication, GrantScheme
 
 SCHEME_NAME = "Pass numérique entreprises — transformation numérique"
 PDF = b"%PDF-1.4\n% piece de demonstration\n%%EOF\n"
@@ -175,16 +175,7 @@ def build(context):
         if key == "refused":
             # Filed on paper before the rules were checked online: recorded as received, then
             # refused by the instructing service for its equipment share.
-            application.status = ApplicationStatus.SUBMITTED
-            application.submitted_at = timezone.now()
-            application.save()
-            ApplicationStatusChange.objects.create(
-                application=application,
-                from_status=ApplicationStatus.DRAFT,
-                to_status=ApplicationStatus.SUBMITTED,
-                note="Dossier reçu par courrier.",
-                actor=instructor,
-            )
+            services.record_paper_application(application=application, by=instructor, sponsor=sponsor)
         else:
             services.submit_application(application=application, by=owner)
         services.assign(application=application, instructor=instructor, by=instructor, sponsor=sponsor)

@@ -115,6 +115,8 @@ class GrantApplication(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="grant_applications", verbose_name="entreprise"
     )
     status = models.CharField("état", max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT)
+    # Given when the application is filed (gapless, PNE-2026-000012); a draft has none.
+    number = models.CharField("numéro", max_length=20, blank=True, default="")
     # Company facts
     headcount = models.PositiveIntegerField("effectif (salariés)", null=True, blank=True)
     naf_code = models.CharField("code NAF (APE)", max_length=6, blank=True)
@@ -162,6 +164,10 @@ class GrantApplication(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ApplicationStatus.values), name="grant_application_status"),
+            models.UniqueConstraint(fields=["number"], condition=~Q(number=""), name="grant_application_number_unique"),
+            models.CheckConstraint(
+                condition=Q(status=ApplicationStatus.DRAFT) | ~Q(number=""), name="grant_application_filed_has_number"
+            ),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True)
                 | Q(start_date__isnull=True)
@@ -179,7 +185,7 @@ class GrantApplication(models.Model):
 
     @property
     def reference(self):
-        return f"PNE-{self.pk:05d}"
+        return self.number or f"brouillon n° {self.pk}"
 
     @property
     def is_editable(self):

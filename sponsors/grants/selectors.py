@@ -43,10 +43,13 @@ def queue(*, sponsor: Organisation, status: str = "", assigned_to=None, search: 
         applications = applications.filter(assigned_to=assigned_to)
     search = (search or "").strip()
     if search:
-        # « PNE-00012 » or « 12 » finds the application; otherwise the company or the project.
-        number = search.upper().removeprefix("PNE-").lstrip("0")
-        by_text = Q(company__name__icontains=search) | Q(project_title__icontains=search) | Q(company__siret=search)
-        applications = applications.filter(by_text | Q(pk=int(number)) if number.isdigit() else by_text)
+        # Its number (« PNE-2026-000012 », or a part of it), the company (name, SIRET) or the project.
+        applications = applications.filter(
+            Q(number__icontains=search)
+            | Q(company__name__icontains=search)
+            | Q(project_title__icontains=search)
+            | Q(company__siret=search)
+        )
     return applications
 
 

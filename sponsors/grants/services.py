@@ -26,6 +26,8 @@ from mediators.qualification.validators import check_document
 from passnum import mail
 from passnum.audit.services import record, snapshot
 from passnum.errors import DomainError
+from passnum.numbering.models import Series
+from passnum.numbering.services import next_number
 from passnum.organisations.enums import OrganisationKind
 from passnum.organisations.models import Organisation
 from passnum.refusals import Refusal
@@ -451,15 +453,39 @@ def submit_application(*, application: GrantApplication, by, request=None, today
         scheme=application.scheme, facts=selectors.facts_of(application=application, filed_on=today)
     )
     check_eligible(results)
+    _file(application, by=by, request=request, action="grant_application.submitted")
+    _mail_sponsor(application, f"Nouvelle demande de subvention déposée : {application.company.name}")
+    _mail_company(application, "Votre demande de subvention est déposée")
+    return application
+
+
+def _file(application: GrantApplication, *, by, request, action: str, note: str = "") -> None:
+    """Filed: its number (gapless, in this transaction), the date, the first grant it renews."""
     application.submitted_at = timezone.now()
+    application.number = next_number(series=Series.PNE, year=timezone.localdate(application.submitted_at).year)
     application.renewal_of = selectors.first_grant(
         company=application.company, scheme=application.scheme, exclude_pk=application.pk
     )
-    _change_status(
-        application, ApplicationStatus.SUBMITTED, by=by, request=request, action="grant_application.submitted"
+    _change_status(application, ApplicationStatus.SUBMITTED, by=by, request=request, action=action, note=note)
+
+
+@transaction.atomic
+def record_paper_application(*, application: GrantApplication, by, sponsor: Organisation, request=None):
+    """The instructing service records an application received by post, filled in for the
+    company: filed without the online checks (the instruction shows each rule's result)."""
+    application = (
+        GrantApplication.objects.select_for_update().select_related("scheme", "company").get(pk=application.pk)
     )
-    _mail_sponsor(application, f"Nouvelle demande de subvention déposée : {application.company.name}")
-    _mail_company(application, "Votre demande de subvention est déposée")
+    check_sponsor_of(application, sponsor)
+    check_editable(application)
+    check_project_complete(application)
+    _file(
+        application,
+        by=by,
+        request=request,
+        action="grant_application.received_by_post",
+        note="Dossier reçu par courrier.",
+    )
     return application
 
 

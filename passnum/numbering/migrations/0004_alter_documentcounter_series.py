@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('numbering', '0003_counters_per_organisation'),
+        ("numbering", "0003_counters_per_organisation"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='documentcounter',
-            name='series',
-            field=models.CharField(choices=[('FAC', 'Factures aux commanditaires'), ('REL', 'Relevés de remboursement des structures'), ('AV', 'Avoirs aux commanditaires'), ('ABO', "Factures d'abonnement des structures"), ('CMD', "Commandes d'un commanditaire"), ('COF', 'Relevés trimestriels des cofinanceurs')], max_length=8, verbose_name='série'),
+            model_name="documentcounter",
+            name="series",
+            field=models.CharField(
+                choices=[
+                    ("FAC", "Factures aux commanditaires"),
+                    ("REL", "Relevés de remboursement des structures"),
+                    ("AV", "Avoirs aux commanditaires"),
+                    ("ABO", "Factures d'abonnement des structures"),
+                    ("CMD", "Commandes d'un commanditaire"),
+                    ("COF", "Relevés trimestriels des cofinanceurs"),
+                ],
+                max_length=8,
+                verbose_name="série",
+            ),
         ),
     ]

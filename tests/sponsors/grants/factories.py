@@ -43,9 +43,14 @@ class GrantApplicationFactory(factory.django.DjangoModelFactory):
     requested_amount_cents = 900_000
 
     class Params:
-        submitted = factory.Trait(status=ApplicationStatus.SUBMITTED, submitted_at=factory.LazyFunction(timezone.now))
+        submitted = factory.Trait(
+            status=ApplicationStatus.SUBMITTED,
+            submitted_at=factory.LazyFunction(timezone.now),
+            number=factory.Sequence(lambda n: f"PNE-1999-{n:06d}"),  # a year no filing uses
+        )
         granted = factory.Trait(
             status=ApplicationStatus.GRANTED,
+            number=factory.Sequence(lambda n: f"PNE-1999-{n:06d}"),
             submitted_at=factory.LazyFunction(timezone.now),
             decided_at=factory.LazyFunction(timezone.now),
             granted_amount_cents=900_000,

@@ -198,3 +198,30 @@ def test_the_status_log_is_append_only(member_of):
         type(change).objects.filter(pk=change.pk).update(note="réécrit")
     with pytest.raises(ProgrammingError, match="Cannot update or delete"), transaction.atomic():
         change.delete()
+
+
+def test_a_filed_application_gets_the_next_gapless_number_and_a_draft_has_none(member_of):
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    year = timezone.localdate().year
+    first, second = GrantApplicationFactory(), GrantApplicationFactory()
+    assert first.number == "" and first.reference == f"brouillon n° {first.pk}"
+    services.submit_application(application=second, by=member_of(second.company))
+    services.submit_application(application=first, by=member_of(first.company))
+    second.refresh_from_db()
+    first.refresh_from_db()
+    assert (second.number, first.number) == (f"PNE-{year}-000001", f"PNE-{year}-000002")
+    assert first.reference == first.number
+    # A paper application, recorded by the instructing service, takes the next one.
+    paper = GrantApplicationFactory(scheme=first.scheme)
+    sponsor = first.scheme.sponsor
+    services.record_paper_application(application=paper, by=member_of(sponsor), sponsor=sponsor)
+    paper.refresh_from_db()
+    assert paper.number == f"PNE-{year}-000003" and paper.status == ApplicationStatus.SUBMITTED
+    assert paper.status_changes.get().note == "Dossier reçu par courrier."
+    # The database refuses a filed application without a number, and a number twice.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(first).objects.filter(pk=first.pk).update(number="")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        type(first).objects.filter(pk=first.pk).update(number=second.number)
