@@ -33,7 +33,7 @@ def build(context):
                 "grace_days": 0,
                 "departments": ["33"],
                 "communes": ["33063", "33522"],
-                "audiences": ["Seniors", "Demandeurs d'emploi", "Jeunes de 16 à 25 ans"],
+                "audiences": ["Seniors", "Demandeurs d'emploi", "Jeunes de 16 à 25 ans", "Aidants familiaux"],
                 "cofunders": [("Agence nationale de la cohésion des territoires", 5000)],
                 "contact_name": "Service inclusion numérique",
                 "contact_email": "pass-numerique@demo.passnum.fr",

@@ -34,6 +34,9 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields  # shown, never a form field (dates written by the platform included)
+
 
 class LineInline(ReadOnlyInline):
     model = ExpenditureLine
